@@ -20,6 +20,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .errors import InvalidCiphertextException
 
@@ -41,10 +42,19 @@ class ParsedBlob:
     body: bytes
 
 
+@lru_cache(maxsize=4096)
+def _prefix(key_id: str, material_id: str) -> bytes:
+    return bytes((FORMAT_VERSION,)) + uuid.UUID(key_id).bytes + bytes.fromhex(material_id)
+
+
+@lru_cache(maxsize=4096)
+def _key_id_text(raw: bytes) -> str:
+    return str(uuid.UUID(bytes=raw))
+
+
 def header(key_id: str, material_id: str, nonce: bytes) -> bytes:
     """The 61-byte header for a blob made with this key, material and nonce."""
-    return (bytes((FORMAT_VERSION,)) + uuid.UUID(key_id).bytes
-            + bytes.fromhex(material_id) + nonce)
+    return _prefix(key_id, material_id) + nonce
 
 
 def pack(head: bytes, body: bytes) -> bytes:
@@ -60,7 +70,7 @@ def parse(blob: bytes) -> ParsedBlob:
     if len(blob) < HEADER_SIZE + _TAG or blob[0] != FORMAT_VERSION:
         raise InvalidCiphertextException(
             "The ciphertext is not a valid KMS ciphertext blob (bad length or format).")
-    key_id = str(uuid.UUID(bytes=blob[1:17]))
+    key_id = _key_id_text(blob[1:17])
     return ParsedBlob(key_id, blob[17:49].hex(), blob[49:61], blob[:HEADER_SIZE],
                       blob[HEADER_SIZE:])
 

@@ -1,0 +1,97 @@
+"""Browser tests: the real JupyterLab UI in headless Chromium (harness in conftest.py)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+pytestmark = pytest.mark.browser
+
+_DEMO_SETUP = """\
+import io, sys
+import ipywidgets as widgets
+from IPython.display import Image, display
+from matplotlib.figure import Figure
+print("kernel prefix:", sys.prefix)"""
+
+_DEMO_WIDGETS = """\
+def render(step):
+    fig = Figure(figsize=(4, 2.5), dpi=80)
+    ax = fig.add_subplot()
+    ax.bar(range(step + 1), [i + 1 for i in range(step + 1)], color="tab:blue")
+    ax.set_title(f"step {step}")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+state = {"step": 0}
+button = widgets.Button(description="Advance")
+label = widgets.Label(value="step 0")
+out = widgets.Output()
+
+def show():
+    out.outputs = ()
+    out.append_display_data(Image(data=render(state["step"]), format="png"))
+    label.value = f"step {state['step']}"
+
+def on_click(_):
+    state["step"] += 1
+    show()
+
+button.on_click(on_click)
+show()
+display(widgets.VBox([button, label, out]))"""
+
+
+def demo_notebook() -> nbformat.NotebookNode:
+    """A widget notebook shaped like a lesson: a button re-renders a PNG inside an Output widget."""
+    return new_notebook(
+        cells=[
+            new_markdown_cell("# Harness demo"),
+            new_code_cell(_DEMO_SETUP),
+            new_code_cell(""),  # empty cells never get an execution count: Run All must not wait on them
+            new_code_cell(_DEMO_WIDGETS),
+        ],
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"},
+            "language_info": {"name": "python"},
+        },
+    )
+
+
+def test_harness_smoke(lab, tmp_path):
+    from playwright.sync_api import expect
+
+    t0 = time.monotonic()
+    nb = lab.open(lab.write_notebook("harness_demo.ipynb", demo_notebook()))
+    t_open = time.monotonic()
+    nb.run_all()
+    t_run = time.monotonic()
+
+    # The kernel runs in the interpreter running pytest, so it sees the same installed packages.
+    assert any(f"kernel prefix: {sys.prefix}" in t for t in nb.text_outputs()), nb.text_outputs()
+
+    label = nb.locator(".widget-label")
+    expect(label).to_have_text("step 0")
+    img = nb.image()
+    src0 = nb.wait_for_src_change(img, None)
+    nb.screenshot(nb.locator(".widget-output").first, "step-0.png")
+
+    for step in (1, 2):
+        before = img.get_attribute("src")
+        nb.click("Advance")
+        nb.wait_for_src_change(img, before)
+        expect(label).to_have_text(f"step {step}")
+    assert img.get_attribute("src") != src0
+    t_click = time.monotonic()
+
+    shot = nb.screenshot(nb.locator(".widget-output").first, "step-2.png")
+    assert shot.stat().st_size > 1000
+    print(
+        f"\nopen+kernel idle {t_open - t0:.1f}s, run all {t_run - t_open:.1f}s, "
+        f"2 clicks {t_click - t_run:.1f}s; screenshots in {tmp_path}"
+    )
