@@ -83,10 +83,11 @@ def canonical_context(context: Mapping[str, str] | None) -> bytes:
     """
     if not context:
         return b"\x00\x00\x00\x00"
-    parts = [len(context).to_bytes(4, "big")]
+    out = bytearray(len(context).to_bytes(4, "big"))
     for name in sorted(context):
-        for text in (name, context[name]):
-            raw = text.encode("utf-8")
-            parts.append(len(raw).to_bytes(4, "big"))
-            parts.append(raw)
-    return b"".join(parts)
+        raw_name, raw_value = name.encode(), context[name].encode()
+        out += len(raw_name).to_bytes(4, "big")
+        out += raw_name
+        out += len(raw_value).to_bytes(4, "big")
+        out += raw_value
+    return bytes(out)

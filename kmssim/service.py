@@ -71,6 +71,7 @@ def operation(name: str, *, required: tuple[str, ...] = ()) -> Callable[[F], F]:
 
     def decorate(method: F) -> F:
         accepted = tuple(p for p in inspect.signature(method).parameters if p != "self")
+        known = frozenset(accepted)
 
         @functools.wraps(method)
         def call(self: Service, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -78,7 +79,12 @@ def operation(name: str, *, required: tuple[str, ...] = ()) -> Callable[[F], F]:
                 frame = _Call()
                 self._calls.append(frame)
                 try:
-                    _check_arguments(name, accepted, required, args, kwargs)
+                    if args or not known.issuperset(kwargs):
+                        _refuse_arguments(name, accepted, args, kwargs)
+                    for needed in required:
+                        if kwargs.get(needed) is None:
+                            raise ValidationException(
+                                f'Missing required parameter in input: "{needed}"')
                     response = method(self, **kwargs)
                 except KMSError as error:
                     error.operation = name
@@ -94,8 +100,8 @@ def operation(name: str, *, required: tuple[str, ...] = ()) -> Callable[[F], F]:
     return decorate
 
 
-def _check_arguments(name: str, accepted: tuple[str, ...], required: tuple[str, ...],
-                     args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+def _refuse_arguments(name: str, accepted: tuple[str, ...], args: tuple[Any, ...],
+                      kwargs: dict[str, Any]) -> None:
     if args:
         raise ValidationException(
             f"{name} takes keyword arguments only, as boto3 clients do "
@@ -105,9 +111,6 @@ def _check_arguments(name: str, accepted: tuple[str, ...], required: tuple[str, 
             raise ValidationException(
                 f'Unknown parameter in input: "{given}", must be one of: '
                 + ", ".join(accepted))
-    for needed in required:
-        if kwargs.get(needed) is None:
-            raise ValidationException(f'Missing required parameter in input: "{needed}"')
 
 
 class Service:
@@ -288,8 +291,8 @@ class Service:
 
     def _record_call(self, name: str, params: dict[str, Any], response: dict[str, Any] | None,
                      error: KMSError | None, frame: _Call) -> None:
-        request = {k[0].lower() + k[1:]: v for k, v in params.items()
-                   if k not in _SECRET_PARAMETERS and v is not None}
+        request = {_camel(k): v for k, v in params.items()
+                   if v is not None and k not in _SECRET_PARAMETERS}
         key = frame.key or frame.source
         elements = None
         if response is not None and name not in _QUIET and key is not None:
@@ -337,6 +340,12 @@ class Service:
         self._deleted[key.key_id] = key
         self._record_service("DeleteKey", key, {"keyId": key.key_id})
         return ServiceEvent(self.now, "DeleteKey", key.key_id, key.arn)
+
+
+@functools.lru_cache(maxsize=None)
+def _camel(parameter: str) -> str:
+    """CloudTrail's name for a request parameter: ``KeyId`` → ``keyId``."""
+    return parameter[0].lower() + parameter[1:]
 
 
 #: Operations whose CloudTrail entries carry no responseElements.
