@@ -11,7 +11,7 @@ import heapq
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import TypeVar
 
 from .errors import ValidationException
@@ -19,7 +19,7 @@ from .errors import ValidationException
 __all__ = ["Clock", "Due", "DEFAULT_START", "as_utc"]
 
 #: Where a simulator's clock starts when no ``start`` is given.
-DEFAULT_START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+DEFAULT_START = datetime(2024, 1, 1, tzinfo=UTC)
 
 T = TypeVar("T")
 
@@ -29,8 +29,8 @@ def as_utc(when: datetime) -> datetime:
     if not isinstance(when, datetime):
         raise ValidationException(f"Expected a datetime, got {type(when).__name__}.")
     if when.tzinfo is None:
-        return when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc)
+        return when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True, order=True)

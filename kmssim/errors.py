@@ -57,47 +57,109 @@ class KMSError(Exception):
         return f"An error occurred ({self.code}){where}: {self.message}"
 
 
-def _define(name: str, doc: str) -> type[KMSError]:
-    cls = type(name, (KMSError,), {"__doc__": doc, "code": name, "__module__": __name__})
-    return cls
+class AlreadyExistsException(KMSError):
+    """A resource with that name (for example an alias) already exists."""
+
+    code = "AlreadyExistsException"
 
 
-AlreadyExistsException = _define(
-    "AlreadyExistsException", "A resource with that name (for example an alias) already exists.")
-AccessDeniedException = _define(
-    "AccessDeniedException", "The caller is not allowed to do this to the key.")
-ConflictException = _define(
-    "ConflictException", "An automatic rotation is running or is due within 20 minutes.")
-DisabledException = _define("DisabledException", "The KMS key is disabled.")
-DryRunOperationException = _define(
-    "DryRunOperationException", "The request would have succeeded; DryRun was set.")
-IncorrectKeyException = _define(
-    "IncorrectKeyException",
-    "The KMS key named in the request is not the one that encrypted the ciphertext.")
-InvalidAliasNameException = _define(
-    "InvalidAliasNameException", "The alias name is not valid or is reserved.")
-InvalidArnException = _define("InvalidArnException", "The ARN in the request is not valid.")
-InvalidCiphertextException = _define(
-    "InvalidCiphertextException",
-    "The ciphertext, or its encryption context, is corrupted, missing or wrong.")
-InvalidKeyUsageException = _define(
-    "InvalidKeyUsageException", "The key's KeyUsage or KeySpec does not allow this operation.")
-InvalidMarkerException = _define(
-    "InvalidMarkerException", "The Marker is not one this service returned.")
-KMSInvalidMacException = _define(
-    "KMSInvalidMacException", "The MAC does not verify with this key, message and algorithm.")
-KMSInvalidStateException = _define(
-    "KMSInvalidStateException", "The key's state does not allow this operation.")
-LimitExceededException = _define(
-    "LimitExceededException", "A length limit or quota was exceeded.")
-NotFoundException = _define("NotFoundException", "The key, alias or other entity does not exist.")
-UnsupportedOperationException = _define(
-    "UnsupportedOperationException", "The operation is not supported for this key.")
-ValidationException = _define(
-    "ValidationException", "A parameter is missing, of the wrong type, or out of range.")
+class AccessDeniedException(KMSError):
+    """The caller is not allowed to do this to the key."""
+
+    code = "AccessDeniedException"
 
 
-class CorruptScenarioError(ValidationException):  # type: ignore[misc, valid-type]
+class ConflictException(KMSError):
+    """An automatic rotation is running or is due within 20 minutes."""
+
+    code = "ConflictException"
+
+
+class DisabledException(KMSError):
+    """The KMS key is disabled."""
+
+    code = "DisabledException"
+
+
+class DryRunOperationException(KMSError):
+    """The request would have succeeded; DryRun was set."""
+
+    code = "DryRunOperationException"
+
+
+class IncorrectKeyException(KMSError):
+    """The KMS key named in the request is not the one that encrypted the ciphertext."""
+
+    code = "IncorrectKeyException"
+
+
+class InvalidAliasNameException(KMSError):
+    """The alias name is not valid or is reserved."""
+
+    code = "InvalidAliasNameException"
+
+
+class InvalidArnException(KMSError):
+    """The ARN in the request is not valid."""
+
+    code = "InvalidArnException"
+
+
+class InvalidCiphertextException(KMSError):
+    """The ciphertext, or its encryption context, is corrupted, missing or wrong."""
+
+    code = "InvalidCiphertextException"
+
+
+class InvalidKeyUsageException(KMSError):
+    """The key's KeyUsage or KeySpec does not allow this operation."""
+
+    code = "InvalidKeyUsageException"
+
+
+class InvalidMarkerException(KMSError):
+    """The Marker is not one this service returned."""
+
+    code = "InvalidMarkerException"
+
+
+class KMSInvalidMacException(KMSError):
+    """The MAC does not verify with this key, message and algorithm."""
+
+    code = "KMSInvalidMacException"
+
+
+class KMSInvalidStateException(KMSError):
+    """The key's state does not allow this operation."""
+
+    code = "KMSInvalidStateException"
+
+
+class LimitExceededException(KMSError):
+    """A length limit or quota was exceeded."""
+
+    code = "LimitExceededException"
+
+
+class NotFoundException(KMSError):
+    """The key, alias or other entity does not exist."""
+
+    code = "NotFoundException"
+
+
+class UnsupportedOperationException(KMSError):
+    """The operation is not supported for this key."""
+
+    code = "UnsupportedOperationException"
+
+
+class ValidationException(KMSError):
+    """A parameter is missing, of the wrong type, or out of range."""
+
+    code = "ValidationException"
+
+
+class CorruptScenarioError(ValidationException):
     """A saved scenario file could not be read. Its code is ``ValidationException``."""
 
 

@@ -143,7 +143,7 @@ class Key:
         self.next_rotation = nxt
         return nxt
 
-    def snapshot(self) -> "Key":
+    def snapshot(self) -> Key:
         """An independent copy, for undoing a change that failed halfway."""
         return replace(self, history=list(self.history), tags=dict(self.tags))
 

@@ -163,7 +163,7 @@ class KMS(CryptoOps, RotationOps, KeyOps):
             persist.save(self, path)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> "KMS":
+    def load(cls, path: str | os.PathLike[str]) -> KMS:
         """Read a scenario written by `save`; it continues exactly where it stopped.
 
         Raises CorruptScenarioError (code ValidationException) if the file is not a

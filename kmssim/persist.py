@@ -35,7 +35,14 @@ def _time(value: datetime | None) -> str | None:
 
 
 def _parse_time(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
+    return None if value is None else _at(value)
+
+
+def _at(value: str) -> datetime:
+    when = datetime.fromisoformat(value)
+    if when.tzinfo is None:
+        raise ValueError(f"time {value!r} has no time zone")
+    return when
 
 
 def _key_to_json(key: Key) -> dict[str, Any]:
@@ -56,11 +63,11 @@ def _key_to_json(key: Key) -> dict[str, Any]:
 
 
 def _key_from_json(data: dict[str, Any]) -> Key:
-    materials = tuple(KeyMaterial(mid, _parse_time(created), rtype, base64.b64decode(secret))
+    materials = tuple(KeyMaterial(mid, _at(created), rtype, base64.b64decode(secret))
                       for mid, created, rtype, secret in data["materials"])
     if not materials:
         raise ValueError("a key without key material")
-    return Key(data["key_id"], data["arn"], _parse_time(data["created"]), data["key_spec"],
+    return Key(data["key_id"], data["arn"], _at(data["created"]), data["key_spec"],
                data["key_usage"], data["description"], data["manager"], materials,
                state=data["state"], rotation_enabled=data["rotation_enabled"],
                rotation_period_days=data["rotation_period_days"],
@@ -70,7 +77,7 @@ def _key_from_json(data: dict[str, Any]) -> Key:
                deletion_date=_parse_time(data["deletion_date"]),
                pending_window_days=data["pending_window_days"], tags=dict(data["tags"]),
                policy=data["policy"],
-               history=[StateChange(_parse_time(at), state) for at, state in data["history"]])
+               history=[StateChange(_at(at), state) for at, state in data["history"]])
 
 
 def _event_to_json(event: AuditEvent) -> list[Any]:
@@ -152,17 +159,17 @@ def load(cls: type[KMS], path: str | os.PathLike[str]) -> KMS:
         kms._principal = data["principal"]
         kms._keys = {k.key_id: k for k in map(_key_from_json, data["keys"])}
         kms._deleted = {k.key_id: k for k in map(_key_from_json, data["deleted"])}
-        kms._aliases = {name: (key_id, _parse_time(created), _parse_time(updated))
+        kms._aliases = {name: (key_id, _at(created), _at(updated))
                         for name, key_id, created, updated in data["aliases"]}
         for name, (key_id, _, _) in kms._aliases.items():
             if key_id not in kms._keys:
                 raise ValueError(f"alias {name} points to a missing key")
-        kms.clock.restore(_parse_time(data["now"]),
-                          [(_parse_time(due), kind, key_id) for due, kind, key_id in data["queue"]])
+        kms.clock.restore(_at(data["now"]),
+                          [(_at(due), kind, key_id) for due, kind, key_id in data["queue"]])
         for row in data["trail"]:
             sequence, time, name, etype, principal, arn, request, response, code, message, \
                 material = row
-            kms.trail.append(AuditEvent(sequence, _parse_time(time), name, etype, principal, arn,
+            kms.trail.append(AuditEvent(sequence, _at(time), name, etype, principal, arn,
                                         request, response, code, message, material,
                                         kms.region, kms.account_id))
     except CorruptScenarioError:

@@ -128,7 +128,8 @@ class Service:
         self.entropy = Entropy(seed)
         self.trail = AuditTrail()
         self._keys: dict[str, Key] = {}
-        self._aliases: dict[str, tuple[str, datetime, datetime]] = {}  # name → (key id, created, updated)
+        # alias name → (target key id, created, last updated)
+        self._aliases: dict[str, tuple[str, datetime, datetime]] = {}
         self._deleted: dict[str, Key] = {}   # key id → the key as it was, materials destroyed
         self._invocations = 0                # makes every nonce unique within this simulator
         self._principal = f"arn:aws:iam::{account_id}:user/learner"
@@ -229,8 +230,9 @@ class Service:
             parts = key_ref.split(":", 5)
             if (len(parts) != 6 or parts[2] != "kms" or not parts[1].startswith("aws")
                     or not parts[5].startswith(("key/", "alias/"))):
-                raise InvalidArnException(f"Invalid arn {key_ref!r}: expected "
-                                          "arn:aws:kms:<region>:<account>:key/<id> or :alias/<name>.")
+                raise InvalidArnException(
+                    f"Invalid arn {key_ref!r}: expected "
+                    "arn:aws:kms:<region>:<account>:key/<id> or :alias/<name>.")
             if parts[3] != self.region or parts[4] != self.account_id:
                 raise NotFoundException(f"Key '{key_ref}' does not exist in this simulator "
                                         f"({self.region}, account {self.account_id}).")
@@ -342,7 +344,7 @@ class Service:
         return ServiceEvent(self.now, "DeleteKey", key.key_id, key.arn)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _camel(parameter: str) -> str:
     """CloudTrail's name for a request parameter: ``KeyId`` → ``keyId``."""
     return parameter[0].lower() + parameter[1:]
