@@ -14,3 +14,12 @@ from .service import ServiceEvent
 __all__ = ["KMS", "Clock", "KMSError", "errors", "CiphertextInfo", "KeyHistory", "Version",
            "ServiceEvent"]
 __version__ = "0.1.0"
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext kmssim``: adds the ``%aws`` magic (see `kmssim.magic`).
+
+    Imported only here, so that importing kmssim never imports IPython.
+    """
+    from .magic import load_ipython_extension as load
+    load(ipython)

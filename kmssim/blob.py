@@ -3,7 +3,7 @@
 Real KMS blobs are opaque; ours are documented so learners can look inside. A blob is::
 
     offset  size  field
-    0       1     format version, 0x01
+    0       1     format: 0x01 data the caller encrypted, 0x02 a data key KMS made
     1       16    KMS key id (the UUID's 16 bytes)
     17      32    key material id (64 hex characters as 32 bytes)
     49      12    AES-GCM nonce
@@ -12,7 +12,9 @@ Real KMS blobs are opaque; ours are documented so learners can look inside. A bl
 The whole 61-byte header followed by the canonical encoding of the encryption
 context is the GCM associated data, so changing any header byte or any context
 pair makes decryption fail. Decrypt reads the key and material ids from the header
-and looks the material up; it never tries keys in turn.
+and looks the material up; it never tries keys in turn. The format byte tells decrypt
+whether the plaintext is a data key (from GenerateDataKey*), which it then returns as
+bytes that print as a fingerprint, while your own data prints as it is.
 """
 
 from __future__ import annotations
@@ -24,9 +26,13 @@ from functools import lru_cache
 
 from .errors import InvalidCiphertextException
 
-__all__ = ["FORMAT_VERSION", "HEADER_SIZE", "ParsedBlob", "pack", "parse", "canonical_context"]
+__all__ = ["FORMAT_VERSION", "FORMAT_DATA_KEY", "HEADER_SIZE", "ParsedBlob", "pack", "parse",
+           "canonical_context"]
 
+#: Byte 0 of a blob of data the caller gave to Encrypt.
 FORMAT_VERSION = 1
+#: Byte 0 of a blob that wraps a data key KMS generated.
+FORMAT_DATA_KEY = 2
 HEADER_SIZE = 61
 _TAG = 16
 
@@ -40,11 +46,13 @@ class ParsedBlob:
     nonce: bytes
     header: bytes
     body: bytes
+    data_key: bool = False
 
 
 @lru_cache(maxsize=4096)
-def _prefix(key_id: str, material_id: str) -> bytes:
-    return bytes((FORMAT_VERSION,)) + uuid.UUID(key_id).bytes + bytes.fromhex(material_id)
+def _prefix(key_id: str, material_id: str, data_key: bool) -> bytes:
+    kind = FORMAT_DATA_KEY if data_key else FORMAT_VERSION
+    return bytes((kind,)) + uuid.UUID(key_id).bytes + bytes.fromhex(material_id)
 
 
 @lru_cache(maxsize=4096)
@@ -52,9 +60,9 @@ def _key_id_text(raw: bytes) -> str:
     return str(uuid.UUID(bytes=raw))
 
 
-def header(key_id: str, material_id: str, nonce: bytes) -> bytes:
+def header(key_id: str, material_id: str, nonce: bytes, *, data_key: bool = False) -> bytes:
     """The 61-byte header for a blob made with this key, material and nonce."""
-    return _prefix(key_id, material_id) + nonce
+    return _prefix(key_id, material_id, data_key) + nonce
 
 
 def pack(head: bytes, body: bytes) -> bytes:
@@ -67,12 +75,12 @@ def parse(blob: bytes) -> ParsedBlob:
     if not isinstance(blob, (bytes, bytearray, memoryview)):
         raise InvalidCiphertextException("CiphertextBlob must be bytes.")
     blob = bytes(blob)
-    if len(blob) < HEADER_SIZE + _TAG or blob[0] != FORMAT_VERSION:
+    if len(blob) < HEADER_SIZE + _TAG or blob[0] not in (FORMAT_VERSION, FORMAT_DATA_KEY):
         raise InvalidCiphertextException(
             "The ciphertext is not a valid KMS ciphertext blob (bad length or format).")
     key_id = _key_id_text(blob[1:17])
     return ParsedBlob(key_id, blob[17:49].hex(), blob[49:61], blob[:HEADER_SIZE],
-                      blob[HEADER_SIZE:])
+                      blob[HEADER_SIZE:], blob[0] == FORMAT_DATA_KEY)
 
 
 def canonical_context(context: Mapping[str, str] | None) -> bytes:

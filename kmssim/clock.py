@@ -46,8 +46,9 @@ class Due:
 class Clock:
     """Simulated time with a queue of due entries.
 
-    ``now`` only moves forward, through `run_until`. Entries are never cancelled;
-    whoever fires them checks that they still apply, which keeps rescheduling cheap.
+    ``now`` only moves forward, through `run_until`. Entries are not cancelled when
+    plans change; whoever fires them checks that they still apply, which keeps
+    rescheduling cheap. (`cancel` exists only to undo a call that failed halfway.)
     """
 
     __slots__ = ("_now", "_queue", "_sequence")
@@ -71,6 +72,11 @@ class Clock:
         entry = (due, next(self._sequence), kind, key_id)
         heapq.heappush(self._queue, entry)
         return Due(*entry)
+
+    def cancel(self, entry: Due) -> None:
+        """Take ``entry`` off the queue, as if it had never been scheduled."""
+        self._queue.remove((entry.due, entry.sequence, entry.kind, entry.key_id))
+        heapq.heapify(self._queue)
 
     def pending(self) -> Iterator[Due]:
         """The queued entries in firing order (a snapshot)."""

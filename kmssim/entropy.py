@@ -54,6 +54,12 @@ class Entropy:
         self._position = position
         self._load_block(position // _BLOCK)
 
+    def rewind(self, position: int) -> None:
+        """Go back to ``position``, as if what came after it had never been drawn
+        (to undo a call that failed). No effect on an unseeded source."""
+        if self.seed is not None:
+            self._seek(position)
+
     def bytes(self, n: int) -> bytes:
         """``n`` random bytes."""
         if self.seed is None:

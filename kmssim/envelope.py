@@ -16,7 +16,7 @@ b'card 4111...'
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
@@ -28,7 +28,7 @@ from .errors import InvalidCiphertextException, ValidationException
 if TYPE_CHECKING:
     from .kms import KMS
 
-__all__ = ["SealedRecord", "seal", "unseal"]
+__all__ = ["SealedRecord", "seal", "unseal", "rewrap", "open_with_data_key"]
 
 _RECORD_MAGIC = b"kmssim-envelope-v1"
 
@@ -49,8 +49,9 @@ class SealedRecord:
     key_material_id: str = ""
 
     def __repr__(self) -> str:
-        return (f"SealedRecord({len(self.ciphertext) - 16} bytes under {self.key_arn.rsplit('/')[-1]}"
-                f", material {self.key_material_id[:8]}…, context={dict(self.context or {})})")
+        key = self.key_arn.rsplit("/")[-1]
+        return (f"SealedRecord({len(self.ciphertext) - 16} bytes under {key}, material "
+                f"{self.key_material_id[:8]}…, context={dict(self.context or {})})")
 
     @property
     def size(self) -> int:
@@ -97,3 +98,41 @@ def unseal(kms: KMS, record: SealedRecord, context: Mapping[str, str] | None = N
     except (InvalidTag, ValueError):
         raise InvalidCiphertextException(
             "The record was changed after it was sealed, or its context is wrong.") from None
+
+
+def rewrap(kms: KMS, record: SealedRecord, key_id: str | None = None) -> SealedRecord:
+    """Re-encrypt only the record's data key with ReEncrypt, inside KMS.
+
+    The result wraps the same data key under the *current* material of ``key_id``
+    (default: the key that wrapped it before, i.e. its newest material after a
+    rotation; or another key after a manual rotation). The encrypted record itself
+    is unchanged, and the plaintext data key never leaves KMS. Raises what
+    ReEncrypt raises.
+    """
+    if not isinstance(record, SealedRecord):
+        raise ValidationException("rewrap() takes a SealedRecord made by seal().")
+    context = dict(record.context) if record.context else None
+    response = kms.re_encrypt(CiphertextBlob=record.encrypted_data_key,
+                              SourceEncryptionContext=context,
+                              DestinationKeyId=key_id or record.key_arn,
+                              DestinationEncryptionContext=context)
+    return replace(record, encrypted_data_key=response["CiphertextBlob"],
+                   key_arn=response["KeyId"],
+                   key_material_id=response["DestinationKeyMaterialId"])
+
+
+def open_with_data_key(record: SealedRecord, data_key: bytes) -> bytes:
+    """Decrypt a record with its plaintext data key alone, without asking KMS.
+
+    This is what anyone holding a leaked data key can do: no KMS call, no key
+    policy, no audit event, and rotating or re-wrapping the KMS key changes nothing.
+    Raises InvalidCiphertextException if the key is not this record's data key.
+    """
+    if not isinstance(record, SealedRecord):
+        raise ValidationException("open_with_data_key() takes a SealedRecord made by seal().")
+    key = params.blob("data_key", data_key, low=16, high=32)
+    try:
+        return AESGCM(key).decrypt(record.nonce, record.ciphertext, _aad(record.context))
+    except (InvalidTag, ValueError):
+        raise InvalidCiphertextException(
+            "This data key does not open the record (or the record was changed).") from None

@@ -74,6 +74,7 @@ class Key:
     pending_window_days: int | None = None
     tags: dict[str, str] = field(default_factory=dict)
     policy: str | None = None
+    ordinal: int = 0                  # creation order within the simulator
     history: list[StateChange] = field(default_factory=list)
 
     def __repr__(self) -> str:

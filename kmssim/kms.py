@@ -79,6 +79,14 @@ class KMS(CryptoOps, RotationOps, KeyOps):
     simulated date (default 2024-01-01 UTC). Move time with `advance` or
     `advance_to`: automatic rotations and scheduled deletions happen on their dates.
 
+    Every parameter AWS's KMS model defines for these operations is accepted and
+    recorded in the audit trail. Some change nothing, because kmssim does not model
+    what they are for: ``GrantTokens`` (no grants), ``DryRunModifiers``, ``PolicyName``,
+    ``BypassPolicyLockoutSafetyCheck`` (``Policy`` and ``Tags`` are kept but no policy
+    is enforced). Others are refused with an AWS-named error when set, since kmssim
+    cannot honour them: ``Origin`` other than ``AWS_KMS``, ``CustomKeyStoreId``,
+    ``XksKeyId``, ``MultiRegion=True`` and ``Recipient`` (Nitro Enclaves).
+
     >>> kms = KMS(seed=1)
     >>> key_id = kms.create_key()["KeyMetadata"]["KeyId"]
     >>> kms.enable_key_rotation(KeyId=key_id, RotationPeriodInDays=90)
@@ -150,7 +158,7 @@ class KMS(CryptoOps, RotationOps, KeyOps):
             keys = list(self._keys.values())
             if include_deleted:
                 keys += self._deleted.values()
-            return [k.key_id for k in sorted(keys, key=lambda k: k.created)]
+            return [k.key_id for k in sorted(keys, key=lambda k: k.ordinal)]
 
     # -- saving and loading ---------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:

@@ -48,12 +48,15 @@ class CryptoOps(Service):
         return cipher
 
     def _seal(self, key: Key, plaintext: bytes, context: dict[str, str] | None) -> bytes:
+        """Encrypt under the key's current material; a `SecretBytes` plaintext is
+        marked in the header as a data key, so decrypt keeps it out of sight too."""
         material = key.current
         # The nonce is a counter unique within this simulator, plus stream bytes: a
         # (material, nonce) pair can never repeat, seeded or not.
         self._invocations += 1
         nonce = self._invocations.to_bytes(8, "big") + self.entropy.bytes(4)
-        head = blob.header(key.key_id, material.material_id, nonce)
+        head = blob.header(key.key_id, material.material_id, nonce,
+                           data_key=isinstance(plaintext, SecretBytes))
         body = self._aesgcm(material).encrypt(nonce, plaintext,
                                               head + blob.canonical_context(context))
         self._touch(key, material.material_id)
@@ -62,15 +65,18 @@ class CryptoOps(Service):
     def _open(self, ciphertext: bytes, context: dict[str, str] | None, key_ref: Any,
               *, source: bool = False) -> tuple[Key, KeyMaterial, bytes]:
         parsed = blob.parse(ciphertext)
-        key = self._keys.get(parsed.key_id)
-        if key is None:
-            if parsed.key_id in self._deleted:
-                gone = self._deleted[parsed.key_id]
-                raise NotFoundException(
-                    f"{gone.arn} was deleted on {gone.history[-1].at.date().isoformat()}; "
-                    "its key material is gone and this ciphertext cannot be decrypted.")
-            raise InvalidCiphertextException("The ciphertext refers to a KMS key that does not "
-                                             "exist or is not one of this account's keys.")
+        key = self._keys.get(parsed.key_id) or self._deleted.get(parsed.key_id)
+        # The header must name a key *and* a material of that key: a blob whose ids were
+        # changed names no such pair and is as invalid as any other damaged blob.
+        material = None if key is None else key.material(parsed.material_id)
+        if key is None or material is None:
+            raise InvalidCiphertextException("The ciphertext refers to a KMS key or key "
+                                             "material that is not one of this account's.")
+        self._note(key)
+        if key.state == "Deleted":
+            raise NotFoundException(
+                f"{key.arn} was deleted on {key.history[-1].at.date().isoformat()}; "
+                "its key material is gone and this ciphertext cannot be decrypted.")
         if key_ref is not None:
             named = self._key(key_ref, parameter="SourceKeyId" if source else "KeyId")
             if named is not key:
@@ -80,10 +86,6 @@ class CryptoOps(Service):
         self._usable(key)
         if not key.symmetric:
             raise InvalidCiphertextException("The ciphertext is not a valid symmetric blob.")
-        material = key.material(parsed.material_id)
-        if material is None:
-            raise InvalidCiphertextException("The ciphertext refers to key material this key "
-                                             "does not have.")
         try:
             plaintext = self._aesgcm(material).decrypt(
                 parsed.nonce, parsed.body, parsed.header + blob.canonical_context(context))
@@ -93,7 +95,7 @@ class CryptoOps(Service):
                 "Is the EncryptionContext exactly (case-sensitive) the one used to "
                 "encrypt?") from None
         self._touch(key, material.material_id, source=source)
-        return key, material, plaintext
+        return key, material, SecretBytes(plaintext) if parsed.data_key else plaintext
 
     def _encryption_key(self, key_ref: Any) -> Key:
         key = self._usable(self._key(key_ref))
@@ -209,8 +211,10 @@ class CryptoOps(Service):
                 f"EncryptionAlgorithm {EncryptionAlgorithm} needs KeyId naming an RSA key.")
         key, material, plaintext = self._open(ciphertext, context, KeyId)
         self._dry_run(DryRun)
-        return {"KeyId": key.arn, "Plaintext": plaintext, "EncryptionAlgorithm": SYMMETRIC,
-                "KeyMaterialId": material.material_id}
+        # A data key comes back as SecretBytes (it prints as a fingerprint); data you
+        # encrypted yourself comes back as plain bytes.
+        return {"KeyId": key.arn, "Plaintext": plaintext,
+                "EncryptionAlgorithm": SYMMETRIC, "KeyMaterialId": material.material_id}
 
     @operation("ReEncrypt", required=("CiphertextBlob", "DestinationKeyId"))
     def re_encrypt(self, CiphertextBlob: bytes, DestinationKeyId: str,
@@ -250,7 +254,7 @@ class CryptoOps(Service):
                 "DestinationKeyMaterialId": destination.current.material_id}
 
     def _data_key(self, key_ref: Any, context: Any, number_of_bytes: Any, key_spec: Any,
-                  dry_run: Any, operation_name: str) -> tuple[Key, bytes, bytes]:
+                  dry_run: Any, operation_name: str) -> tuple[Key, SecretBytes, bytes]:
         context = params.context("EncryptionContext", context)
         if (number_of_bytes is None) == (key_spec is None):
             raise ValidationException("Specify exactly one of KeySpec (AES_256 or AES_128) "
@@ -261,7 +265,7 @@ class CryptoOps(Service):
         key = self._encryption_key(key_ref)
         self._symmetric_only(key, operation_name)
         self._dry_run(dry_run)
-        data_key = self.entropy.bytes(size)
+        data_key = SecretBytes(self.entropy.bytes(size))
         return key, data_key, self._seal(key, data_key, context)
 
     @operation("GenerateDataKey", required=("KeyId",))
@@ -282,7 +286,7 @@ class CryptoOps(Service):
             raise ValidationException("kmssim does not model Nitro Enclaves (Recipient).")
         key, data_key, wrapped = self._data_key(KeyId, EncryptionContext, NumberOfBytes,
                                                 KeySpec, DryRun, "GenerateDataKey")
-        return {"CiphertextBlob": wrapped, "Plaintext": SecretBytes(data_key), "KeyId": key.arn,
+        return {"CiphertextBlob": wrapped, "Plaintext": data_key, "KeyId": key.arn,
                 "KeyMaterialId": key.current.material_id}
 
     @operation("GenerateDataKeyWithoutPlaintext", required=("KeyId",))

@@ -61,20 +61,33 @@ class KeyOps(Service):
         else:
             material = self._new_material(None)
         key = Key(key_id, self._arn("key/" + key_id), self.now, key_spec, key_usage,
-                  description, manager, (material,), policy=_DEFAULT_POLICY % self.account_id)
+                  description, manager, (material,), policy=_DEFAULT_POLICY % self.account_id,
+                  ordinal=len(self._keys) + len(self._deleted))
         key.set_state("Enabled", self.now)
         self._keys[key_id] = key
         return key
 
     def _create_aws_managed(self, alias: str) -> Key:
         service = alias[len("alias/aws/"):]
+        position = self.entropy.position
         key = self._make_key(SYMMETRIC, "ENCRYPT_DECRYPT",
                              f"Default key that protects my {service} data when no other key "
                              "is defined", "AWS")
         # AWS managed keys rotate every year, counted from their creation; nobody can
         # change that, so the schedule is set here once and for all.
-        self.clock.schedule(key.start_schedule(365, self.now), "rotate", key.key_id)
+        entry = self.clock.schedule(key.start_schedule(365, self.now), "rotate", key.key_id)
         self._aliases[alias] = (key.key_id, self.now, self.now)
+
+        def forget() -> None:
+            del self._keys[key.key_id], self._aliases[alias]
+            self.clock.cancel(entry)
+            self.entropy.rewind(position)
+            if self._calls[-1].key is key:
+                self._calls[-1].key = None
+
+        # The first call that names the alias makes the key; if that call then fails
+        # (IncorrectKeyException, say), the key was never made.
+        self._undo_on_failure(forget)
         return key
 
     @operation("CreateKey")
@@ -112,10 +125,11 @@ class KeyOps(Service):
         if CustomKeyStoreId is not None or XksKeyId is not None:
             raise UnsupportedOperationException("kmssim does not model custom key stores.")
         tags = self._tags(Tags or [])
+        policy = None if Policy is None else params.text("Policy", Policy, low=1, high=32768)
         key = self._make_key(spec, usage, description, "CUSTOMER")
         key.tags.update(tags)
-        if Policy is not None:
-            key.policy = params.text("Policy", Policy, low=1, high=32768)
+        if policy is not None:
+            key.policy = policy
         self._touch(key)
         return {"KeyMetadata": self._metadata(key)}
 

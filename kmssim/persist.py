@@ -57,7 +57,7 @@ def _key_to_json(key: Key) -> dict[str, Any]:
         "rotation_anchor": _time(key.rotation_anchor), "next_rotation": _time(key.next_rotation),
         "on_demand_rotations": key.on_demand_rotations,
         "deletion_date": _time(key.deletion_date), "pending_window_days": key.pending_window_days,
-        "tags": key.tags, "policy": key.policy,
+        "tags": key.tags, "policy": key.policy, "ordinal": key.ordinal,
         "history": [[_time(c.at), c.state] for c in key.history],
     }
 
@@ -76,7 +76,7 @@ def _key_from_json(data: dict[str, Any]) -> Key:
                on_demand_rotations=data["on_demand_rotations"],
                deletion_date=_parse_time(data["deletion_date"]),
                pending_window_days=data["pending_window_days"], tags=dict(data["tags"]),
-               policy=data["policy"],
+               policy=data["policy"], ordinal=int(data["ordinal"]),
                history=[StateChange(_at(at), state) for at, state in data["history"]])
 
 

@@ -13,10 +13,10 @@ import contextlib
 import functools
 import inspect
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from .audit import AuditEvent, AuditTrail
 from .clock import Clock, Due, as_utc
@@ -27,7 +27,7 @@ from .errors import (
 )
 from .keys import Key, KeyMaterial
 
-__all__ = ["Service", "ServiceEvent", "operation", "AWS_MANAGED_SERVICES"]
+__all__ = ["Service", "ServiceEvent", "ClockListener", "operation", "AWS_MANAGED_SERVICES"]
 
 F = TypeVar("F", bound=Callable[..., dict[str, Any]])
 
@@ -58,12 +58,28 @@ class ServiceEvent:
         return f"{when}  {self.name}  {self.key_id}"
 
 
+class ClockListener(Protocol):
+    """Something built on a `KMS` that acts as simulated time passes (see
+    `Service.add_clock_listener`): for example Secrets Manager's rotation schedules."""
+
+    def next_due(self) -> datetime | None:
+        """When it next wants to act, or None."""
+
+    def run_due(self, now: datetime) -> None:
+        """Act on everything due at or before ``now``; afterwards `next_due` must be
+        None or later than ``now``. Must not raise for what it does on schedule."""
+
+
 @dataclass(slots=True)
 class _Call:
     key: Key | None = None
     material_id: str | None = None
     source: Key | None = None
     source_material_id: str | None = None
+    # What KMS did because of the call (a RotateKey), logged after the call itself ...
+    service_events: list[tuple[str, Key, dict[str, Any]]] | None = None
+    # ... and how to take back what the call did before it failed (see `_undo_on_failure`).
+    undo: list[Callable[[], None]] | None = None
 
 
 def operation(name: str, *, required: tuple[str, ...] = ()) -> Callable[[F], F]:
@@ -88,11 +104,15 @@ def operation(name: str, *, required: tuple[str, ...] = ()) -> Callable[[F], F]:
                     response = method(self, **kwargs)
                 except KMSError as error:
                     error.operation = name
+                    for step in reversed(frame.undo or ()):
+                        step()
                     self._record_call(name, kwargs, None, error, frame)
                     raise
                 finally:
                     self._calls.pop()
                 self._record_call(name, kwargs, response, None, frame)
+                for event in frame.service_events or ():
+                    self._record_service(*event)
                 return response
 
         return call  # type: ignore[return-value]
@@ -136,6 +156,7 @@ class Service:
         self._calls: list[_Call] = []
         self._lock = threading.RLock()
         self._ciphers: dict[str, Any] = {}   # material id → ready cipher object (a cache)
+        self._listeners: dict[str, ClockListener] = {}   # name → listener; not saved
 
     # -- time ---------------------------------------------------------------
     @property
@@ -154,22 +175,73 @@ class Service:
             step = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds, weeks=weeks)
         except TypeError as error:
             raise ValidationException(f"advance() takes numbers: {error}") from None
+        except (ValueError, OverflowError):  # NaN, infinity, more than 999,999,999 days
+            raise ValidationException("advance() takes a finite step of at most "
+                                      "999,999,999 days.") from None
         if step < timedelta(0):
             raise ValidationException("Simulated time cannot go backwards: the step is negative.")
-        return self.advance_to(self.now + step)
+        with self._lock:  # read "now" and move from it at once, so concurrent steps add up
+            try:
+                target = self.now + step
+            except OverflowError:
+                raise ValidationException("That step would move simulated time past the year "
+                                          "9999.") from None
+            return self.advance_to(target)
 
     def advance_to(self, when: datetime) -> list[ServiceEvent]:
-        """Move simulated time to ``when`` (not before now); see `advance`."""
+        """Move simulated time to ``when`` (not before now); see `advance`.
+
+        Clock listeners (`add_clock_listener`) act at their own due instants on the
+        way, after KMS's events due at the same instant.
+        """
         with self._lock:
-            return self.clock.run_until(as_utc(when), self._fire)
+            target = as_utc(when)
+            fired: list[ServiceEvent] = []
+            while target >= self.now and (due := self._listener_due(target)) is not None:
+                fired += self.clock.run_until(due, self._fire)
+                for name, listener in list(self._listeners.items()):
+                    pending = listener.next_due()
+                    if pending is not None and pending <= self.now:
+                        listener.run_due(self.now)
+                        pending = listener.next_due()
+                        if pending is not None and pending <= self.now:
+                            raise RuntimeError(f"clock listener {name!r} is still due at "
+                                               f"{self.now.isoformat()} after run_due()")
+            return fired + self.clock.run_until(target, self._fire)
+
+    def _listener_due(self, target: datetime) -> datetime | None:
+        dues = [due for listener in self._listeners.values()
+                if (due := listener.next_due()) is not None and due <= target]
+        return max(min(dues), self.now) if dues else None
+
+    def add_clock_listener(self, name: str, listener: ClockListener) -> None:
+        """Let something built on this KMS act as simulated time passes.
+
+        `advance` and `advance_to` stop at every instant ``listener.next_due()``
+        names, fire KMS's own rotations and deletions due by then, and call
+        ``listener.run_due(now)``. This is how a service scenario (Secrets Manager's
+        rotation schedule) shares the one clock without KMS knowing about it.
+        A listener registered under a ``name`` already in use replaces the earlier
+        one, so re-running a notebook cell leaves no stale copy behind. Listeners are
+        not part of a saved scenario.
+        """
+        with self._lock:
+            self._listeners[name] = listener
+
+    def remove_clock_listener(self, name: str) -> None:
+        """Stop calling the listener registered under ``name`` (no error if none)."""
+        with self._lock:
+            self._listeners.pop(name, None)
 
     def next_event_time(self) -> datetime | None:
-        """When KMS will next rotate or delete a key by itself, or None."""
+        """When KMS will next rotate or delete a key by itself, or a clock listener
+        (such as a secret's rotation schedule) is next due; None if nothing is."""
         with self._lock:
             times = [key.deletion_date if key.state == "PendingDeletion" else key.next_rotation
                      for key in self._keys.values()
                      if key.state == "PendingDeletion" or (key.state == "Enabled"
                                                            and key.rotation_enabled)]
+            times += [listener.next_due() for listener in self._listeners.values()]
             return min((t for t in times if t is not None), default=None)
 
     def _still_due(self, entry: Due) -> bool:
@@ -242,12 +314,12 @@ class Service:
                 raise NotFoundException(
                     f"Invalid keyId '{key_ref}': this operation takes a key ID or key ARN, "
                     "not an alias.")
-            return self._alias_target(resource)
+            return self._note(self._alias_target(resource))
         key_id = resource[4:] if resource.startswith("key/") else resource
         key = self._keys.get(key_id)
         if key is None:
             raise NotFoundException(f"Key '{self._arn('key/' + key_id)}' does not exist")
-        return key
+        return self._note(key)
 
     def _alias_target(self, name: str) -> Key:
         entry = self._aliases.get(name)
@@ -283,6 +355,23 @@ class Service:
         return key
 
     # -- audit --------------------------------------------------------------
+    def _note(self, key: Key) -> Key:
+        """Name ``key`` in this call's audit event unless the call already names one, so
+        that a call that fails (a DisabledException, say) still says which key it was for."""
+        if self._calls:
+            frame = self._calls[-1]
+            if frame.key is None and frame.source is None:
+                frame.key = key
+        return key
+
+    def _undo_on_failure(self, step: Callable[[], None]) -> None:
+        """Run ``step`` if the current call goes on to fail: a failed call changes nothing."""
+        if self._calls:
+            frame = self._calls[-1]
+            if frame.undo is None:
+                frame.undo = []
+            frame.undo.append(step)
+
     def _touch(self, key: Key, material_id: str | None = None, *, source: bool = False) -> None:
         """Note, for this call's audit event, the key (and material) it used."""
         frame = self._calls[-1]
@@ -293,8 +382,10 @@ class Service:
 
     def _record_call(self, name: str, params: dict[str, Any], response: dict[str, Any] | None,
                      error: KMSError | None, frame: _Call) -> None:
-        request = {_camel(k): v for k, v in params.items()
+        request = {_camel(k): _recordable(v) for k, v in params.items()
                    if v is not None and k not in _SECRET_PARAMETERS}
+        if name == "Decrypt":  # CloudTrail always records the algorithm a Decrypt used
+            request.setdefault("encryptionAlgorithm", "SYMMETRIC_DEFAULT")
         key = frame.key or frame.source
         elements = None
         if response is not None and name not in _QUIET and key is not None:
@@ -309,6 +400,14 @@ class Service:
             frame.material_id, self.region, self.account_id))
 
     def _record_service(self, name: str, key: Key, details: dict[str, Any]) -> None:
+        if self._calls:
+            # KMS did this because of a call (RotateKeyOnDemand, EnableKey): CloudTrail
+            # logs the call first, then this, so the call's wrapper records it after.
+            frame = self._calls[-1]
+            if frame.service_events is None:
+                frame.service_events = []
+            frame.service_events.append((name, key, details))
+            return
         self.trail.append(AuditEvent(
             self.trail.next_sequence(), self.now, name, "AwsServiceEvent", "AWS Internal",
             key.arn, None, details, None, None, details.get("currentKeyMaterialId"),
@@ -342,6 +441,20 @@ class Service:
         self._deleted[key.key_id] = key
         self._record_service("DeleteKey", key, {"keyId": key.key_id})
         return ServiceEvent(self.now, "DeleteKey", key.key_id, key.arn)
+
+
+def _recordable(value: Any) -> Any:
+    """A request parameter as a CloudTrail record holds it: JSON data, copied (so the
+    trail does not change when the caller's dict does, and always saves), bytes unshown."""
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _recordable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_recordable(v) for v in value]
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return f"<{len(value)} bytes>"
+    return value.isoformat() if isinstance(value, datetime) else repr(value)
 
 
 @functools.cache

@@ -1,0 +1,188 @@
+"""Aliases: naming, where AWS accepts them and where it does not, manual rotation
+(kms-facts.md section 7)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kmssim import KMS
+from kmssim.errors import (
+    AlreadyExistsException, IncorrectKeyException, InvalidAliasNameException,
+    KMSInvalidStateException, LimitExceededException, NotFoundException,
+    UnsupportedOperationException, ValidationException,
+)
+from kms_support import new_key, utc
+
+ALIAS_ARN = "arn:aws:kms:us-east-1:111122223333:alias/app"
+
+
+@pytest.fixture
+def kms() -> KMS:
+    return KMS(seed=4)
+
+
+@pytest.fixture
+def key(kms: KMS) -> str:
+    key = new_key(kms)
+    kms.create_alias(AliasName="alias/app", TargetKeyId=key)
+    return key
+
+
+def test_list_aliases_shows_name_arn_target_and_dates(kms: KMS, key: str) -> None:
+    kms.advance(days=1)
+    kms.create_alias(AliasName="alias/second", TargetKeyId=key)
+    new_key_id = new_key(kms)
+    kms.create_alias(AliasName="alias/elsewhere", TargetKeyId=new_key_id)
+    listed = kms.list_aliases(KeyId=key)
+    assert listed == {"Aliases": [
+        {"AliasName": "alias/app", "AliasArn": ALIAS_ARN, "TargetKeyId": key,
+         "CreationDate": utc(2024), "LastUpdatedDate": utc(2024)},
+        {"AliasName": "alias/second",
+         "AliasArn": "arn:aws:kms:us-east-1:111122223333:alias/second", "TargetKeyId": key,
+         "CreationDate": utc(2024, 1, 2), "LastUpdatedDate": utc(2024, 1, 2)}],
+        "Truncated": False}
+    assert [a["AliasName"] for a in kms.list_aliases()["Aliases"]] == \
+        ["alias/app", "alias/elsewhere", "alias/second"]
+
+
+@pytest.mark.parametrize("ref", ["alias/app", ALIAS_ARN])
+def test_cryptographic_operations_accept_alias_names_and_alias_arns(kms: KMS, key: str,
+                                                                    ref: str) -> None:
+    blob = kms.encrypt(KeyId=ref, Plaintext=b"x")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=blob, KeyId=ref)["Plaintext"] == b"x"
+    data_key = kms.generate_data_key(KeyId=ref, KeySpec="AES_256")
+    assert data_key["KeyId"].endswith(key)              # always the key ARN, never the alias
+    kms.generate_data_key_without_plaintext(KeyId=ref, NumberOfBytes=16)
+    moved = kms.re_encrypt(CiphertextBlob=blob, SourceKeyId=ref, DestinationKeyId=ref)
+    assert moved["KeyId"].endswith(key)
+    assert kms.describe_key(KeyId=ref)["KeyMetadata"]["KeyId"] == key
+
+
+def test_hmac_operations_accept_aliases(kms: KMS) -> None:
+    mac_key = new_key(kms, KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")
+    kms.create_alias(AliasName="alias/mac", TargetKeyId=mac_key)
+    mac = kms.generate_mac(KeyId="alias/mac", Message=b"m", MacAlgorithm="HMAC_SHA_256")["Mac"]
+    assert kms.verify_mac(KeyId="alias/mac", Message=b"m", MacAlgorithm="HMAC_SHA_256",
+                          Mac=mac)["MacValid"]
+
+
+@pytest.mark.parametrize("operation", [
+    lambda kms, ref: kms.enable_key(KeyId=ref),
+    lambda kms, ref: kms.disable_key(KeyId=ref),
+    lambda kms, ref: kms.schedule_key_deletion(KeyId=ref),
+    lambda kms, ref: kms.cancel_key_deletion(KeyId=ref),
+    lambda kms, ref: kms.update_key_description(KeyId=ref, Description="d"),
+    lambda kms, ref: kms.tag_resource(KeyId=ref, Tags=[{"TagKey": "a", "TagValue": "b"}]),
+    lambda kms, ref: kms.list_resource_tags(KeyId=ref),
+    lambda kms, ref: kms.get_key_policy(KeyId=ref),
+    lambda kms, ref: kms.list_aliases(KeyId=ref),
+    lambda kms, ref: kms.enable_key_rotation(KeyId=ref),
+    lambda kms, ref: kms.disable_key_rotation(KeyId=ref),
+    lambda kms, ref: kms.get_key_rotation_status(KeyId=ref),
+    lambda kms, ref: kms.rotate_key_on_demand(KeyId=ref),
+    lambda kms, ref: kms.list_key_rotations(KeyId=ref),
+    lambda kms, ref: kms.create_alias(AliasName="alias/new", TargetKeyId=ref),
+], ids=["enable", "disable", "delete", "cancel", "description", "tag", "list-tags", "policy",
+        "list-aliases", "enable-rotation", "disable-rotation", "rotation-status", "on-demand",
+        "list-rotations", "alias-target"])
+@pytest.mark.parametrize("ref", ["alias/app", ALIAS_ARN], ids=["name", "arn"])
+def test_management_operations_refuse_aliases_with_not_found(kms: KMS, key: str, operation,
+                                                              ref: str) -> None:
+    with pytest.raises(NotFoundException):
+        operation(kms, ref)
+    meta = kms.describe_key(KeyId=key)["KeyMetadata"]
+    assert meta["KeyState"] == "Enabled" and len(kms.history(key).versions) == 1
+
+
+def test_manual_rotation_moves_the_alias_and_old_data_still_decrypts(kms: KMS, key: str) -> None:
+    old = kms.encrypt(KeyId="alias/app", Plaintext=b"2024 data")["CiphertextBlob"]
+    kms.advance(days=10)
+    replacement = new_key(kms)
+    kms.update_alias(AliasName="alias/app", TargetKeyId=replacement)
+    [row] = kms.list_aliases(KeyId=replacement)["Aliases"]
+    assert (row["CreationDate"], row["LastUpdatedDate"]) == (utc(2024), utc(2024, 1, 11))
+    new = kms.encrypt(KeyId="alias/app", Plaintext=b"new data")
+    assert new["KeyId"].endswith(replacement)
+    # Without KeyId the blob names its own key, so old data still decrypts ...
+    assert kms.decrypt(CiphertextBlob=old)["Plaintext"] == b"2024 data"
+    # ... but naming the alias, which now points at the new key, is the wrong key.
+    with pytest.raises(IncorrectKeyException):
+        kms.decrypt(CiphertextBlob=old, KeyId="alias/app")
+    assert kms.describe_key(KeyId="alias/app")["KeyMetadata"]["KeyId"] != key
+
+
+def test_update_alias_needs_a_key_of_the_same_type(kms: KMS, key: str) -> None:
+    rsa = new_key(kms, KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT")
+    with pytest.raises(ValidationException):
+        kms.update_alias(AliasName="alias/app", TargetKeyId=rsa)
+    assert kms.describe_key(KeyId="alias/app")["KeyMetadata"]["KeyId"] == key
+
+
+def test_update_alias_away_from_a_pending_key_but_not_onto_one(kms: KMS, key: str) -> None:
+    pending, fresh = new_key(kms), new_key(kms)
+    kms.schedule_key_deletion(KeyId=pending)
+    with pytest.raises(KMSInvalidStateException):
+        kms.update_alias(AliasName="alias/app", TargetKeyId=pending)
+    kms.schedule_key_deletion(KeyId=key)
+    kms.update_alias(AliasName="alias/app", TargetKeyId=fresh)
+    assert kms.describe_key(KeyId="alias/app")["KeyMetadata"]["KeyId"] == fresh
+
+
+def test_update_alias_cannot_target_an_aws_managed_key(kms: KMS, key: str) -> None:
+    managed = kms.describe_key(KeyId="alias/aws/s3")["KeyMetadata"]["KeyId"]
+    with pytest.raises(UnsupportedOperationException):
+        kms.update_alias(AliasName="alias/app", TargetKeyId=managed)
+
+
+@pytest.mark.parametrize("name, error", [
+    ("app", InvalidAliasNameException),
+    ("alias/", InvalidAliasNameException),
+    ("alias/has space", InvalidAliasNameException),
+    ("alias/ünïcode", InvalidAliasNameException),
+    ("alias/aws/mine", InvalidAliasNameException),
+    ("alias/aws/s3", InvalidAliasNameException),
+    ("alias/" + "a" * 251, ValidationException),
+    ("", ValidationException),
+    (None, ValidationException),
+])
+def test_bad_or_reserved_alias_names_are_refused(kms: KMS, key: str, name, error) -> None:
+    with pytest.raises(error):
+        kms.create_alias(AliasName=name, TargetKeyId=key)
+    assert [a["AliasName"] for a in kms.list_aliases()["Aliases"]] == ["alias/app"]
+
+
+def test_longest_alias_name_is_accepted(kms: KMS, key: str) -> None:
+    name = "alias/" + "a" * 250
+    kms.create_alias(AliasName=name, TargetKeyId=key)
+    assert kms.describe_key(KeyId=name)["KeyMetadata"]["KeyId"] == key
+
+
+def test_alias_names_are_unique(kms: KMS, key: str) -> None:
+    with pytest.raises(AlreadyExistsException):
+        kms.create_alias(AliasName="alias/app", TargetKeyId=new_key(kms))
+
+
+def test_a_key_has_at_most_50_aliases(kms: KMS, key: str) -> None:
+    for n in range(49):
+        kms.create_alias(AliasName=f"alias/n{n}", TargetKeyId=key)
+    with pytest.raises(LimitExceededException):
+        kms.create_alias(AliasName="alias/one-too-many", TargetKeyId=key)
+
+
+def test_delete_alias_leaves_the_key_alone(kms: KMS, key: str) -> None:
+    assert kms.delete_alias(AliasName="alias/app") == {}
+    with pytest.raises(NotFoundException):
+        kms.describe_key(KeyId="alias/app")
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
+    with pytest.raises(NotFoundException):
+        kms.delete_alias(AliasName="alias/app")
+    with pytest.raises(NotFoundException):
+        kms.update_alias(AliasName="alias/app", TargetKeyId=key)
+
+
+def test_alias_of_a_pending_key_still_resolves_until_deletion(kms: KMS, key: str) -> None:
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    assert kms.describe_key(KeyId="alias/app")["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    kms.advance(days=7)
+    assert kms.list_aliases()["Aliases"] == []
+    kms.create_alias(AliasName="alias/app", TargetKeyId=new_key(kms))   # the name is free again
