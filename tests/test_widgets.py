@@ -1,0 +1,184 @@
+"""The time-controls panel: what a click does, shows and logs, without a browser."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from kmssim import KMS, widgets  # noqa: E402
+from kmssim.envelope import SealedRecord, unseal  # noqa: E402
+from kmssim.widgets import TimeControls  # noqa: E402
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+UTC = UTC
+
+
+@pytest.fixture
+def kms() -> KMS:
+    return KMS(seed=21)
+
+
+@pytest.fixture
+def key(kms: KMS) -> str:
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/orders", TargetKeyId=key_id)
+    kms.enable_key_rotation(KeyId=key_id, RotationPeriodInDays=90)
+    return key_id
+
+
+@pytest.fixture(autouse=True)
+def no_pyplot_figures():
+    yield
+    assert plt.get_fignums() == []
+
+
+def test_a_new_panel_shows_the_timeline_status_and_buttons(kms, key):
+    panel = TimeControls(kms, "alias/orders")
+    assert panel.key_id == key
+    assert bytes(panel.image.value).startswith(PNG_MAGIC)
+    assert "2024-01-01 00:00 UTC" in panel.status.value
+    assert "rotates every 90 days, next 2024-03-31" in panel.status_text()
+    assert list(panel.buttons) == ["+1 day", "+1 month", "+1 year", "Next rotation",
+                                   "Rotate on demand", "Encrypt a record"]
+    assert panel.messages == []
+
+
+def test_plus_one_year_click_advances_the_clock_and_logs_each_rotation(kms, key):
+    panel = TimeControls(kms, key)
+    before = bytes(panel.image.value)
+    panel.buttons["+1 year"].click()
+    assert kms.now == datetime(2025, 1, 1, tzinfo=UTC)
+    assert len(kms.history(key).versions) == 5
+    assert panel.messages[0] == "2025-01-01  advanced 1 year: 4 rotations"
+    assert "2024-03-31  automatic rotation: v2 is now current" in panel.messages
+    assert "automatic rotation: v5 is now current" in panel.log_view.value
+    assert bytes(panel.image.value) != before
+    assert "5 versions, v5 current" in panel.status.value
+
+
+def test_a_month_is_a_calendar_month(kms, key):
+    panel = TimeControls(kms, key)
+    panel.advance(days=30)
+    panel.buttons["+1 month"].click()
+    assert kms.now == datetime(2024, 2, 29, tzinfo=UTC)   # from Jan 31, in a leap year
+    panel.buttons["+1 day"].click()
+    assert kms.now == datetime(2024, 3, 1, tzinfo=UTC)
+
+
+def test_next_rotation_jumps_to_the_scheduled_date(kms, key):
+    panel = TimeControls(kms, key)
+    events = panel.next_rotation()
+    assert [e.name for e in events] == ["RotateKey"]
+    assert kms.now == datetime(2024, 3, 31, tzinfo=UTC)   # 90 days after Jan 1, 2024
+    assert panel.messages[0].endswith("advanced to the next rotation: 1 rotation")
+
+
+def test_next_rotation_explains_when_nothing_is_scheduled(kms):
+    plain = kms.create_key()["KeyMetadata"]["KeyId"]
+    panel = TimeControls(kms, plain)
+    assert panel.next_rotation() == []
+    assert kms.now == datetime(2024, 1, 1, tzinfo=UTC)
+    assert "automatic rotation is off" in panel.messages[0]
+
+
+def test_rotate_on_demand_adds_a_version_until_the_limit_then_explains(kms, key):
+    panel = TimeControls(kms, key)
+    for _ in range(24):
+        kms.rotate_key_on_demand(KeyId=key)
+    panel.buttons["Rotate on demand"].click()
+    assert len(kms.history(key).versions) == 26
+    assert "v26 is now current (0 on-demand rotations left)" in panel.messages[0]
+    image = bytes(panel.image.value)
+    assert panel.rotate_now() is None            # the 26th: no exception escapes
+    assert len(kms.history(key).versions) == 26
+    assert panel.messages[0].startswith("2024-01-01  ⚠ LimitExceededException: ")
+    assert "25 on-demand rotations" in panel.messages[0]
+    assert "LimitExceededException" in panel.log_view.value
+    assert "Traceback" not in panel.log_view.value
+    assert bytes(panel.image.value) == image
+
+
+def test_encrypt_a_record_seals_under_the_current_version(kms, key):
+    records: list[SealedRecord] = []
+    panel = TimeControls(kms, key, records=records)
+    panel.buttons["Encrypt a record"].click()
+    panel.rotate_now()
+    record = panel.encrypt_record(b"order 42")
+    assert panel.records is records and len(records) == 2 and records[1] is record
+    assert unseal(kms, record) == b"order 42"
+    assert kms.inspect_ciphertext(record.encrypted_data_key).version == 2
+    assert panel.messages[0].endswith("sealed record #2 (8 bytes); its data key is wrapped by v2.")
+    assert "2 records" in panel.status_text()
+
+
+def test_a_disabled_key_gives_a_friendly_message_not_a_traceback(kms, key):
+    panel = TimeControls(kms, key)
+    kms.disable_key(KeyId=key)
+    assert panel.encrypt_record() is None
+    assert "DisabledException: the key is disabled" in panel.messages[0]
+    assert panel.records == []
+    panel.redraw()
+    assert "key Disabled" in panel.status.value
+
+
+def test_a_deleted_key_keeps_its_panel_working(kms, key):
+    panel = TimeControls(kms, key)
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    panel.advance(days=8)
+    assert "the key was deleted" in panel.messages[1]
+    assert panel.rotate_now() is None
+    assert "NotFoundException" in panel.messages[0]
+    assert panel.next_rotation() == []
+    assert "deleted" in panel.status_text()
+
+
+def test_events_on_other_keys_are_summarised(kms, key):
+    other = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.enable_key_rotation(KeyId=other, RotationPeriodInDays=90)
+    panel = TimeControls(kms, key)
+    panel.advance(days=91)
+    assert panel.messages[0].endswith("1 rotation, 1 event on other keys")
+
+
+def test_no_exception_escapes_a_callback_even_when_drawing_fails(kms, key, monkeypatch):
+    panel = TimeControls(kms, key)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no fonts")
+
+    monkeypatch.setattr(widgets, "timeline", broken)
+    panel.buttons["+1 day"].click()
+    assert kms.now == datetime(2024, 1, 2, tzinfo=UTC)
+    assert panel.messages[0] == "2024-01-02  ⚠ Unexpected RuntimeError: no fonts"
+
+
+def test_a_bad_step_is_explained(kms, key):
+    panel = TimeControls(kms, key)
+    assert panel.advance(days=-1) == []
+    assert "ValidationException" in panel.messages[0]
+
+
+def test_the_panel_text_is_deterministic_for_strict_nbval(key):
+    def fresh() -> dict:
+        kms = KMS(seed=21)
+        key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+        return TimeControls(kms, key_id)._repr_mimebundle_()
+
+    first, second = fresh(), fresh()
+    assert first["text/plain"] == second["text/plain"]
+    assert first["text/plain"].startswith("TimeControls(")
+    assert first["text/plain"].endswith("at 2024-01-01, 1 version)")
+    assert "application/vnd.jupyter.widget-view+json" in first
+
+
+def test_log_lines_are_escaped_html(kms, key):
+    panel = TimeControls(kms, key)
+    panel.messages.insert(0, "<script>")
+    panel.redraw()
+    assert "<script>" not in panel.log_view.value and "&lt;script&gt;" in panel.log_view.value
