@@ -1,0 +1,63 @@
+"""Plot KMS cost over simulated time under today's and the pre-April-2024 prices.
+
+The figures come from `kmssim.cost.compare_pricing`; this module only draws them (it is
+the one place the cost model meets matplotlib, which `kmssim.cost` never imports).
+matplotlib is imported when a plot is drawn, not when this module is imported, so
+importing every kmssim module still loads no plotting library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .cost import compare_pricing
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .kms import KMS
+
+__all__ = ["plot_costs"]
+
+
+def plot_costs(kms: KMS, *, keys: Iterable[str] | None = None, until: datetime | None = None,
+               title: str | None = None) -> Figure:
+    """Monthly cost (bars) and running total (lines) under both price models.
+
+    ``keys`` limits it to some keys; ``until`` defaults to now. Returns a matplotlib
+    ``Figure`` (Jupyter shows it when it is the cell's value).
+    """
+    from matplotlib.figure import Figure
+
+    table = compare_pricing(kms, keys=keys, until=until)
+    months = table.column("month")
+    positions = list(range(len(months)))
+    figure = Figure(figsize=(9, 4.5), layout="constrained")
+    monthly, running = figure.subplots(1, 2)
+    width = 0.42
+    monthly.bar([p - width / 2 for p in positions], table.column("pre-2024 $"), width,
+                label="before April 2024", color="#c44e52")
+    monthly.bar([p + width / 2 for p in positions], table.column("current $"), width,
+                label="since April 2024", color="#4c72b0")
+    monthly.set_title("per month")
+    running.plot(positions, table.column("pre-2024, so far $"), color="#c44e52",
+                 label="before April 2024")
+    running.plot(positions, table.column("current, so far $"), color="#4c72b0",
+                 label="since April 2024")
+    running.set_title("running total")
+    for axes in (monthly, running):
+        _month_ticks(axes, months)
+        axes.set_ylabel("US dollars")
+        axes.legend(loc="upper left", fontsize="small")
+    figure.suptitle(title or "KMS cost: each rotation used to add $1/month; now only two do")
+    return figure
+
+
+def _month_ticks(axes: Any, months: list[str]) -> None:
+    """Label January of each year (every month when the span is short)."""
+    step = 1 if len(months) <= 14 else None
+    ticks = [(i, m) for i, m in enumerate(months) if step or m.endswith("-01")]
+    axes.set_xticks([i for i, _ in ticks], [m if step else m[:4] for _, m in ticks],
+                    rotation=45 if step else 0, fontsize="small")
