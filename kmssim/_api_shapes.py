@@ -90,6 +90,9 @@ OPERATIONS: dict[str, Any] = {
       "KeyAgreementAlgorithms": {
        "list": "string"
       },
+      "EncapsulationAlgorithms": {
+       "list": "string"
+      },
       "MultiRegion": "boolean",
       "MultiRegionConfiguration": {
        "structure": {
@@ -218,6 +221,9 @@ OPERATIONS: dict[str, Any] = {
        "list": "string"
       },
       "KeyAgreementAlgorithms": {
+       "list": "string"
+      },
+      "EncapsulationAlgorithms": {
        "list": "string"
       },
       "MultiRegion": "boolean",
@@ -566,7 +572,10 @@ OPERATIONS: dict[str, Any] = {
   "input": {
    "structure": {
     "Limit": "integer",
-    "Marker": "string"
+    "Marker": "string",
+    "ResourceOwners": {
+     "list": "string"
+    }
    }
   },
   "output": {

@@ -175,9 +175,20 @@ class KeyOps(Service):
         return {"KeyMetadata": self._metadata(key)}
 
     @operation("ListKeys")
-    def list_keys(self, Limit: int | None = None, Marker: str | None = None) -> dict[str, Any]:
-        """List the account's keys in this Region (``Keys``, ``Truncated``, ``NextMarker``)."""
-        keys, fields = page(list(self._keys.values()), Limit, Marker)
+    def list_keys(self, Limit: int | None = None, Marker: str | None = None,
+                  ResourceOwners: list[str] | None = None) -> dict[str, Any]:
+        """List the account's keys in this Region (``Keys``, ``Truncated``, ``NextMarker``).
+
+        ``ResourceOwners`` takes ``"SELF"`` and/or ``"OTHER_ACCOUNTS_VIA_RAM"``; kmssim
+        models no sharing through RAM, so other accounts contribute no keys.
+        """
+        owners = ["SELF"] if ResourceOwners is None else ResourceOwners
+        if not isinstance(owners, list) or not 1 <= len(owners) <= 2:
+            raise ValidationException("ResourceOwners must be a list of one or two values.")
+        for owner in owners:
+            params.choice("ResourceOwners", owner, ("SELF", "OTHER_ACCOUNTS_VIA_RAM"))
+        mine = list(self._keys.values()) if "SELF" in owners else []
+        keys, fields = page(mine, Limit, Marker)
         return {"Keys": [{"KeyId": k.key_id, "KeyArn": k.arn} for k in keys], **fields}
 
     # -- changing keys ------------------------------------------------------
