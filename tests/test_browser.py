@@ -95,3 +95,31 @@ def test_harness_smoke(lab, tmp_path):
         f"\nopen+kernel idle {t_open - t0:.1f}s, run all {t_run - t_open:.1f}s, "
         f"2 clicks {t_click - t_run:.1f}s; screenshots in {tmp_path}"
     )
+
+
+def _panel_after_run_all(lab, notebook: str):
+    """Open a lesson, Run All, and return it with its first time-control panel's image."""
+    nb = lab.open(notebook)
+    nb.run_all()
+    image = nb.locator("img.widget-image").first
+    nb.wait_for_src_change(image, None)
+    return nb, image
+
+
+def test_lesson_2_plus_one_year_adds_a_version_in_the_real_ui(lab, tmp_path):
+    from playwright.sync_api import expect
+
+    nb, image = _panel_after_run_all(lab, "02_rotation.ipynb")
+    status = nb.locator(".widget-html").first
+    expect(status).to_contain_text("1 version, v1 current")
+    nb.screenshot(image, "lesson2-before.png")
+
+    before = image.get_attribute("src")
+    nb.click("+1 year")
+    nb.wait_for_src_change(image, before)
+    # The sandbox key rotates once a year from the day rotation was enabled: a year later,
+    # exactly at the click's target, the second version is listed and the log says so.
+    expect(status).to_contain_text("2 versions, v2 current")
+    expect(nb.locator(".widget-html").nth(1)).to_contain_text("v2 is now current")
+    shot = nb.screenshot(nb.locator(".widget-vbox").first, "lesson2-after-one-year.png")
+    assert shot.stat().st_size > 10_000
