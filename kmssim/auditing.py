@@ -17,7 +17,6 @@ None of them calls KMS (so asking does not add to the trail) and none shows a se
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
@@ -43,9 +42,6 @@ DECRYPTING = frozenset({"Decrypt"})
 def short_principal(principal: str) -> str:
     """``arn:aws:iam::111122223333:user/alice`` → ``user/alice`` (services unchanged)."""
     return principal.split(":", 5)[-1] if principal.startswith("arn:aws:iam::") else principal
-
-
-_KEY_ARN = re.compile(r"arn:aws[\w-]*:kms:[\w-]+:\d{12}:key/([\w-]+)")
 
 
 def follow_aliases(event: AuditEvent, aliases: dict[str, str]) -> None:
@@ -74,13 +70,10 @@ def named_key(event: AuditEvent) -> str | None:
 
 def event_key_id(event: AuditEvent, aliases: dict[str, str] | None = None) -> str | None:
     """The id of the key an event concerns: the key it acted on; for a call refused
-    before KMS noted the key, the key its error message or its request names (aliases
+    before KMS found the key (a parameter error), the key its request names (aliases
     resolved through ``aliases``, see `follow_aliases`), as you would read CloudTrail."""
     if event.key_arn:
         return event.key_arn.rsplit("/", 1)[-1]
-    found = _KEY_ARN.search(event.error_message or "")
-    if found:
-        return found.group(1)
     named = named_key(event)
     if named is None:
         return None
