@@ -23,7 +23,8 @@ from .errors import (
     KMSInvalidMacException, NotFoundException, ValidationException,
 )
 from .keys import SYMMETRIC, Key, KeyMaterial, SecretBytes
-from .service import Service, operation
+from .calls import operation
+from .service import Service
 
 __all__ = ["CryptoOps"]
 

@@ -20,7 +20,8 @@ from .errors import (
 )
 from .keys import SYMMETRIC, Key, KeyMaterial
 from .paging import page
-from .service import Service, operation
+from .calls import operation
+from .service import Service
 
 __all__ = ["KeyOps", "KEY_SPECS"]
 

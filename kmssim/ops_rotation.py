@@ -16,7 +16,8 @@ from .errors import ConflictException, DisabledException, LimitExceededException
     UnsupportedOperationException
 from .keys import ON_DEMAND_LIMIT, Key
 from .paging import page
-from .service import Service, operation
+from .calls import operation
+from .service import Service
 
 __all__ = ["RotationOps"]
 
