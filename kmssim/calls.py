@@ -173,8 +173,11 @@ class AuditedCalls:
 def _recordable(value: Any) -> Any:
     """A request parameter as a CloudTrail record holds it: JSON data, copied (so the
     trail does not change when the caller's dict does, and always saves), bytes unshown."""
-    if value is None or isinstance(value, (str, int, float)):
+    kind = type(value)
+    if kind is str or kind is int or value is None or isinstance(value, (str, int, float)):
         return value
+    if kind is dict and all(type(k) is str and type(v) is str for k, v in value.items()):
+        return dict(value)  # the common case, an encryption context: a flat copy suffices
     if isinstance(value, Mapping):
         return {str(k): _recordable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -25,11 +25,12 @@ def blob(name: str, value: Any, *, low: int = 1, high: int) -> bytes:
     """Bytes of length ``low``..``high``; ``str`` is taken as UTF-8, as botocore does."""
     if isinstance(value, str):
         value = value.encode("utf-8")
-    if not isinstance(value, (bytes, bytearray, memoryview)):
-        raise ValidationException(
-            f"Invalid type for parameter {name}, value: {value!r}, type: "
-            f"{type(value).__name__}, valid types: bytes, bytearray, str")
-    value = bytes(value)
+    elif type(value) is not bytes:
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise ValidationException(
+                f"Invalid type for parameter {name}, value: {value!r}, type: "
+                f"{type(value).__name__}, valid types: bytes, bytearray, str")
+        value = bytes(value)
     if len(value) < low:
         raise _fail(name, f"Member must have length greater than or equal to {low}")
     if len(value) > high:
@@ -41,7 +42,7 @@ def context(name: str, value: Any) -> dict[str, str] | None:
     """An encryption context: a mapping of non-empty strings to strings (None if empty)."""
     if value is None:
         return None
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise ValidationException(
             f"Invalid type for parameter {name}, type: {type(value).__name__}, "
             "valid types: dict (a map of strings to strings)")
