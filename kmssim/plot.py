@@ -31,6 +31,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_rgb
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import MaxNLocator
 
 from .envelope import SealedRecord
 from .errors import ValidationException
@@ -443,6 +444,7 @@ def blast_radius(kms: KMS, records: Iterable[Record], *, version: VersionChoice 
     ax.set_yticks(ys, [b[0] for b in bars], fontsize=8)
     ax.set_xlim(0, max(b[1] for b in bars) * 1.45 + 1)
     ax.set_xlabel("records protected", fontsize=9)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # records come in whole numbers
     ax.tick_params(axis="x", labelsize=8)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
