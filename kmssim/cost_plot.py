@@ -21,15 +21,22 @@ if TYPE_CHECKING:
 
 __all__ = ["plot_costs"]
 
+# Price lists, not periods: every month on the axis is priced both ways.
+_OLD = "old prices (before April 2024)"
+_NOW = "today's prices (since April 2024)"
+
 
 def plot_costs(kms: KMS, *, keys: Iterable[str] | None = None, until: datetime | None = None,
                title: str | None = None) -> Figure:
     """Monthly cost (bars) and running total (lines) under both price models.
 
-    ``keys`` limits it to some keys; ``until`` defaults to now. Returns a matplotlib
-    ``Figure`` (Jupyter shows it when it is the cell's value).
+    ``keys`` limits it to some keys; ``until`` defaults to now. Returns a
+    `kmssim.plot.Figure`, a matplotlib Figure that Jupyter shows as a PNG when it is
+    the cell's value (a plain matplotlib Figure made without pyplot shows only as text).
     """
-    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator, StrMethodFormatter
+
+    from .plot import Figure
 
     table = compare_pricing(kms, keys=keys, until=until)
     months = table.column("month")
@@ -38,18 +45,20 @@ def plot_costs(kms: KMS, *, keys: Iterable[str] | None = None, until: datetime |
     monthly, running = figure.subplots(1, 2)
     width = 0.42
     monthly.bar([p - width / 2 for p in positions], table.column("pre-2024 $"), width,
-                label="before April 2024", color="#c44e52")
+                label=_OLD, color="#c44e52")
     monthly.bar([p + width / 2 for p in positions], table.column("current $"), width,
-                label="since April 2024", color="#4c72b0")
+                label=_NOW, color="#4c72b0")
     monthly.set_title("per month")
     running.plot(positions, table.column("pre-2024, so far $"), color="#c44e52",
-                 label="before April 2024")
+                 label=_OLD)
     running.plot(positions, table.column("current, so far $"), color="#4c72b0",
-                 label="since April 2024")
+                 label=_NOW)
     running.set_title("running total")
     for axes in (monthly, running):
         _month_ticks(axes, months)
         axes.set_ylabel("US dollars")
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+        axes.yaxis.set_major_formatter(StrMethodFormatter("${x:,.0f}"))
         axes.legend(loc="upper left", fontsize="small")
     figure.suptitle(title or "KMS cost: each rotation used to add $1/month; now only two do")
     return figure

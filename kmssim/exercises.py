@@ -15,6 +15,7 @@ from typing import Any
 
 from .envelope import open_with_data_key, rewrap, seal, unseal
 from .errors import KMSError, ValidationException
+from .exercises_services import SERVICE_EXERCISES
 from .selfcheck import Exercise, Verdict, judge
 
 __all__ = ["Exercise", "Verdict", "EXERCISES", "check", "evaluate", "expected"]
@@ -271,6 +272,8 @@ EXERCISES: dict[str, Exercise] = dict([
         "separately.",
         _keys_after_two_manual_rotations),
 ])
+# Lessons 5 and 6 (services, audit, compliance, cost) keep their scenarios in their own module.
+EXERCISES.update(SERVICE_EXERCISES)
 
 
 @functools.cache

@@ -43,7 +43,8 @@ class Table:
     """An answer with named columns; iterate it for its rows (dicts).
 
     ``len(table)`` counts rows, ``table[0]`` is the first row, ``table.column("key")``
-    one column, ``table.where(rule="rotation-enabled")`` the rows matching.
+    one column, ``table.where(rule="rotation-enabled")`` the rows matching,
+    ``table.head(3)`` the first three.
     """
 
     columns: tuple[str, ...]
@@ -72,11 +73,22 @@ class Table:
         return [row.get(name) for row in self.rows]
 
     def where(self, **equal: Any) -> Table:
-        """The rows whose columns equal the values given, e.g. ``where(rule="x")``."""
+        """The rows whose columns equal the values given, e.g. ``where(rule="x")``; the
+        title says which."""
         for name in equal:
             self.column(name)  # raises KeyError naming the columns
         rows = [row for row in self.rows if all(row.get(k) == v for k, v in equal.items())]
-        return Table(self.columns, tuple(rows), self.title)
+        condition = ", ".join(f"{k}={cell_text(v)}" for k, v in equal.items())
+        return Table(self.columns, tuple(rows),
+                     f"{self.title}, where {condition}" if self.title and equal else self.title)
+
+    def head(self, n: int = 5) -> Table:
+        """The first ``n`` rows (the title says how many there are in all)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError("head(n) takes a whole number of rows, 0 or more")
+        title = f"{self.title} (first {n} of {len(self.rows)})" if len(self.rows) > n \
+            else self.title
+        return Table(self.columns, self.rows[:n], title)
 
     def to_dicts(self) -> list[dict[str, Any]]:
         """The rows as fresh dicts (only the shown columns)."""

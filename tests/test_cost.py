@@ -144,4 +144,24 @@ def test_the_cost_plot_draws_both_models():
     left, right = figure.axes
     assert len(left.patches) == 2 * 24 and len(right.lines) == 2
     assert [text.get_text() for text in left.get_legend().get_texts()] == [
-        "before April 2024", "since April 2024"]
+        "old prices (before April 2024)", "today's prices (since April 2024)"]
+
+
+def test_the_cost_plot_shows_itself_as_png_and_labels_dollars():
+    # A plain matplotlib Figure made without pyplot shows only as text in Jupyter.
+    pytest.importorskip("matplotlib")
+    from kmssim.cost_plot import plot_costs
+    from kmssim.plot import Figure
+
+    kms = _yearly_key(_at(2025, 1))
+    kms.advance_to(_at(2027, 1))
+    figure = plot_costs(kms)
+    assert isinstance(figure, Figure)
+    assert figure._repr_png_().startswith(b"\x89PNG")
+    for axes in figure.axes:
+        low, high = axes.get_ylim()
+        labels = [tick.get_text() for tick, at in zip(axes.get_yticklabels(),
+                                                      axes.get_yticks(), strict=True)
+                  if low <= at <= high]                          # the ticks one can see
+        assert labels[0] == "$0" and all(label.startswith("$") for label in labels)
+        assert not any("." in label for label in labels)        # whole dollars only

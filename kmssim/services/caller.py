@@ -85,12 +85,14 @@ class AWSService:
         self._settle()
         return sum(n for (owner, _), n in self._kms_counts.items() if owner == resource)
 
-    def kms_calls_by_operation(self) -> dict[str, int]:
-        """KMS requests made by this service, per KMS operation, sorted by name."""
+    def kms_calls_by_operation(self, resource: str | None = None) -> dict[str, int]:
+        """KMS requests made by this service, per KMS operation, sorted by name; for one
+        bucket, secret, function or DB instance if ``resource`` names it."""
         self._settle()
         totals: Counter[str] = Counter()
-        for (_, name), n in self._kms_counts.items():
-            totals[name] += n
+        for (owner, name), n in self._kms_counts.items():
+            if resource is None or owner == resource:
+                totals[name] += n
         return dict(sorted(totals.items()))
 
     def _settle(self) -> None:
