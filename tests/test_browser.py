@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 pytestmark = pytest.mark.browser
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 _DEMO_SETUP = """\
 import io, sys
@@ -123,3 +126,21 @@ def test_lesson_2_plus_one_year_adds_a_version_in_the_real_ui(lab, tmp_path):
     expect(nb.locator(".widget-html").nth(1)).to_contain_text("v2 is now current")
     shot = nb.screenshot(nb.locator(".widget-vbox").first, "lesson2-after-one-year.png")
     assert shot.stat().st_size > 10_000
+
+
+def test_lesson_5_runs_in_the_real_ui_with_its_figures_and_call_counts(lab):
+    from playwright.sync_api import expect
+
+    nb = lab.open("05_rotation_across_services.ipynb")
+    nb.run_all()   # fails on any traceback or stderr output
+    # Every figure the committed lesson shows is drawn again in the browser ...
+    stored = nbformat.read(NOTEBOOKS / "05_rotation_across_services.ipynb", as_version=4)
+    figures = sum("image/png" in output.get("data", {})
+                  for cell in stored.cells for output in cell.get("outputs", []))
+    assert figures >= 1
+    expect(nb.locator(".jp-RenderedImage img")).to_have_count(figures)
+    # ... and the Bucket Key comparison shows the same call counts (as an HTML table here).
+    outputs = nb.locator(".jp-OutputArea-output").all_inner_texts()
+    table = next(text for text in outputs if "with a Bucket Key" in text)
+    assert "960" in table and "48" in table
+    nb.screenshot(nb.locator(".jp-RenderedImage").last, "lesson5-last-figure.png")
