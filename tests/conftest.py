@@ -30,6 +30,7 @@ missing browser is a failure. ``KMSSIM_CHROMIUM`` overrides the browser path.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -45,7 +46,8 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
@@ -210,7 +212,9 @@ def _start_lab(base: Path, attempt: int) -> LabServer:
         except (urllib.error.URLError, OSError, ValueError):
             time.sleep(0.25)
     _stop_process_group(proc)
-    raise RuntimeError(f"JupyterLab did not answer within {SERVER_START_TIMEOUT_S}s:\n{server.log_tail()}")
+    raise RuntimeError(
+        f"JupyterLab did not answer within {SERVER_START_TIMEOUT_S}s:\n{server.log_tail()}"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -224,7 +228,9 @@ def chromium_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def jupyterlab_server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+def jupyterlab_server(
+    chromium_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LabServer]:
     base = tmp_path_factory.mktemp("jupyterlab")
     errors = []
     for attempt in range(3):  # a free port can be taken between probing and binding: retry
@@ -248,7 +254,9 @@ def chromium(chromium_path: Path) -> Iterator[Any]:
 
     pw = sync_playwright().start()
     try:
-        browser = pw.chromium.launch(executable_path=str(chromium_path), headless=True, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(
+            executable_path=str(chromium_path), headless=True, args=CHROMIUM_ARGS
+        )
         try:
             yield browser
         finally:
@@ -295,14 +303,18 @@ class Notebook:
 
     # -- kernel and menus
     def wait_kernel_idle(self, timeout_ms: int = STEP_TIMEOUT_MS) -> None:
-        """Wait for the status bar's '(ipykernel) | Idle' (the toolbar's idle dot comes too early)."""
+        """Wait for the status bar's '(ipykernel) | Idle' (the toolbar's idle dot is too early)."""
         from playwright.sync_api import expect
 
-        expect(self.page.locator("#jp-main-statusbar")).to_contain_text(KERNEL_IDLE_TEXT, timeout=timeout_ms)
+        expect(self.page.locator("#jp-main-statusbar")).to_contain_text(
+            KERNEL_IDLE_TEXT, timeout=timeout_ms
+        )
 
     def menu(self, title: str, command: str) -> None:
         """Click a main-menu entry, e.g. menu('Run', 'runmenu:run-all')."""
-        self.page.locator(".lm-MenuBar-item", has_text=re.compile(rf"^\s*{re.escape(title)}\s*$")).click()
+        self.page.locator(
+            ".lm-MenuBar-item", has_text=re.compile(rf"^\s*{re.escape(title)}\s*$")
+        ).click()
         item = self.page.locator(f".lm-Menu-item[data-command='{command}']")
         item.click()
 
@@ -312,7 +324,9 @@ class Notebook:
 
         expect(self.locator(".jp-OutputArea-output")).to_have_count(0)
 
-    def run_all(self, *, clear_first: bool = True, allow_errors: bool = False, timeout_s: float = 180) -> None:
+    def run_all(
+        self, *, clear_first: bool = True, allow_errors: bool = False, timeout_s: float = 180
+    ) -> None:
         """Run All from the Run menu and wait until every non-empty code cell has run.
 
         Clears stored outputs first (so later waits can't match old output). Fails fast, with the
@@ -329,7 +343,9 @@ class Notebook:
             if state["dialog"]:
                 raise AssertionError(f"unexpected dialog during Run All: {state['dialog']!r}")
             if state["errors"] and not allow_errors:
-                raise AssertionError(f"{self.path}: error output during Run All:\n" + "\n".join(state["errors"]))
+                raise AssertionError(
+                    f"{self.path}: error output during Run All:\n" + "\n".join(state["errors"])
+                )
             if state["cells"] and not state["running"] and not state["pending"]:
                 break
             time.sleep(0.2)
@@ -340,7 +356,9 @@ class Notebook:
     # -- widgets
     def button(self, text: str) -> Any:
         """The ipywidgets button whose whole text is ``text``."""
-        return self.locator("button.jupyter-button").filter(has_text=re.compile(rf"^\s*{re.escape(text)}\s*$"))
+        return self.locator("button.jupyter-button").filter(
+            has_text=re.compile(rf"^\s*{re.escape(text)}\s*$")
+        )
 
     def click(self, text: str) -> None:
         self.button(text).click()
@@ -349,8 +367,10 @@ class Notebook:
         """The nth image shown inside an Output widget."""
         return self.locator(".widget-output img").nth(nth)
 
-    def wait_for_src_change(self, img: Any, old_src: str | None, timeout_ms: int = STEP_TIMEOUT_MS) -> str:
-        """Wait until ``img``'s src differs from ``old_src`` (a redrawn figure); returns the new src."""
+    def wait_for_src_change(
+        self, img: Any, old_src: str | None, timeout_ms: int = STEP_TIMEOUT_MS
+    ) -> str:
+        """Wait until ``img``'s src differs from ``old_src`` (a redrawn figure); return it."""
         from playwright.sync_api import expect
 
         if old_src is None:
@@ -362,8 +382,11 @@ class Notebook:
         return src
 
     def text_outputs(self) -> list[str]:
-        """Text of every rendered text output (stdout, stderr, text/plain), trailing newlines cut."""
-        return [t.rstrip("\n") for t in self.locator(".jp-OutputArea-output.jp-RenderedText").all_inner_texts()]
+        """Text of every rendered text output (stdout, stderr, text/plain), newlines cut."""
+        return [
+            t.rstrip("\n")
+            for t in self.locator(".jp-OutputArea-output.jp-RenderedText").all_inner_texts()
+        ]
 
     # -- evidence
     def screenshot(self, locator: Any, name: str) -> Path:
@@ -423,7 +446,11 @@ def lab(
 ) -> Iterator[Lab]:
     workdir = jupyterlab_server.root / f"t-{uuid.uuid4().hex[:8]}"
     if NOTEBOOKS_DIR.is_dir():
-        shutil.copytree(NOTEBOOKS_DIR, workdir, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        shutil.copytree(
+            NOTEBOOKS_DIR,
+            workdir,
+            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
+        )
     else:
         workdir.mkdir()
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
@@ -436,10 +463,8 @@ def lab(
         yield harness
     finally:
         if request.node.stash.get(_CALL_FAILED, False):
-            try:
+            with contextlib.suppress(Exception):  # best-effort evidence only
                 page.screenshot(path=str(tmp_path / "failure.png"))
-            except Exception:  # noqa: BLE001 - best effort evidence only
-                pass
             (tmp_path / "browser-console.log").write_text("\n".join(harness.console))
             (tmp_path / "server.log").write_text(jupyterlab_server.log_tail(200))
             print(f"\nbrowser evidence saved in {tmp_path}")

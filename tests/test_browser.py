@@ -56,11 +56,17 @@ def demo_notebook() -> nbformat.NotebookNode:
         cells=[
             new_markdown_cell("# Harness demo"),
             new_code_cell(_DEMO_SETUP),
-            new_code_cell(""),  # empty cells never get an execution count: Run All must not wait on them
+            new_code_cell(
+                ""
+            ),  # empty cells never get an execution count: Run All must not wait on them
             new_code_cell(_DEMO_WIDGETS),
         ],
         metadata={
-            "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"},
+            "kernelspec": {
+                "name": "python3",
+                "display_name": "Python 3 (ipykernel)",
+                "language": "python",
+            },
             "language_info": {"name": "python"},
         },
     )
@@ -132,11 +138,14 @@ def test_lesson_5_runs_in_the_real_ui_with_its_figures_and_call_counts(lab):
     from playwright.sync_api import expect
 
     nb = lab.open("05_rotation_across_services.ipynb")
-    nb.run_all()   # fails on any traceback or stderr output
+    nb.run_all()  # fails on any traceback or stderr output
     # Every figure the committed lesson shows is drawn again in the browser ...
     stored = nbformat.read(NOTEBOOKS / "05_rotation_across_services.ipynb", as_version=4)
-    figures = sum("image/png" in output.get("data", {})
-                  for cell in stored.cells for output in cell.get("outputs", []))
+    figures = sum(
+        "image/png" in output.get("data", {})
+        for cell in stored.cells
+        for output in cell.get("outputs", [])
+    )
     assert figures >= 1
     expect(nb.locator(".jp-RenderedImage img")).to_have_count(figures)
     # ... and the Bucket Key comparison shows the same call counts (as an HTML table here).
