@@ -15,8 +15,8 @@ Everything is drawn from ``random.Random(seed)``, so the same seed (and a seeded
 ``KMS``) gives the same fleet, trail and findings on every run.
 
 ``progress(done, total)`` is called after each simulated month, for a progress bar:
-``progress=lambda done, total: bar.value = ...`` (an ipywidgets ``IntProgress``, say;
-this module imports no widget library).
+in a notebook, ``progress=kmssim.widgets.ProgressBar("Five years")`` (this module
+imports no widget library itself).
 """
 
 from __future__ import annotations

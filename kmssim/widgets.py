@@ -35,7 +35,7 @@ from .kms import KMS, KeyHistory
 from .plot import new_figure, timeline, timeline_size, to_png
 from .service import ServiceEvent
 
-__all__ = ["TimeControls", "explain"]
+__all__ = ["TimeControls", "ProgressBar", "explain"]
 
 T = TypeVar("T")
 LOG_LINES = 12
@@ -274,3 +274,29 @@ def _describe_step(days: float, months: int, years: int) -> str:
 
 def _on_demand_left(history: KeyHistory) -> int:
     return 25 - sum(v.rotation_type == "ON_DEMAND" for v in history.versions)
+
+
+class ProgressBar:
+    """A progress bar for a long simulation: pass it as ``progress=``.
+
+    ``bar = ProgressBar("Five years")`` shows a bar when it is the last thing in a
+    cell; ``build_fleet(kms, progress=bar)`` in the next cell then fills it as the
+    simulated months go by. Calling ``bar(done, total)`` moves it by hand.
+    """
+
+    def __init__(self, description: str = "Simulating") -> None:
+        self.description = description
+        self.widget = widgets.IntProgress(value=0, min=0, max=1, description=description,
+                                          style={"description_width": "initial"})
+
+    def __call__(self, done: int, total: int) -> None:
+        self.widget.max = max(total, 1)
+        self.widget.value = min(done, self.widget.max)
+
+    def __repr__(self) -> str:
+        return f"ProgressBar({self.description!r}, {self.widget.value}/{self.widget.max})"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
+        bundle["text/plain"] = repr(self)
+        return bundle

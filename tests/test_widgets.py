@@ -182,3 +182,14 @@ def test_log_lines_are_escaped_html(kms, key):
     panel.messages.insert(0, "<script>")
     panel.redraw()
     assert "<script>" not in panel.log_view.value and "&lt;script&gt;" in panel.log_view.value
+
+
+def test_progress_bar_fills_as_a_fleet_is_built():
+    from kmssim.fleet import build_fleet
+    from kmssim.widgets import ProgressBar
+
+    bar = ProgressBar("Two years")
+    assert repr(bar) == "ProgressBar('Two years', 0/1)"
+    build_fleet(KMS(seed=4), keys=5, years=2, seed=1, progress=bar)
+    assert (bar.widget.value, bar.widget.max) == (24, 24)
+    assert bar._repr_mimebundle_()["text/plain"] == "ProgressBar('Two years', 24/24)"
