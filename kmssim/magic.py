@@ -12,7 +12,8 @@ IPython fills in ``{key_id}`` (or ``$key_id``) from the notebook's variables. Th
 magic prints what AWS CLI v2 prints, errors included (``An error occurred
 (NotFoundException) when calling the DescribeKey operation: …``, on stderr, no
 traceback); see `kmssim.awscli` for the details. ``%%aws`` runs one command per line
-and stops at the first that fails.
+(a line ending in ``\\`` continues on the next, as in a shell) and stops at the first
+that fails.
 
 Which simulator: ``%aws --use other kms …`` names a variable; otherwise the one given
 to `use`; otherwise the only `kmssim.KMS` among the notebook's variables, or, if
@@ -97,6 +98,25 @@ def run_line(namespace: Mapping[str, Any], line: str) -> int:
     return outcome.status
 
 
+def _commands(cell: str) -> list[str]:
+    """The command lines of a ``%%aws`` cell: comments and blank lines dropped, and a line
+    ending in ``\\`` joined to the next, as a shell joins the AWS docs' multi-line examples."""
+    commands: list[str] = []
+    pending = ""
+    for text in cell.splitlines():
+        text = text.strip()
+        if not pending and (not text or text.startswith("#")):
+            continue
+        if text.endswith("\\"):
+            pending += text[:-1] + " "
+            continue
+        commands.append(pending + text)
+        pending = ""
+    if pending.strip():
+        commands.append(pending)
+    return commands
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """Register ``%aws`` and ``%%aws`` (``%load_ext kmssim`` calls this)."""
 
@@ -105,10 +125,8 @@ def load_ipython_extension(ipython: Any) -> None:
         if cell is None:
             run_line(namespace, line)
             return
-        for text in cell.splitlines():
-            text = text.strip()
-            if text and not text.startswith("#") \
-                    and run_line(namespace, ipython.var_expand(f"{line} {text}".strip())) != 0:
+        for text in _commands(cell):
+            if run_line(namespace, ipython.var_expand(f"{line} {text}".strip())) != 0:
                 return
 
     aws.__doc__ = __doc__

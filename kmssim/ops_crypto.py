@@ -194,6 +194,9 @@ class CryptoOps(Service):
         context = params.context("EncryptionContext", EncryptionContext)
         named = None if KeyId is None else self._key(KeyId)
         if named is not None and not named.symmetric:
+            if context:
+                raise ValidationException(
+                    "EncryptionContext is not supported with asymmetric keys.")
             self._usable(named)
             if named.key_usage != "ENCRYPT_DECRYPT":
                 raise InvalidKeyUsageException(f"{named.arn} cannot decrypt.")

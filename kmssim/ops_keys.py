@@ -36,6 +36,11 @@ KEY_SPECS: dict[str, tuple[tuple[str, ...], int]] = {
     "HMAC_384": (("GENERATE_VERIFY_MAC",), 48),
     "HMAC_512": (("GENERATE_VERIFY_MAC",), 64),
 }
+#: KeySpec values AWS accepts but kmssim does not model: refused as unsupported, not as
+#: invalid (so are RSA keys for SIGN_VERIFY, which AWS also allows).
+_UNMODELLED_SPECS = ("ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SECG_P256K1",
+                     "ECC_NIST_EDWARDS25519", "SM2", "ML_DSA_44", "ML_DSA_65", "ML_DSA_87",
+                     "ML_KEM_512", "ML_KEM_768", "ML_KEM_1024")
 _ALIAS_NAME = re.compile(r"^alias/[a-zA-Z0-9/_-]+$")
 _ALIASES_PER_KEY = 50
 _DEFAULT_POLICY = ('{"Version":"2012-10-17","Id":"key-default-1","Statement":[{"Sid":'
@@ -106,12 +111,19 @@ class KeyOps(Service):
         ``HMAC_224``/``256``/``384``/``512`` with ``KeyUsage="GENERATE_VERIFY_MAC"``.
         Raises ValidationException for an unknown spec or a usage that does not fit
         it, and UnsupportedOperationException for what kmssim does not model
-        (imported material, custom key stores, multi-Region keys).
+        (ECC, ML-DSA and signing keys, imported material, custom key stores,
+        multi-Region keys).
         """
         if KeySpec is not None and CustomerMasterKeySpec is not None:
             raise ValidationException("Specify KeySpec or CustomerMasterKeySpec, not both.")
-        spec = params.choice("KeySpec", KeySpec or CustomerMasterKeySpec or SYMMETRIC,
-                             tuple(KEY_SPECS))
+        requested = KeySpec or CustomerMasterKeySpec
+        signing = KeyUsage == "SIGN_VERIFY" and str(requested).startswith("RSA_")
+        if requested in _UNMODELLED_SPECS or signing:
+            what = f"KeyUsage {KeyUsage} with {requested}" if signing else f"KeySpec {requested}"
+            raise UnsupportedOperationException(
+                f"{what} is valid in AWS, but kmssim does not model it: it simulates "
+                "SYMMETRIC_DEFAULT, RSA (ENCRYPT_DECRYPT) and HMAC keys.")
+        spec = params.choice("KeySpec", requested or SYMMETRIC, tuple(KEY_SPECS))
         usages = KEY_SPECS[spec][0]
         if KeyUsage is None and spec.startswith("HMAC_"):
             raise ValidationException(

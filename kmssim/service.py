@@ -96,12 +96,12 @@ class Service(AuditedCalls):
         """The simulated time (UTC, timezone-aware)."""
         return self.clock.now
 
-    def advance(self, *, days: float = 0, hours: float = 0, minutes: float = 0,
+    def advance(self, days: float = 0, *, hours: float = 0, minutes: float = 0,
                 seconds: float = 0, weeks: float = 0) -> list[ServiceEvent]:
         """Move simulated time forward and return what KMS did meanwhile, in order.
 
         Rotations and deletions due at or before the new time happen, each at its own
-        scheduled instant. ``kms.advance(days=365)`` is a year.
+        scheduled instant. ``kms.advance(days=365)`` (or ``kms.advance(365)``) is a year.
         """
         try:
             step = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds, weeks=weeks)

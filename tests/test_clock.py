@@ -155,3 +155,9 @@ _CORE = ("clock", "entropy", "blob", "keys", "audit", "params", "paging", "servi
 def test_core_never_reads_the_wall_clock(module: str) -> None:
     source = (Path(kmssim.__file__).parent / f"{module}.py").read_text(encoding="utf-8")
     assert not re.search(r"\.now\(|utcnow|\btime\.time\(|\bdate\.today\(|monotonic\(", source)
+
+
+def test_advance_takes_days_by_position_too() -> None:
+    kms = KMS(seed=3, start=utc(2024, 1, 1))
+    kms.advance(365)
+    assert kms.now == utc(2024, 12, 31)

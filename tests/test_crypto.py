@@ -231,6 +231,9 @@ def test_rsa_key_encrypts_with_oaep_and_needs_key_id_to_decrypt(kms: KMS) -> Non
     with pytest.raises(ValidationException):
         kms.encrypt(KeyId=rsa, Plaintext=b"x", EncryptionAlgorithm="RSAES_OAEP_SHA_1",
                     EncryptionContext={"a": "b"})
+    with pytest.raises(ValidationException):                       # nor when decrypting
+        kms.decrypt(CiphertextBlob=blob, KeyId=rsa, EncryptionAlgorithm="RSAES_OAEP_SHA_256",
+                    EncryptionContext={"a": "b"})
     with pytest.raises(InvalidKeyUsageException):
         kms.encrypt(KeyId=rsa, Plaintext=b"x")                     # algorithm required
     with pytest.raises(InvalidKeyUsageException):

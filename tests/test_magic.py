@@ -249,6 +249,18 @@ def test_cell_magic_runs_each_line_and_stops_at_the_first_failure(shell, capsys)
     assert "NotFoundException" in capsys.readouterr().err
 
 
+def test_cell_magic_joins_lines_continued_with_a_backslash(shell, capsys):
+    # The AWS docs write long commands over several lines, each ending in a backslash.
+    shell.run_cell("from kmssim import KMS\nkms = KMS()\n"
+                   "key_id = kms.create_key()['KeyMetadata']['KeyId']")
+    result = shell.run_cell("%%aws\nkms enable-key-rotation \\\n    --key-id {key_id} \\\n"
+                            "    --rotation-period-in-days 180\n"
+                            "kms get-key-rotation-status --key-id {key_id}\n")
+    captured = capsys.readouterr()
+    assert result.success and captured.err == ""
+    assert json.loads(captured.out)["RotationPeriodInDays"] == 180
+
+
 def test_which_simulator_the_magic_uses(shell, capsys):
     shell.run_cell("%aws kms list-keys")
     assert "No simulator yet" in capsys.readouterr().err

@@ -159,6 +159,18 @@ def test_bad_requests_raise_lambdas_own_errors(lam):
     assert lam.list_functions() == {"Functions": []}
 
 
+def test_an_update_refused_for_its_role_changes_nothing(kms, lam):
+    _create(lam)
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    before = lam.inspect_environment("report")
+    calls = len(kms.trail)
+    with pytest.raises(lam.exceptions.InvalidParameterValueException, match="Role"):
+        lam.update_function_configuration(FunctionName="report", KMSKeyArn=key, Role=42)
+    assert lam.inspect_environment("report") == before
+    assert "KMSKeyArn" not in lam.get_function_configuration(FunctionName="report")
+    assert len(kms.trail) == calls + 1     # only the Decrypt of the call just above
+
+
 def test_an_unusable_key_at_creation_creates_nothing(kms, lam):
     key = kms.create_key()["KeyMetadata"]["Arn"]
     kms.disable_key(KeyId=key)

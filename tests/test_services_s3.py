@@ -218,6 +218,24 @@ def test_bad_requests_raise_s3s_own_errors(kms):
     assert issubclass(s3.exceptions.NoSuchKey, S3Error) and issubclass(S3Error, KMSError)
 
 
+def test_badly_typed_metadata_and_prefix_are_invalid_arguments_and_call_no_kms(kms):
+    s3 = S3(kms)
+    s3.create_bucket(Bucket="photos")
+    s3.put_object(Bucket="photos", Key="a", Body=b"1")
+    calls = len(kms.trail)
+    with pytest.raises(s3.exceptions.InvalidArgument, match="Metadata"):
+        s3.put_object(Bucket="photos", Key="b", Body=b"2", Metadata="owner=me")
+    with pytest.raises(s3.exceptions.InvalidArgument, match="Metadata"):
+        s3.put_object(Bucket="photos", Key="b", Body=b"2", Metadata={"size": 2})
+    with pytest.raises(s3.exceptions.InvalidArgument, match="Metadata"):
+        s3.copy_object(Bucket="photos", Key="a", CopySource="photos/a",
+                       MetadataDirective="REPLACE", Metadata=["owner"])
+    with pytest.raises(s3.exceptions.InvalidArgument, match="Prefix"):
+        s3.list_objects_v2(Bucket="photos", Prefix=5)
+    assert len(kms.trail) == calls
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="photos")["Contents"]] == ["a"]
+
+
 def test_a_refused_kms_request_becomes_a_kms_error_code_and_stores_nothing(kms, key):
     s3 = S3(kms)
     _bucket(s3, "photos", key)

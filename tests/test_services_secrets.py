@@ -292,6 +292,32 @@ def test_bad_requests_raise_secrets_managers_own_errors(kms, sm):
                                        MoveToVersionId="0" * 36)
 
 
+def test_badly_typed_tags_and_excluded_characters_are_invalid_parameters(sm):
+    with pytest.raises(sm.exceptions.InvalidParameterException, match="Tags"):
+        sm.create_secret(Name="tagged", SecretString="x", Tags="team=a")
+    with pytest.raises(sm.exceptions.InvalidParameterException, match="Tags"):
+        sm.create_secret(Name="tagged", SecretString="x", Tags=[{"TagKey": "team"}])
+    with pytest.raises(sm.exceptions.ResourceNotFoundException):
+        sm.describe_secret(SecretId="tagged")
+    sm.create_secret(Name="tagged", SecretString="x", Tags=[{"Key": "team", "Value": "a"}])
+    assert sm.describe_secret(SecretId="tagged")["Tags"] == [{"Key": "team", "Value": "a"}]
+    with pytest.raises(sm.exceptions.InvalidParameterException, match="ExcludeCharacters"):
+        sm.get_random_password(ExcludeCharacters=5)
+
+
+def test_an_update_refused_for_its_token_changes_nothing(kms, sm):
+    sm.create_secret(Name="api-key", SecretString="v1")
+    new_key = kms.create_key()["KeyMetadata"]["KeyId"]
+    before = sm.describe_secret(SecretId="api-key")
+    calls = len(kms.trail)
+    with pytest.raises(sm.exceptions.InvalidParameterException, match="ClientRequestToken"):
+        sm.update_secret(SecretId="api-key", KmsKeyId=new_key, Description="moved",
+                         SecretString="v2", ClientRequestToken="too-short")
+    assert sm.describe_secret(SecretId="api-key") == before
+    assert len(kms.trail) == calls
+    assert sm.get_secret_value(SecretId="api-key")["SecretString"] == "v1"
+
+
 def test_a_disabled_key_gives_decryption_and_encryption_failures(kms, sm):
     key = kms.create_key()["KeyMetadata"]["KeyId"]
     sm.create_secret(Name="api-key", SecretString="v1", KmsKeyId=key)

@@ -256,13 +256,13 @@ class Lambda(AWSService):
         if Handler is not None and not callable(Handler):
             raise Errors.InvalidParameterValueException("Handler must be a Python callable.")
         variables = self._variables(Environment)
+        role = function.role if Role is None else self._role(Role, function.name)
         key_arn = function.kms_key_arn if KMSKeyArn is None else (KMSKeyArn or None)
         if variables is not None or KMSKeyArn is not None:
             plain = variables if variables is not None else self._decrypted(function)
             function.environment = self._seal_environment(function.arn, key_arn, plain)
             function.kms_key_arn = key_arn
-        if Role is not None:
-            function.role = self._role(Role, function.name)
+        function.role = role
         function.handler = Handler or function.handler
         function.description = function.description if Description is None else Description
         function.timeout, function.memory = Timeout or function.timeout, \

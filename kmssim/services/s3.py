@@ -244,6 +244,16 @@ class S3(AWSService):
         return key
 
     @staticmethod
+    def _metadata(metadata: Any) -> dict[str, str]:
+        if metadata is None:
+            return {}
+        if not isinstance(metadata, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+            raise S3Exceptions.InvalidArgument(
+                'Metadata must be a dict of strings, e.g. {"owner": "team-a"}.')
+        return dict(metadata)
+
+    @staticmethod
     def _body(body: Any) -> bytes:
         if hasattr(body, "read"):
             body = body.read()
@@ -349,9 +359,10 @@ class S3(AWSService):
         """
         bucket = self._bucket(Bucket)
         name, body = self._object_key(Key), self._body(Body)
+        metadata = self._metadata(Metadata)
         key_ref, use_bucket_key = self._encryption(bucket, ServerSideEncryption, SSEKMSKeyId,
                                                    BucketKeyEnabled)
-        stored = self._seal(bucket, name, body, key_ref, use_bucket_key, Metadata or {},
+        stored = self._seal(bucket, name, body, key_ref, use_bucket_key, metadata,
                             ContentType or "binary/octet-stream")
         bucket.objects[name] = stored
         return {"ETag": stored.etag, **self._sse_fields(stored)}
@@ -401,6 +412,7 @@ class S3(AWSService):
         target, name = self._bucket(Bucket), self._object_key(Key)
         if MetadataDirective not in (None, "COPY", "REPLACE"):
             raise S3Exceptions.InvalidArgument("MetadataDirective must be COPY or REPLACE.")
+        replaced = self._metadata(Metadata)
         changes = (ServerSideEncryption, SSEKMSKeyId, BucketKeyEnabled)
         if (source is target and source_key == name and MetadataDirective != "REPLACE"
                 and all(value is None for value in changes)):
@@ -410,7 +422,7 @@ class S3(AWSService):
                 "redirect location or encryption attributes.")
         body = self._open(source, source_key, stored)
         key_ref, use_bucket_key = self._encryption(target, *changes)
-        metadata = (Metadata or {}) if MetadataDirective == "REPLACE" else stored.metadata
+        metadata = replaced if MetadataDirective == "REPLACE" else stored.metadata
         copy = self._seal(target, name, body, key_ref, use_bucket_key, metadata,
                           stored.content_type)
         target.objects[name] = copy
@@ -422,6 +434,8 @@ class S3(AWSService):
         """List a bucket's objects (``Contents``: ``Key``, ``Size``, ``LastModified``,
         ``ETag``), sorted by key. No KMS call."""
         bucket = self._bucket(Bucket)
+        if Prefix is not None and not isinstance(Prefix, str):
+            raise S3Exceptions.InvalidArgument("Prefix must be a string.")
         prefix = Prefix or ""
         contents = [{"Key": name, "LastModified": o.last_modified, "ETag": o.etag,
                      "Size": o.size, "StorageClass": "STANDARD"}

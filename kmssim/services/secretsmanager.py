@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -150,6 +151,17 @@ class SecretsManager(RotationOps):
         return token
 
     @staticmethod
+    def _tags(tags: Any) -> list[dict[str, str]]:
+        if tags is None:
+            return []
+        if not isinstance(tags, list) or not all(
+                isinstance(t, Mapping) and set(t) == {"Key", "Value"}
+                and isinstance(t["Key"], str) and isinstance(t["Value"], str) for t in tags):
+            raise Errors.InvalidParameterException(
+                'Tags must be a list of {"Key": str, "Value": str}.')
+        return [dict(t) for t in tags]
+
+    @staticmethod
     def _value(string: Any, binary: Any, *, required: bool) -> tuple[bytes, bool] | None:
         if string is not None and binary is not None:
             raise Errors.InvalidParameterException(
@@ -238,10 +250,11 @@ class SecretsManager(RotationOps):
         if KmsKeyId is not None and (not isinstance(KmsKeyId, str) or not KmsKeyId):
             raise Errors.InvalidParameterException("KmsKeyId must be a key id, ARN or alias.")
         value = self._value(SecretString, SecretBinary, required=False)
+        tags = self._tags(Tags)
         token = self._token(ClientRequestToken)
         suffix = "".join(_CHARS[b % len(_CHARS)] for b in self.kms.entropy.bytes(6))
         secret = _Secret(Name, self._arn(f"secret:{Name}-{suffix}"), self.kms.now,
-                         Description or "", KmsKeyId, list(Tags or []))
+                         Description or "", KmsKeyId, tags)
         response = self._identity(secret)
         if value is not None:
             self._add_version(secret, token, value, ["AWSCURRENT"])
@@ -309,6 +322,8 @@ class SecretsManager(RotationOps):
         """
         secret = self._secret(SecretId)
         value = self._value(SecretString, SecretBinary, required=False)
+        if value is not None and ClientRequestToken is not None:
+            self._token(ClientRequestToken)   # refuse a bad token before changing anything
         if KmsKeyId is not None and KmsKeyId != secret.kms_key_id:
             rewrapped = {}
             for stage in ("AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"):
@@ -440,6 +455,8 @@ class SecretsManager(RotationOps):
                                    (string.digits, ExcludeNumbers),
                                    (string.punctuation, ExcludePunctuation),
                                    (" ", not IncludeSpace)) if not off]
+        if ExcludeCharacters is not None and not isinstance(ExcludeCharacters, str):
+            raise Errors.InvalidParameterException("ExcludeCharacters must be a string.")
         excluded = set(ExcludeCharacters or "")
         groups = [kept for g in groups if (kept := "".join(c for c in g if c not in excluded))]
         if not groups:
