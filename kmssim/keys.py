@@ -10,7 +10,7 @@ methods, after it has checked that the change is allowed.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 __all__ = ["KeyMaterial", "Key", "SYMMETRIC", "SecretBytes", "fingerprint", "StateChange"]
@@ -143,10 +143,6 @@ class Key:
             nxt += period
         self.next_rotation = nxt
         return nxt
-
-    def snapshot(self) -> Key:
-        """An independent copy, for undoing a change that failed halfway."""
-        return replace(self, history=list(self.history), tags=dict(self.tags))
 
 
 class SecretBytes(bytes):
