@@ -95,7 +95,8 @@ def timeline_size(lanes: int) -> tuple[float, float]:
     return 9.0, max(2.6, 1.25 + 0.85 * lanes)
 
 
-def _num(when: datetime) -> float:
+def date_number(when: datetime) -> float:
+    """``when`` as a matplotlib date number (days), for placing artists on a timeline."""
     return when.timestamp() / 86400.0 + _EPOCH
 
 
@@ -103,7 +104,8 @@ def _nums(times: Sequence[datetime]) -> np.ndarray:
     return np.fromiter((t.timestamp() for t in times), float, len(times)) / 86400.0 + _EPOCH
 
 
-def _tint(colour: str | RGB, amount: float = 0.5) -> RGB:
+def tint(colour: str | RGB, amount: float = 0.5) -> RGB:
+    """``colour`` mixed with white by ``amount`` (0 = unchanged, 1 = white)."""
     r, g, b = to_rgb(colour)
     return (r + (1 - r) * amount, g + (1 - g) * amount, b + (1 - b) * amount)
 
@@ -173,8 +175,8 @@ def timeline(kms: KMS, keys: str | Iterable[str] | None = None, *, ax: Axes | No
     counts, times = _ciphertexts(kms, records) if show_ciphertexts else ({}, {})
     lo = min((h.created for h in histories), default=now)
     hi = max([now] + [h.next_rotation for h in histories if h.next_rotation])
-    span = max(_num(hi) - _num(lo), 30.0)
-    ax.set_xlim(_num(lo) - 0.02 * span, _num(lo) + 1.05 * span)
+    span = max(date_number(hi) - date_number(lo), 30.0)
+    ax.set_xlim(date_number(lo) - 0.02 * span, date_number(lo) + 1.05 * span)
     # Roughly how many pixels a day takes, to decide which labels fit in their bars.
     root = ax.get_figure(root=True)
     assert root is not None
@@ -184,9 +186,9 @@ def timeline(kms: KMS, keys: str | Iterable[str] | None = None, *, ax: Axes | No
         in_lane = sum(counts.get((history.key_id, v.material_id), 0) for v in history.versions)
         painter.lane(-lane, history, LANE_COLOURS[lane % len(LANE_COLOURS)],
                      aggregated=records is not None or in_lane > aggregate_above)
-    ax.axvline(_num(now), color=BLACK, linestyle=(0, (4, 3)), linewidth=1.1, alpha=0.75,
+    ax.axvline(date_number(now), color=BLACK, linestyle=(0, (4, 3)), linewidth=1.1, alpha=0.75,
                gid="kmssim-now", zorder=4)
-    ax.annotate(f"now {now:%Y-%m-%d}", (_num(now), 1.0), xycoords=("data", "axes fraction"),
+    ax.annotate(f"now {now:%Y-%m-%d}", (date_number(now), 1.0), xycoords=("data", "axes fraction"),
                 xytext=(-3, -3), textcoords="offset points", ha="right", va="top", fontsize=8,
                 color="#333333", bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none",
                                            alpha=0.8), zorder=6)
@@ -220,9 +222,9 @@ class _Painter:
         ax, versions = self.ax, history.versions
         end = _end_of(history, self.now)
         middle = y + (BAR_LOW + BAR_HIGH) / 2
-        starts = [_num(v.created) for v in versions]
-        ends = [_num(v.retired) if v.retired else _num(end) for v in versions]
-        fills = [to_rgb(colour) if v.number % 2 else _tint(colour) for v in versions]
+        starts = [date_number(v.created) for v in versions]
+        ends = [date_number(v.retired) if v.retired else date_number(end) for v in versions]
+        fills = [to_rgb(colour) if v.number % 2 else tint(colour) for v in versions]
         bars = ax.barh([middle] * len(versions), np.subtract(ends, starts), left=starts,
                        height=BAR_HIGH - BAR_LOW, color=fills, edgecolor="white",
                        linewidth=0.8, gid="kmssim-version", zorder=2)
@@ -243,17 +245,17 @@ class _Painter:
                         gid=f"kmssim-rotation-{kind}", zorder=5)
                 self.present.add(kind)
         if history.next_rotation is not None and history.state == "Enabled":
-            upcoming = _num(history.next_rotation)
-            ax.plot([_num(self.now), upcoming], [y + BAR_HIGH] * 2, linestyle=":", color=GREY,
-                    linewidth=1, zorder=1)
+            upcoming = date_number(history.next_rotation)
+            ax.plot([date_number(self.now), upcoming], [y + BAR_HIGH] * 2, linestyle=":",
+                    color=GREY, linewidth=1, zorder=1)
             ax.plot([upcoming], [y + BAR_HIGH], linestyle="none", marker="o", markersize=7,
                     markerfacecolor="white", markeredgecolor=GREY, gid="kmssim-next-rotation",
                     zorder=5)
             self.present.add("next")
         if not alive:
-            ax.plot([_num(end)], [middle], linestyle="none", marker="X", markersize=10,
+            ax.plot([date_number(end)], [middle], linestyle="none", marker="X", markersize=10,
                     color=BLACK, markeredgecolor="white", gid="kmssim-deleted", zorder=5)
-            ax.annotate(f"deleted {end:%Y-%m-%d}", (_num(end), middle), xytext=(8, 0),
+            ax.annotate(f"deleted {end:%Y-%m-%d}", (date_number(end), middle), xytext=(8, 0),
                         textcoords="offset points", ha="left", va="center", fontsize=7.5,
                         color="#444444", zorder=6)
             self.present.add("deleted")
@@ -295,8 +297,9 @@ class _Painter:
             style = STATE_STYLE.get(change.state)
             if style is None:
                 continue
-            start = _num(change.at)
-            stop = _num(after.at) if after else max(_num(self.now), self.ax.get_xlim()[1])
+            start = date_number(change.at)
+            stop = (date_number(after.at) if after
+                    else max(date_number(self.now), self.ax.get_xlim()[1]))
             self.ax.add_patch(Rectangle(
                 (start, y + STRIP_LOW - 0.04), max(stop - start, 0.0),
                 BAR_HIGH - STRIP_LOW + 0.08, facecolor=style["facecolor"], hatch=style["hatch"],
@@ -324,7 +327,7 @@ class _Painter:
             return
         # Two artists per lane, whatever the number of ticks: odd and even versions,
         # in the shades of their bars.
-        for parity, colour in ((1, fills[0]), (0, _tint(fills[0], 0.45))):
+        for parity, colour in ((1, fills[0]), (0, tint(fills[0], 0.45))):
             stamps = [t for v in history.versions if v.number % 2 == parity
                       for t in self.times.get((history.key_id, v.material_id), ())]
             if stamps:
@@ -385,7 +388,7 @@ def _legend_handles(present: set[str], from_records: bool) -> list:
         handles.append(Line2D([], [], linestyle="none", marker="|", markersize=8,
                               color=BLUE, label="a ciphertext or data key made"))
     if "counts" in present:
-        handles.append(Patch(facecolor=_tint(BLUE, 0.25), label=f"{made} per version"))
+        handles.append(Patch(facecolor=tint(BLUE, 0.25), label=f"{made} per version"))
     for state, style in STATE_STYLE.items():
         if state in present:
             handles.append(Patch(facecolor=style["facecolor"], hatch=style["hatch"],
@@ -425,7 +428,7 @@ def blast_radius(kms: KMS, records: Iterable[Record], *, version: VersionChoice 
     rows = _fold(table, chosen, max_rows)
     bars: list[tuple[str, int, int, str | RGB]] = [
         (label, count, size, VERMILLION if row is chosen else ("#DDDDDD" if row is None
-                                                                else _tint(BLUE, 0.55)))
+                                                                else tint(BLUE, 0.55)))
         for label, count, size, row in rows]
     if data_key is not None:
         bars.insert(0, ("this record's\ndata key", 1, data_key.size, ORANGE))

@@ -45,8 +45,9 @@ def secret_timeline(kms: KMS, secrets: SecretsManager, secret_id: str, *,
     # matplotlib is imported when a picture is drawn, so importing kmssim never loads it.
     from matplotlib.patches import Rectangle
 
-    from .plot import BAR_HIGH, BAR_LOW, GREY, LANE_COLOURS, VERMILLION, _num, _tint, new_figure, \
-        timeline
+    from .plot import (
+        BAR_HIGH, BAR_LOW, GREY, LANE_COLOURS, VERMILLION, date_number, new_figure, timeline, tint,
+    )
 
     periods = secret_periods(secrets, secret_id)
     name = secrets.describe_secret(SecretId=secret_id)["Name"]
@@ -56,15 +57,15 @@ def secret_timeline(kms: KMS, secrets: SecretsManager, secret_id: str, *,
     ax = figure.axes[0]
     timeline(kms, key_id, ax=ax, title=title or
              f"Secret {name} and its KMS key {key_label(history)}: two clocks")
-    fills = {v.number: (LANE_COLOURS[0] if v.number % 2 else _tint(LANE_COLOURS[0]))
+    fills = {v.number: (LANE_COLOURS[0] if v.number % 2 else tint(LANE_COLOURS[0]))
              for v in history.versions}
     attempts = [a for a in secrets.rotation_attempts if a.secret == name]
-    now = _num(kms.now)
+    now = date_number(kms.now)
     low, high = _SECRET_LANE + BAR_LOW, _SECRET_LANE + BAR_HIGH
     current = [r for r in periods if r["current from"] is not None]
     for row in current:
-        start = _num(row["current from"])
-        stop = _num(row["current until"]) if row["current until"] else now
+        start = date_number(row["current from"])
+        stop = date_number(row["current until"]) if row["current until"] else now
         same_key = row["kms key"] == history.key_id
         ax.add_patch(Rectangle((start, low), stop - start, high - low,
                                facecolor=fills.get(row["key version"], GREY) if same_key
@@ -72,27 +73,27 @@ def secret_timeline(kms: KMS, secrets: SecretsManager, secret_id: str, *,
                                gid="kmssim-secret-version", zorder=2))
     for row in periods:
         if row["current from"] is None and "AWSPENDING" in row["stages"]:
-            start = _num(row["created"])
+            start = date_number(row["created"])
             ax.add_patch(Rectangle((start, low), max(now - start, 0.0), high - low,
                                    facecolor="none", edgecolor=VERMILLION, hatch="///",
                                    linewidth=0.8, gid="kmssim-secret-pending", zorder=2))
-    rotated = [_num(a.started) for a in attempts if a.succeeded]
+    rotated = [date_number(a.started) for a in attempts if a.succeeded]
     failed = [a for a in attempts if not a.succeeded]
     if rotated:
         ax.plot(rotated, [high] * len(rotated), linestyle="none", marker=_ROTATED[0],
                 color=_ROTATED[1], markersize=5, markeredgecolor="white",
                 markeredgewidth=0.6, gid="kmssim-secret-rotation", zorder=5)
     if failed:
-        ax.plot([_num(a.started) for a in failed], [high] * len(failed), linestyle="none",
+        ax.plot([date_number(a.started) for a in failed], [high] * len(failed), linestyle="none",
                 marker=_FAILED[0], color=_FAILED[1], markersize=9, markeredgecolor="white",
                 markeredgewidth=0.8, gid="kmssim-secret-rotation-failed", zorder=6)
         for number, attempt in enumerate(failed):
             # Staggered, so that failures a month apart keep readable labels.
-            ax.annotate(str(attempt.failed_step), (_num(attempt.started), low),
+            ax.annotate(str(attempt.failed_step), (date_number(attempt.started), low),
                         xytext=(0, -3 - 9 * (number % 2)), textcoords="offset points",
                         ha="center", va="top", fontsize=7, color=VERMILLION,
                         gid="kmssim-secret-failed-step", zorder=6)
-    guides = [_num(v.created) for v in history.versions[1:]]
+    guides = [date_number(v.created) for v in history.versions[1:]]
     if guides:
         ax.vlines(guides, high, BAR_HIGH, colors=GREY, linestyles=(0, (1, 2)),
                   linewidth=0.9, gid="kmssim-key-rotation-guide", zorder=1)
@@ -116,7 +117,7 @@ def _relabel(ax: Any, name: str, versions: int, failures: int, failed: bool,
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from .plot import GREY, LANE_COLOURS, VERMILLION, _tint
+    from .plot import GREY, LANE_COLOURS, VERMILLION, tint
 
     key_text = ax.get_yticklabels()[0].get_text()
     lines = [f"secret {name}", f"{versions} version{'s' if versions != 1 else ''}"]
@@ -128,7 +129,7 @@ def _relabel(ax: Any, name: str, versions: int, failures: int, failed: bool,
     handles = list(old.legend_handles) if old is not None else []
     labels = [t.get_text() for t in old.get_texts()] if old is not None else []
     extra: list[tuple[Any, str]] = [
-        (Patch(facecolor=_tint(LANE_COLOURS[0], 0.25), edgecolor="white"),
+        (Patch(facecolor=tint(LANE_COLOURS[0], 0.25), edgecolor="white"),
          "secret version while AWSCURRENT, in the colour of the key version encrypting it"),
         (Line2D([], [], linestyle="none", marker=_ROTATED[0], color=_ROTATED[1],
                 markersize=5), _ROTATED[2])]
