@@ -5,7 +5,7 @@ Run: ``python benchmarks/bench_bridge.py`` (about 15 seconds).
 - directly on `kmssim.KMS` (the baseline: the simulator's own cost);
 - through a real boto3 client bridged in process (`kmssim.bridge.client`): botocore's
   validation, serialisation, signing and parsing, plus the JSON protocol;
-- through a real boto3 client over HTTP to `kmssim.server` on 127.0.0.1;
+- through a real boto3 client over HTTP to `kmssim.aws.server` on 127.0.0.1;
 - through moto's ``mock_aws``, the usual way to fake KMS for boto3 tests, when moto
   is installed (``pip install moto``; it is not a dependency of kmssim).
 Each figure is the median of 7 runs of the mean time of one pair, measured in this run.
@@ -27,8 +27,8 @@ from bench_core import median_us  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
 from kmssim import KMS  # noqa: E402
-from kmssim.bridge import client  # noqa: E402
-from kmssim.server import serving  # noqa: E402
+from kmssim.aws.bridge import client  # noqa: E402
+from kmssim.aws.server import serving  # noqa: E402
 
 DATA = os.urandom(1024)
 CONTEXT = {"purpose": "bench"}

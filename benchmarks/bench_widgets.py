@@ -25,9 +25,10 @@ import numpy as np  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from kmssim import KMS, plot  # noqa: E402
-from kmssim.envelope import seal  # noqa: E402
-from kmssim.widgets import TimeControls  # noqa: E402
+from kmssim import KMS  # noqa: E402
+from kmssim.lessons import plot
+from kmssim.core.envelope import seal  # noqa: E402
+from kmssim.lessons.widgets import TimeControls  # noqa: E402
 
 
 def median_ms(fn: Callable[[], object], repeat: int = 15) -> float:

@@ -9,7 +9,7 @@
     python -m kmssim now
 
 ``advance`` and ``now`` call the endpoint's ``KmsSim.Advance`` / ``KmsSim.Now``
-operations (see `kmssim.protocol`) and print JSON as the AWS CLI does.
+operations (see `kmssim.aws.protocol`) and print JSON as the AWS CLI does.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
-from .protocol import CONTENT_TYPE, SIMULATOR_PREFIX
-from .server import DEFAULT_PORT, environment_endpoint, run
+from kmssim.aws.protocol import CONTENT_TYPE, SIMULATOR_PREFIX
+from kmssim.aws.server import DEFAULT_PORT, environment_endpoint, run
 
 _TIME_FIELDS = ("Now", "NextEventTime", "EventTime")
 

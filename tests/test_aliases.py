@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from kmssim import KMS
-from kmssim.errors import (
+from kmssim.core.errors import (
     AlreadyExistsException, IncorrectKeyException, InvalidAliasNameException,
     KMSInvalidStateException, LimitExceededException, NotFoundException,
     UnsupportedOperationException, ValidationException,

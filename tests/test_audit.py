@@ -8,7 +8,7 @@ import json
 import pytest
 
 from kmssim import KMS
-from kmssim.errors import (
+from kmssim.core.errors import (
     DisabledException, InvalidCiphertextException, NotFoundException, ValidationException,
 )
 from kms_support import new_key, utc

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta, UTC
 
 import pytest
 
-from kmssim import KMS, KMSError, auditing
+from kmssim import KMS, KMSError
+from kmssim.analysis import auditing
 from kmssim.services import S3
-from kmssim.table import Table
+from kmssim.core.table import Table
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from kmssim import KMS
-from kmssim.envelope import seal, unseal
-from kmssim.errors import (
+from kmssim.core.envelope import seal, unseal
+from kmssim.core.errors import (
     AlreadyExistsException, ConflictException, CorruptScenarioError, DisabledException,
     DryRunOperationException, IncorrectKeyException, InvalidAliasNameException,
     InvalidArnException, InvalidCiphertextException, InvalidKeyUsageException,

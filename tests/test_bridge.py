@@ -26,10 +26,11 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
 
-from kmssim import KMS, api
-from kmssim.bridge import KMSMock, client, mock_kms, simulator
-from kmssim.errors import KMSError
-from kmssim.server import serving
+from kmssim import KMS
+from kmssim.core import model as api
+from kmssim.aws.bridge import KMSMock, client, mock_kms, simulator
+from kmssim.core.errors import KMSError
+from kmssim.aws.server import serving
 
 SEED = 11
 
@@ -395,8 +396,8 @@ def test_simulator_outside_a_mock_is_an_error():
 
 # -- layering -------------------------------------------------------------------------------
 def test_only_the_bridge_imports_boto3_or_botocore_and_nothing_imports_ipython():
-    code = ("import sys, kmssim, kmssim.protocol, kmssim.server, kmssim.awscli, kmssim.magic, "
-            "kmssim.__main__\n"
+    code = ("import sys, kmssim, kmssim.aws.protocol, kmssim.aws.server, kmssim.aws.cli, "
+            "kmssim.aws.magic, kmssim.__main__\n"
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
             "('boto3', 'botocore', 'IPython', 'jmespath'))\n"
             "print(bad)\n")

@@ -7,8 +7,10 @@ from datetime import datetime, UTC
 import pytest
 
 from kmssim import KMS
-from kmssim.errors import InvalidCiphertextException
-from kmssim.cost import CURRENT, PRE_2024, Pricing, compare_pricing, monthly_costs, total_cost
+from kmssim.core.errors import InvalidCiphertextException
+from kmssim.analysis.cost import (
+    CURRENT, PRE_2024, Pricing, compare_pricing, monthly_costs, total_cost,
+)
 
 
 def _at(year: int, month: int, day: int = 1) -> datetime:
@@ -136,7 +138,7 @@ def test_compare_pricing_keeps_running_totals_and_can_stop_early():
 
 def test_the_cost_plot_draws_both_models():
     pytest.importorskip("matplotlib")
-    from kmssim.cost_plot import plot_costs
+    from kmssim.lessons.plot_cost import plot_costs
 
     kms = _yearly_key(_at(2025, 1))
     kms.advance_to(_at(2027, 1))
@@ -150,8 +152,8 @@ def test_the_cost_plot_draws_both_models():
 def test_the_cost_plot_shows_itself_as_png_and_labels_dollars():
     # A plain matplotlib Figure made without pyplot shows only as text in Jupyter.
     pytest.importorskip("matplotlib")
-    from kmssim.cost_plot import plot_costs
-    from kmssim.plot import Figure
+    from kmssim.lessons.plot_cost import plot_costs
+    from kmssim.lessons.plot import Figure
 
     kms = _yearly_key(_at(2025, 1))
     kms.advance_to(_at(2027, 1))

@@ -7,8 +7,8 @@ import uuid
 import pytest
 
 from kmssim import KMS
-from kmssim.blob import HEADER_SIZE
-from kmssim.errors import (
+from kmssim.core.blob import HEADER_SIZE
+from kmssim.core.errors import (
     DryRunOperationException, IncorrectKeyException, InvalidCiphertextException,
     InvalidKeyUsageException, KMSInvalidMacException, ValidationException,
 )

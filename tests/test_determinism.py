@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kmssim import KMS
-from kmssim.envelope import seal
+from kmssim.core.envelope import seal
 
 
 def script(kms: KMS) -> list[object]:

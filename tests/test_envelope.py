@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from kmssim import KMS
-from kmssim.envelope import SealedRecord, seal, unseal
-from kmssim.errors import (
+from kmssim.core.envelope import SealedRecord, seal, unseal
+from kmssim.core.errors import (
     DisabledException, IncorrectKeyException, InvalidCiphertextException, NotFoundException,
     ValidationException,
 )

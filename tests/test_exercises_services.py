@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from kmssim import teach
-from kmssim.exercises import EXERCISES, evaluate, expected
+from kmssim.lessons import teach
+from kmssim.lessons.exercises import EXERCISES, evaluate, expected
 
 
 @pytest.mark.parametrize("exercise_id, answer", [
@@ -45,8 +45,8 @@ def test_an_unanswered_service_exercise_prints_its_hint(capsys):
 def test_the_answers_do_not_depend_on_the_learners_simulator():
     # The 6.4 exercise tells learners to use KMS(seed=1); the solver uses its own seed.
     from kmssim import KMS
-    from kmssim.compliance import Policy, compliance
-    from kmssim.fleet import build_fleet
+    from kmssim.analysis.compliance import Policy, compliance
+    from kmssim.analysis.fleet import build_fleet
 
     small = KMS(seed=1)
     build_fleet(small, keys=20, years=2, seed=3)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from kmssim import KMS
-from kmssim.compliance import summary
-from kmssim.errors import KMSInvalidStateException
-from kmssim.fleet import Policy, build_fleet, compliance
+from kmssim.analysis.compliance import summary
+from kmssim.core.errors import KMSInvalidStateException
+from kmssim.analysis.fleet import Policy, build_fleet, compliance
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kmssim import KMS
-from kmssim.blob import HEADER_SIZE
-from kmssim.errors import InvalidCiphertextException
+from kmssim.core.blob import HEADER_SIZE
+from kmssim.core.errors import InvalidCiphertextException
 from kms_support import new_key
 
 CONTEXT = {"purpose": "fuzz"}

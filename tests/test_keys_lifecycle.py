@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from kmssim import KMS
-from kmssim.errors import (
+from kmssim.core.errors import (
     DisabledException, InvalidMarkerException, KMSInvalidStateException, NotFoundException,
     UnsupportedOperationException, ValidationException,
 )

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from kmssim import KMS, magic
-from kmssim.awscli import OK, SERVICE_ERROR, USAGE, Outcome, run
-from kmssim.keys import SecretBytes
-from kmssim.server import serving
+from kmssim import KMS
+from kmssim.aws import magic
+from kmssim.aws.cli import OK, SERVICE_ERROR, USAGE, Outcome, run
+from kmssim.core.keys import SecretBytes
+from kmssim.aws.server import serving
 
 # Runs many commands with the real AWS CLI's own driver in one process (the `aws` program
 # is `sys.exit(awscli.clidriver.main())`), so that twenty-odd commands cost one CLI start.

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kmssim import KMS
-from kmssim.errors import CorruptScenarioError, NotFoundException, ValidationException
+from kmssim.core.errors import CorruptScenarioError, NotFoundException, ValidationException
 from kms_support import new_key, saved_state, utc
 
 

@@ -20,9 +20,10 @@ import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 
-from kmssim import KMS, plot  # noqa: E402
-from kmssim.envelope import seal  # noqa: E402
-from kmssim.errors import (  # noqa: E402
+from kmssim import KMS  # noqa: E402
+from kmssim.lessons import plot
+from kmssim.core.envelope import seal  # noqa: E402
+from kmssim.core.errors import (  # noqa: E402
     DisabledException, InvalidCiphertextException, ValidationException,
 )
 

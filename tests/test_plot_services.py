@@ -16,8 +16,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.colors import to_rgb  # noqa: E402
 
-from kmssim import KMS, plot  # noqa: E402
-from kmssim.plot_services import secret_timeline  # noqa: E402
+from kmssim import KMS  # noqa: E402
+from kmssim.lessons import plot
+from kmssim.lessons.plot_services import secret_timeline  # noqa: E402
 from kmssim.services import Database, RotationFunction, SecretsManager  # noqa: E402
 
 START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)

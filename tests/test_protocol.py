@@ -10,8 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kmssim import KMS, api, protocol
-from kmssim.protocol import MAX_BODY_BYTES, dispatch
+from kmssim import KMS
+from kmssim.core import model as api
+from kmssim.aws import protocol
+from kmssim.aws.protocol import MAX_BODY_BYTES, dispatch
 
 
 @pytest.fixture
@@ -46,7 +48,8 @@ def test_builtin_model_table_matches_the_installed_botocore_model():
     implemented = [op for op in service["operations"]
                    if callable(getattr(KMS, api.method_name(op), None))]
     assert api.trim(service, paginators, implemented) == api.OPERATIONS, (
-        "regenerate: python -m kmssim.api <botocore>/data/kms/2014-11-01 > kmssim/_api_shapes.py")
+        "regenerate: python -m kmssim.core.model <botocore>/data/kms/2014-11-01 "
+        "> kmssim/core/_model_shapes.py")
 
 
 def test_every_parameter_of_the_model_is_a_keyword_of_the_core_method():

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from kmssim import KMS
-from kmssim.errors import (
+from kmssim.core.errors import (
     ConflictException, DisabledException, KMSInvalidStateException, LimitExceededException,
     NotFoundException, UnsupportedOperationException, ValidationException,
 )

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from kmssim import KMS
-from kmssim.envelope import seal
-from kmssim.keys import SecretBytes
+from kmssim.core.envelope import seal
+from kmssim.core.keys import SecretBytes
 from kms_support import new_key
 
 

@@ -25,7 +25,7 @@ import pytest
 from botocore.config import Config
 
 from kmssim import KMS
-from kmssim.server import is_loopback, make_server, serving
+from kmssim.aws.server import is_loopback, make_server, serving
 
 START = 1704067200.0   # 2024-01-01T00:00:00Z, where a simulator's clock starts
 DAY = 86400.0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from kmssim import KMS
-from kmssim.errors import DisabledException
+from kmssim.core.errors import DisabledException
 from kmssim.services import RDS, DatabaseError
 
 PASSWORD = "first-password"

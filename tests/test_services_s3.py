@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from kmssim import KMS
-from kmssim.errors import DisabledException, KMSError
+from kmssim.core.errors import DisabledException, KMSError
 from kmssim.services import S3
 from kmssim.services.errors import ParamValidationError, S3Error
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from kmssim import KMS
-from kmssim.errors import DisabledException
+from kmssim.core.errors import DisabledException
 from kmssim.services import Database, Lambda, RotationFunction, SecretsManager
 
 

@@ -30,7 +30,7 @@ from hypothesis.stateful import (
 )
 
 from kmssim import KMS
-from kmssim.errors import (
+from kmssim.core.errors import (
     ConflictException, DisabledException, KMSError, KMSInvalidStateException,
     LimitExceededException, NotFoundException,
 )

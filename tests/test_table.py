@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kmssim.table import Table
+from kmssim.core.table import Table
 
 
 @pytest.fixture

@@ -7,10 +7,11 @@ from datetime import datetime, UTC
 
 import pytest
 
-from kmssim import KMS, errors
-from kmssim import teach
-from kmssim.envelope import open_with_data_key, rewrap, seal, unseal
-from kmssim.exercises import EXERCISES, evaluate, expected
+from kmssim import KMS
+from kmssim.core import errors
+from kmssim.lessons import teach
+from kmssim.core.envelope import open_with_data_key, rewrap, seal, unseal
+from kmssim.lessons.exercises import EXERCISES, evaluate, expected
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 

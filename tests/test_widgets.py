@@ -11,9 +11,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from kmssim import KMS, widgets  # noqa: E402
-from kmssim.envelope import SealedRecord, unseal  # noqa: E402
-from kmssim.widgets import TimeControls  # noqa: E402
+from kmssim import KMS  # noqa: E402
+from kmssim.lessons import widgets
+from kmssim.core.envelope import SealedRecord, unseal  # noqa: E402
+from kmssim.lessons.widgets import TimeControls  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 UTC = UTC
@@ -185,8 +186,8 @@ def test_log_lines_are_escaped_html(kms, key):
 
 
 def test_progress_bar_fills_as_a_fleet_is_built():
-    from kmssim.fleet import build_fleet
-    from kmssim.widgets import ProgressBar
+    from kmssim.analysis.fleet import build_fleet
+    from kmssim.lessons.widgets import ProgressBar
 
     bar = ProgressBar("Two years")
     assert repr(bar) == "ProgressBar('Two years', 0/1)"

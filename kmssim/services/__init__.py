@@ -13,14 +13,14 @@ Every service counts the KMS requests it makes (``service.kms_calls``). Their er
 are in `kmssim.services.errors`; the core (`kmssim.KMS`) never imports this package.
 """
 
-from .awslambda import Lambda, LambdaContext
-from .database import Connection, Database, DatabaseError
-from .errors import AWSServiceError
-from .rds import RDS
-from .rotation_function import RotationFunction
-from .s3 import S3
-from .secrets_rotation import RotationAttempt
-from .secretsmanager import SecretsManager
+from kmssim.services.awslambda import Lambda, LambdaContext
+from kmssim.services.database import Connection, Database, DatabaseError
+from kmssim.services.errors import AWSServiceError
+from kmssim.services.rds import RDS
+from kmssim.services.rotation_function import RotationFunction
+from kmssim.services.s3 import S3
+from kmssim.services.secrets_rotation import RotationAttempt
+from kmssim.services.secretsmanager import SecretsManager
 
 __all__ = ["S3", "SecretsManager", "RotationFunction", "RotationAttempt", "Lambda",
            "LambdaContext", "RDS", "Database", "Connection", "DatabaseError", "AWSServiceError"]

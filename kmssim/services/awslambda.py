@@ -26,13 +26,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..envelope import SealedRecord, seal, unseal
-from ..errors import KMSError
-from .caller import AWSService, StreamingBody, api
-from .errors import AWSServiceError, LambdaExceptions as Errors
+from kmssim.core.envelope import SealedRecord, seal, unseal
+from kmssim.core.errors import KMSError
+from kmssim.services.caller import AWSService, StreamingBody, api
+from kmssim.services.errors import AWSServiceError
+from kmssim.services.errors import LambdaExceptions as Errors
 
 if TYPE_CHECKING:
-    from ..kms import KMS, CiphertextInfo
+    from kmssim.core import KMS, CiphertextInfo
 
 __all__ = ["Lambda", "LambdaContext"]
 

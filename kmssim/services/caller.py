@@ -22,11 +22,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from ..errors import KMSError
-from .errors import AWSServiceError, ParamValidationError
+from kmssim.core.errors import KMSError
+from kmssim.services.errors import AWSServiceError, ParamValidationError
 
 if TYPE_CHECKING:
-    from ..kms import KMS
+    from kmssim.core import KMS
 
 __all__ = ["AWSService", "api", "StreamingBody"]
 
@@ -57,7 +57,7 @@ class AWSService:
     invalid_parameter: ClassVar[type[AWSServiceError]] = AWSServiceError
 
     def __init__(self, kms: KMS) -> None:
-        from ..kms import KMS  # the core never imports services; services import it lazily
+        from kmssim.core import KMS  # the core never imports services; services import it lazily
         if not isinstance(kms, KMS):
             raise self.invalid_parameter(
                 f"{type(self).__name__}(kms) needs a kmssim.KMS, got {type(kms).__name__}.")

@@ -18,7 +18,7 @@ its ``__cause__``.
 
 from __future__ import annotations
 
-from ..errors import KMSError
+from kmssim.core.errors import KMSError
 
 __all__ = [
     "AWSServiceError", "ParamValidationError", "S3Error", "S3Exceptions",

@@ -6,7 +6,7 @@ time, and how many KMS calls each way of using a service makes.
   carry AWSPENDING, AWSCURRENT and AWSPREVIOUS right after it: what the function's
   CloudWatch log and ``describe_secret`` would tell you, side by side.
 - `secret_periods` says when each version of a secret was AWSCURRENT and which KMS key
-  and key-material version encrypt it; `kmssim.plot_services.secret_timeline` draws it.
+  and key-material version encrypt it; `kmssim.lessons.plot_services.secret_timeline` draws it.
 - `kms_calls_table` puts the KMS requests of several usage patterns (a service and one
   of its buckets, secrets, functions or DB instances) side by side, per KMS operation.
 - `show_environment` is a ready-made Lambda handler that returns what it was given, so
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..table import Table
-from .caller import AWSService
-from .secretsmanager import SecretsManager
+from kmssim.core import Table
+from kmssim.services.caller import AWSService
+from kmssim.services.secretsmanager import SecretsManager
 
 __all__ = ["StepLog", "StepRecord", "secret_periods", "kms_calls_table", "show_environment",
            "LABELS"]

@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ..errors import KMSError
-from .caller import AWSService, api
-from .database import Database, DatabaseError
-from .errors import AWSServiceError, RDSExceptions as Errors
+from kmssim.core.errors import KMSError
+from kmssim.services.caller import AWSService, api
+from kmssim.services.database import Database, DatabaseError
+from kmssim.services.errors import AWSServiceError
+from kmssim.services.errors import RDSExceptions as Errors
 
 if TYPE_CHECKING:
-    from ..kms import KMS, CiphertextInfo
+    from kmssim.core import KMS, CiphertextInfo
 
 __all__ = ["RDS", "EncryptedVolume"]
 

@@ -33,9 +33,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .database import Database, DatabaseError, DatabaseUnavailable
-from .secrets_rotation import ROTATION_STEPS
-from .secretsmanager import SecretsManager
+from kmssim.services.database import Database, DatabaseError, DatabaseUnavailable
+from kmssim.services.secrets_rotation import ROTATION_STEPS
+from kmssim.services.secretsmanager import SecretsManager
 
 __all__ = ["RotationFunction", "RotationError"]
 

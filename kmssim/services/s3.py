@@ -37,13 +37,13 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from ..table import Table
-from .caller import AWSService, StreamingBody, api
-from .errors import S3Exceptions, S3KMSException
+from kmssim.core import Table
+from kmssim.services.caller import AWSService, StreamingBody, api
+from kmssim.services.errors import S3Exceptions, S3KMSException
 
 if TYPE_CHECKING:
-    from ..errors import KMSError
-    from ..kms import KMS, CiphertextInfo
+    from kmssim.core import KMS, CiphertextInfo
+    from kmssim.core.errors import KMSError
 
 __all__ = ["S3", "StoredObject"]
 

@@ -29,12 +29,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..table import Table
-from .caller import AWSService, api
-from .errors import SecretsManagerExceptions as Errors
-
-if TYPE_CHECKING:
-    from .secretsmanager import _Secret
+from kmssim.core import Table
+from kmssim.services.caller import AWSService, api
+from kmssim.services.errors import SecretsManagerExceptions as Errors
+from kmssim.services.secret_records import SecretRecord, SecretVersion
 
 __all__ = ["RotationOps", "RotationAttempt", "ROTATION_STEPS"]
 
@@ -66,13 +64,13 @@ class RotationStepFailed(Exception):
 class RotationOps(AWSService):
     """RotateSecret, CancelRotateSecret, rotation schedules and their history."""
 
-    _secrets: dict[str, _Secret]
+    _secrets: dict[str, SecretRecord]
     functions: Any
 
     if TYPE_CHECKING:  # defined by SecretsManager, which this class is part of
-        def _secret(self, secret_id: Any) -> _Secret: ...
+        def _secret(self, secret_id: Any) -> SecretRecord: ...
         def _token(self, token: Any) -> str: ...
-        def _move_stage(self, secret: _Secret, stage: str, to: Any) -> None: ...
+        def _move_stage(self, secret: SecretRecord, stage: str, to: Any) -> None: ...
 
     def _start_schedules(self) -> None:
         self._attempts: list[RotationAttempt] = []
@@ -106,7 +104,7 @@ class RotationOps(AWSService):
             raise Errors.InvalidParameterException(
                 f"The rotation function {function} doesn't exist.")
 
-    def _invoke(self, secret: _Secret, token: str, step: str) -> None:
+    def _invoke(self, secret: SecretRecord, token: str, step: str) -> None:
         event = {"SecretId": secret.arn, "ClientRequestToken": token, "Step": step}
         function = secret.rotation_function
         if isinstance(function, str):
@@ -114,22 +112,21 @@ class RotationOps(AWSService):
             if "FunctionError" in response:
                 raise RotationStepFailed(json.loads(response["Payload"].read())["errorMessage"])
             return
-        from .awslambda import LambdaContext
+        from kmssim.services.awslambda import LambdaContext
         role = getattr(function, "role", None) or _DEFAULT_ROLE
         with self.kms.acting_as(role):
             function(event, LambdaContext(self._function_arn(function), token))
 
     # -- running a rotation ---------------------------------------------------------------
     @staticmethod
-    def _in_progress(secret: _Secret) -> Any:
+    def _in_progress(secret: SecretRecord) -> Any:
         """The AWSPENDING version, if it is not also AWSCURRENT (an unfinished rotation)."""
         pending = secret.holder("AWSPENDING")
         return pending if pending is not None and "AWSCURRENT" not in pending.stages else None
 
-    def _run_rotation(self, secret: _Secret, token: str, trigger: str) -> RotationAttempt:
-        from .secretsmanager import _Version
+    def _run_rotation(self, secret: SecretRecord, token: str, trigger: str) -> RotationAttempt:
         if token not in secret.versions:
-            secret.versions[token] = _Version(token, self.kms.now, None)
+            secret.versions[token] = SecretVersion(token, self.kms.now, None)
         self._move_stage(secret, "AWSPENDING", secret.versions[token])
         failed_step = error = None
         for step in ROTATION_STEPS:

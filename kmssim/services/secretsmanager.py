@@ -21,58 +21,27 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..envelope import SealedRecord, seal, unseal
-from ..errors import KMSError
-from ..table import Table
-from .caller import api
-from .errors import AWSServiceError, SecretsManagerExceptions as Errors
-from .secrets_rotation import RotationOps
+from kmssim.core import Table
+from kmssim.core.envelope import SealedRecord, seal, unseal
+from kmssim.core.errors import KMSError
+from kmssim.services.caller import api
+from kmssim.services.errors import AWSServiceError
+from kmssim.services.errors import SecretsManagerExceptions as Errors
+from kmssim.services.secret_records import SecretRecord, SecretVersion
+from kmssim.services.secrets_rotation import RotationOps
 
 if TYPE_CHECKING:
-    from ..kms import KMS
-    from .awslambda import Lambda
+    from kmssim.core import KMS
+    from kmssim.services.awslambda import Lambda
 
 __all__ = ["SecretsManager"]
 
 _NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 _DEFAULT_KEY = "alias/aws/secretsmanager"
 _CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
-
-@dataclass(slots=True)
-class _Version:
-    version_id: str
-    created: datetime
-    record: SealedRecord | None          # None: an empty version a rotation has started
-    binary: bool = False
-    stages: list[str] = field(default_factory=list)
-    last_accessed: datetime | None = None
-
-
-@dataclass(slots=True)
-class _Secret:
-    name: str
-    arn: str
-    created: datetime
-    description: str
-    kms_key_id: str | None                # as given; None means aws/secretsmanager
-    tags: list[dict[str, str]]
-    versions: dict[str, _Version] = field(default_factory=dict)
-    last_changed: datetime | None = None
-    last_accessed: datetime | None = None
-    rotation_enabled: bool = False
-    rotation_function: Any = None        # a callable, or a Lambda function name/ARN
-    rotation_days: int | None = None
-    last_rotated: datetime | None = None
-    next_rotation: datetime | None = None
-
-    def holder(self, stage: str) -> _Version | None:
-        """The version carrying ``stage``, if any."""
-        return next((v for v in self.versions.values() if stage in v.stages), None)
 
 
 class SecretsManager(RotationOps):
@@ -98,7 +67,7 @@ class SecretsManager(RotationOps):
     def __init__(self, kms: KMS, *, functions: Lambda | None = None) -> None:
         super().__init__(kms)
         self.functions = functions
-        self._secrets: dict[str, _Secret] = {}
+        self._secrets: dict[str, SecretRecord] = {}
         self._start_schedules()
 
     def _kms_failure(self, error: KMSError) -> AWSServiceError:
@@ -110,7 +79,7 @@ class SecretsManager(RotationOps):
             f"Secrets Manager can't encrypt the secret value with the KMS key: {error.message}")
 
     # -- finding things ---------------------------------------------------------------
-    def _secret(self, secret_id: Any) -> _Secret:
+    def _secret(self, secret_id: Any) -> SecretRecord:
         if isinstance(secret_id, str):
             if secret_id in self._secrets:
                 return self._secrets[secret_id]
@@ -127,7 +96,7 @@ class SecretsManager(RotationOps):
         except Errors.ResourceNotFoundException:
             return value if isinstance(value, str) else None
 
-    def _version(self, secret: _Secret, version_id: Any, stage: Any) -> _Version:
+    def _version(self, secret: SecretRecord, version_id: Any, stage: Any) -> SecretVersion:
         if version_id is not None:
             version = secret.versions.get(version_id)
             if version is None or (stage is not None and stage not in version.stages):
@@ -180,8 +149,8 @@ class SecretsManager(RotationOps):
         return bytes(binary), True
 
     # -- versions -----------------------------------------------------------------------
-    def _add_version(self, secret: _Secret, token: str, value: tuple[bytes, bool],
-                     stages: list[str]) -> _Version:
+    def _add_version(self, secret: SecretRecord, token: str, value: tuple[bytes, bool],
+                     stages: list[str]) -> SecretVersion:
         """Encrypt ``value`` as version ``token`` and give it ``stages``.
 
         Reusing a token is idempotent for the same value and fills an empty version
@@ -197,7 +166,7 @@ class SecretsManager(RotationOps):
             return existing
         context = {"SecretARN": secret.arn, "SecretVersionId": token}
         record = seal(self.kms, secret.kms_key_id or _DEFAULT_KEY, data, context)
-        version = existing or _Version(token, self.kms.now, None)
+        version = existing or SecretVersion(token, self.kms.now, None)
         version.record, version.binary = record, binary
         secret.versions[token] = version
         for stage in stages:
@@ -205,7 +174,7 @@ class SecretsManager(RotationOps):
         secret.last_changed = self.kms.now
         return version
 
-    def _move_stage(self, secret: _Secret, stage: str, to: _Version | None) -> None:
+    def _move_stage(self, secret: SecretRecord, stage: str, to: SecretVersion | None) -> None:
         """Put ``stage`` on ``to`` (or nowhere). Moving AWSCURRENT puts AWSPREVIOUS on
         the version it leaves, as Secrets Manager does."""
         holder = secret.holder(stage)
@@ -218,14 +187,14 @@ class SecretsManager(RotationOps):
         if stage == "AWSCURRENT" and holder is not None:
             self._move_stage(secret, "AWSPREVIOUS", holder)
 
-    def _plaintext(self, secret: _Secret, version: _Version) -> bytes:
+    def _plaintext(self, secret: SecretRecord, version: SecretVersion) -> bytes:
         if version.record is None:
             raise Errors.ResourceNotFoundException(
                 "Secrets Manager can't find the specified secret value for VersionId: "
                 f"{version.version_id}")
         return unseal(self.kms, version.record)
 
-    def _identity(self, secret: _Secret) -> dict[str, Any]:
+    def _identity(self, secret: SecretRecord) -> dict[str, Any]:
         return {"ARN": secret.arn, "Name": secret.name}
 
     # -- operations -------------------------------------------------------------------
@@ -253,7 +222,7 @@ class SecretsManager(RotationOps):
         tags = self._tags(Tags)
         token = self._token(ClientRequestToken)
         suffix = "".join(_CHARS[b % len(_CHARS)] for b in self.kms.entropy.bytes(6))
-        secret = _Secret(Name, self._arn(f"secret:{Name}-{suffix}"), self.kms.now,
+        secret = SecretRecord(Name, self._arn(f"secret:{Name}-{suffix}"), self.kms.now,
                          Description or "", KmsKeyId, tags)
         response = self._identity(secret)
         if value is not None:

@@ -1,0 +1,230 @@
+"""A local HTTP endpoint for one simulator, so the AWS CLI and any SDK can use it.
+
+``python -m kmssim serve --port 4599`` (see `kmssim.__main__`) runs `run`; tests
+and notebooks can start one in a thread with `make_server`. Each POST is a KMS
+JSON-protocol request handled by `kmssim.aws.protocol.dispatch`; requests are served
+concurrently (the simulator serialises its operations with a lock). The endpoint
+binds loopback addresses only unless told otherwise, reads at most
+`kmssim.aws.protocol.MAX_BODY_BYTES` of a request, and answers anything malformed with
+an AWS-shaped JSON error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from kmssim.aws.protocol import CONTENT_TYPE, MAX_BODY_BYTES, Response, dispatch
+from kmssim.core import KMS, __version__
+from kmssim.core.errors import KMSError
+
+__all__ = ["KMSServer", "make_server", "serving", "run", "is_loopback", "DEFAULT_PORT"]
+
+#: The port ``python -m kmssim serve`` uses when none is given.
+DEFAULT_PORT = 4599
+
+
+def is_loopback(host: str) -> bool:
+    """Whether every address ``host`` resolves to is a loopback address."""
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except (socket.gaierror, UnicodeError):
+        return False
+    return bool(infos) and all(ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback
+                               for info in infos)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"   # keep-alive, as SDKs expect
+    server_version = f"kmssim/{__version__}"
+    timeout = 60                     # an idle keep-alive connection frees its thread
+    disable_nagle_algorithm = True   # headers and body go out at once, not 40 ms apart
+    server: KMSServer
+
+    def do_POST(self) -> None:
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+            self._reply(_error(411, "ValidationException",
+                               "Send the request with a Content-Length, not chunked."))
+            return
+        try:
+            length = int(self.headers.get("Content-Length", "0"))
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY_BYTES:
+            # Do not read a body we will not serve; close so its bytes are not taken
+            # for the next request on this connection.
+            self.close_connection = True
+            self._reply(_error(400 if length < 0 else 413, "ValidationException",
+                               f"The request body must have a Content-Length of at most "
+                               f"{MAX_BODY_BYTES} bytes."))
+            return
+        body = self.rfile.read(length)
+        self._reply(dispatch(self.server.kms, self.headers.get("X-Amz-Target"), body))
+
+    def do_GET(self) -> None:
+        kms = self.server.kms
+        info = {"Service": "kmssim", "Version": __version__, "Region": kms.region,
+                "AccountId": kms.account_id, "Now": kms.now.isoformat()}
+        body = json.dumps(info).encode()
+        self._reply((200, {"Content-Type": "application/json",
+                           "Content-Length": str(len(body))}, body))
+
+    def _refuse(self) -> None:
+        self.close_connection = True
+        self._reply(_error(405, "UnknownOperationException",
+                           f"{self.command} is not served; send KMS requests as POST."))
+
+    do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _refuse
+
+    def _reply(self, response: Response) -> None:
+        status, headers, body = response
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """http.server's answer to a request it cannot parse, as an AWS JSON error."""
+        self.close_connection = True
+        kind = "UnknownOperationException" if code == 501 else "ValidationException"
+        self._reply(_error(code, kind, message or explain or "The HTTP request is malformed."))
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        headers = getattr(self, "headers", None)   # absent if the request line was garbage
+        target = headers.get("X-Amz-Target", "-") if headers else "-"
+        self.log_message("%s %s %s", self.command, target, code)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+        # No wall-clock stamp: in kmssim the only time is the simulated one.
+        if self.server.verbose:
+            sys.stderr.write(f"kmssim: {self.address_string()} {format % args}\n")
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    body = json.dumps({"__type": code, "message": message}).encode()
+    return status, {"Content-Type": CONTENT_TYPE, "Content-Length": str(len(body))}, body
+
+
+class KMSServer(ThreadingHTTPServer):
+    """A threading HTTP server answering KMS requests from one `KMS` simulator."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, kms: KMS, host: str, port: int, *, verbose: bool = False) -> None:
+        self.kms = kms
+        self.verbose = verbose
+        if ":" in host:
+            self.address_family = socket.AF_INET6
+        super().__init__((host, port), _Handler)
+
+    @property
+    def url(self) -> str:
+        """The endpoint URL to give ``--endpoint-url`` or ``endpoint_url=``."""
+        host, port = str(self.server_address[0]), self.server_address[1]
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def make_server(kms: KMS, host: str = "127.0.0.1", port: int = 0, *,
+                allow_remote: bool = False, verbose: bool = False) -> KMSServer:
+    """Bind (not yet serve) an endpoint for ``kms``; port 0 picks a free port.
+
+    Refuses (ValueError) a host that is not a loopback address unless
+    ``allow_remote``: the simulator has no authentication, and a saved scenario
+    holds key material. Call ``serve_forever()`` (in a thread), then ``shutdown()``
+    and ``server_close()``.
+    """
+    if not allow_remote and not is_loopback(host):
+        raise ValueError(f"Refusing to listen on {host!r}: it is not a loopback address, and "
+                         "anyone who can reach it could use and change the simulator. Pass "
+                         "--allow-remote (allow_remote=True) if you really mean it.")
+    return KMSServer(kms, host, port, verbose=verbose)
+
+
+@contextlib.contextmanager
+def serving(kms: KMS, host: str = "127.0.0.1", port: int = 0, *, allow_remote: bool = False,
+            verbose: bool = False) -> Iterator[KMSServer]:
+    """Serve ``kms`` from a background thread for the duration of a ``with`` block::
+
+        with serving(kms) as server:
+            aws = boto3.client("kms", endpoint_url=server.url, ...)
+    """
+    server = make_server(kms, host, port, allow_remote=allow_remote, verbose=verbose)
+    # A short poll interval makes shutdown() quick; an idle poll costs next to nothing.
+    worker = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="kmssim-http", daemon=True)
+    worker.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        worker.join()
+
+
+def run(*, host: str = "127.0.0.1", port: int = DEFAULT_PORT, scenario: str | None = None,
+        seed: str | None = None, region: str = "us-east-1", save_on_exit: bool = False,
+        allow_remote: bool = False, verbose: bool = False) -> int:
+    """Serve until SIGINT or SIGTERM; the ``python -m kmssim serve`` command.
+
+    With ``scenario``, an existing file is loaded on start (``seed`` and ``region``
+    then come from the file), and with ``save_on_exit`` the simulator is saved back to
+    it on the way out. Returns the process exit status.
+    """
+    if save_on_exit and not scenario:
+        print("kmssim: --save-on-exit needs --scenario FILE to save to.", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if scenario and Path(scenario).exists():
+            kms = KMS.load(scenario)
+            origin = f"loaded from {scenario}"
+        else:
+            kms = KMS(seed=_seed(seed), region=region)
+            origin = "new" + (f", seed {seed}" if seed is not None else "")
+        with serving(kms, host, port, allow_remote=allow_remote, verbose=verbose) as server:
+            print(f"kmssim {__version__} serving KMS ({kms.region}, account {kms.account_id}, "
+                  f"{origin}, simulated time {kms.now.isoformat()}) at {server.url}", flush=True)
+            print(f"  try: aws --endpoint-url {server.url} kms list-keys", flush=True)
+            while not stop.wait(0.5):
+                pass
+        if save_on_exit and scenario:
+            kms.save(scenario)
+            print(f"kmssim: saved the scenario to {scenario}", flush=True)
+    except (KMSError, ValueError, OSError) as error:
+        print(f"kmssim: {error}", file=sys.stderr)
+        return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+def _seed(seed: str | None) -> int | str | None:
+    if seed is None:
+        return None
+    return int(seed) if seed.lstrip("-").isdigit() else seed
+
+
+def environment_endpoint() -> str:
+    """Where ``python -m kmssim advance`` finds the endpoint without ``--endpoint-url``."""
+    return (os.environ.get("AWS_ENDPOINT_URL_KMS") or os.environ.get("AWS_ENDPOINT_URL")
+            or f"http://127.0.0.1:{DEFAULT_PORT}")

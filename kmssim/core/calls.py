@@ -1,0 +1,200 @@
+"""How a method becomes a KMS operation: boto3's argument rules and one audit event.
+
+The ``@operation`` decorator gives each boto3-shaped method of `kmssim.KMS` the
+behaviour boto3's client has (keyword arguments only, known parameters only,
+required ones present), holds the simulator's lock for the call, and records one
+CloudTrail-shaped event per call, successful or not. Operations check everything
+before they change anything; the little that must happen first (making an AWS
+managed key on first use) registers an undo step, so a call that raises leaves the
+simulator exactly as it was.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from kmssim.core.errors import KMSError, ValidationException
+from kmssim.core.trail import AuditEvent, AuditTrail
+
+if TYPE_CHECKING:
+    from kmssim.core.keys import Key
+
+__all__ = ["operation", "AuditedCalls", "CallFrame"]
+
+F = TypeVar("F", bound=Callable[..., dict[str, Any]])
+
+_SECRET_PARAMETERS = frozenset({"Plaintext", "CiphertextBlob", "Message", "Mac"})
+
+
+@dataclass(slots=True)
+class CallFrame:
+    """What one call has touched so far, for its audit event and its undo."""
+
+    key: Key | None = None
+    material_id: str | None = None
+    source: Key | None = None
+    source_material_id: str | None = None
+    # What KMS did because of the call (a RotateKey), logged after the call itself ...
+    service_events: list[tuple[str, Key, dict[str, Any]]] | None = None
+    # ... and how to take back what the call did before it failed (see `_undo_on_failure`).
+    undo: list[Callable[[], None]] | None = None
+
+
+def operation(name: str, *, required: tuple[str, ...] = ()) -> Callable[[F], F]:
+    """Make a method a KMS operation named ``name`` (its AWS name, e.g. ``"Encrypt"``)."""
+
+    def decorate(method: F) -> F:
+        accepted = tuple(p for p in inspect.signature(method).parameters if p != "self")
+        known = frozenset(accepted)
+
+        @functools.wraps(method)
+        def call(self: AuditedCalls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            with self._lock:
+                frame = CallFrame()
+                self._calls.append(frame)
+                try:
+                    if args or not known.issuperset(kwargs):
+                        _refuse_arguments(name, accepted, args, kwargs)
+                    for needed in required:
+                        if kwargs.get(needed) is None:
+                            raise ValidationException(
+                                f'Missing required parameter in input: "{needed}"')
+                    response = method(self, **kwargs)
+                except KMSError as error:
+                    error.operation = name
+                    for step in reversed(frame.undo or ()):
+                        step()
+                    self._record_call(name, kwargs, None, error, frame)
+                    raise
+                finally:
+                    self._calls.pop()
+                self._record_call(name, kwargs, response, None, frame)
+                for event in frame.service_events or ():
+                    self._record_service(*event)
+                return response
+
+        return call  # type: ignore[return-value]
+
+    return decorate
+
+
+def _refuse_arguments(name: str, accepted: tuple[str, ...], args: tuple[Any, ...],
+                      kwargs: dict[str, Any]) -> None:
+    if args:
+        raise ValidationException(
+            f"{name} takes keyword arguments only, as boto3 clients do "
+            f"(for example KeyId=...), but got {len(args)} positional.")
+    for given in kwargs:
+        if given not in accepted:
+            raise ValidationException(
+                f'Unknown parameter in input: "{given}", must be one of: '
+                + ", ".join(accepted))
+
+
+class AuditedCalls:
+    """The audit side of the simulator: what the current call touched, and the trail."""
+
+    trail: AuditTrail
+    region: str
+    account_id: str
+    _principal: str
+    _calls: list[CallFrame]
+    _lock: threading.RLock
+
+    @property
+    def now(self) -> datetime:  # pragma: no cover - Service defines it
+        raise NotImplementedError
+
+    def _note(self, key: Key) -> Key:
+        """Name ``key`` in this call's audit event unless the call already names one, so
+        that a call that fails (a DisabledException, say) still says which key it was for."""
+        if self._calls:
+            frame = self._calls[-1]
+            if frame.key is None and frame.source is None:
+                frame.key = key
+        return key
+
+    def _undo_on_failure(self, step: Callable[[], None]) -> None:
+        """Run ``step`` if the current call goes on to fail: a failed call changes nothing."""
+        if self._calls:
+            frame = self._calls[-1]
+            if frame.undo is None:
+                frame.undo = []
+            frame.undo.append(step)
+
+    def _touch(self, key: Key, material_id: str | None = None, *, source: bool = False) -> None:
+        """Note, for this call's audit event, the key (and material) it used."""
+        frame = self._calls[-1]
+        if source:
+            frame.source, frame.source_material_id = key, material_id
+        else:
+            frame.key, frame.material_id = key, material_id
+
+    def _record_call(self, name: str, params: dict[str, Any], response: dict[str, Any] | None,
+                     error: KMSError | None, frame: CallFrame) -> None:
+        request = {_camel(k): _recordable(v) for k, v in params.items()
+                   if v is not None and k not in _SECRET_PARAMETERS}
+        if name == "Decrypt":  # CloudTrail always records the algorithm a Decrypt used
+            request.setdefault("encryptionAlgorithm", "SYMMETRIC_DEFAULT")
+        key = frame.key or frame.source
+        elements = None
+        if response is not None and name not in _QUIET and key is not None:
+            elements = {"keyId": key.arn}
+        if frame.source is not None and frame.key is not None:
+            request["sourceKeyMaterialId"] = frame.source_material_id
+            request["sourceKeyId"] = frame.source.arn
+        self.trail.append(AuditEvent(
+            self.trail.next_sequence(), self.now, name, "AwsApiCall", self._principal,
+            key.arn if key else None, request or None, elements,
+            error.code if error else None, error.message if error else None,
+            frame.material_id, self.region, self.account_id))
+
+    def _record_service(self, name: str, key: Key, details: dict[str, Any]) -> None:
+        if self._calls:
+            # KMS did this because of a call (RotateKeyOnDemand, EnableKey): CloudTrail
+            # logs the call first, then this, so the call's wrapper records it after.
+            frame = self._calls[-1]
+            if frame.service_events is None:
+                frame.service_events = []
+            frame.service_events.append((name, key, details))
+            return
+        self.trail.append(AuditEvent(
+            self.trail.next_sequence(), self.now, name, "AwsServiceEvent", "AWS Internal",
+            key.arn, None, details, None, None, details.get("currentKeyMaterialId"),
+            self.region, self.account_id))
+
+
+def _recordable(value: Any) -> Any:
+    """A request parameter as a CloudTrail record holds it: JSON data, copied (so the
+    trail does not change when the caller's dict does, and always saves), bytes unshown."""
+    kind = type(value)
+    if kind is str or kind is int or value is None or isinstance(value, (str, int, float)):
+        return value
+    if kind is dict and all(type(k) is str and type(v) is str for k, v in value.items()):
+        return dict(value)  # the common case, an encryption context: a flat copy suffices
+    if isinstance(value, Mapping):
+        return {str(k): _recordable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_recordable(v) for v in value]
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return f"<{len(value)} bytes>"
+    return value.isoformat() if isinstance(value, datetime) else repr(value)
+
+
+@functools.cache
+def _camel(parameter: str) -> str:
+    """CloudTrail's name for a request parameter: ``KeyId`` → ``keyId``."""
+    return parameter[0].lower() + parameter[1:]
+
+
+#: Operations whose CloudTrail entries carry no responseElements.
+_QUIET = frozenset({"Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey",
+                    "GenerateDataKeyWithoutPlaintext", "GenerateRandom", "GenerateMac",
+                    "VerifyMac", "DescribeKey", "ListKeys", "ListAliases", "ListKeyRotations",
+                    "GetKeyRotationStatus"})

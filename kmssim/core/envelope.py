@@ -1,0 +1,138 @@
+"""Client-side envelope encryption on top of GenerateDataKey and Decrypt.
+
+This is the pattern S3, Secrets Manager and your own code use: ask KMS for a fresh
+data key, encrypt the record locally with AES-256-GCM, keep only the *encrypted* data
+key beside the ciphertext, and forget the plaintext key. To read the record, ask KMS
+to decrypt the data key, then decrypt locally. The KMS key never sees the record.
+
+>>> from kmssim import KMS
+>>> kms = KMS(seed=3)
+>>> key = kms.create_key()["KeyMetadata"]["KeyId"]
+>>> record = seal(kms, key, b"card 4111...", {"customer": "42"})
+>>> unseal(kms, record)
+b'card 4111...'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from kmssim.core import blob, params
+from kmssim.core.errors import InvalidCiphertextException, ValidationException
+
+if TYPE_CHECKING:
+    from kmssim.core.kms import KMS
+
+__all__ = ["SealedRecord", "seal", "unseal", "rewrap", "open_with_data_key"]
+
+_RECORD_MAGIC = b"kmssim-envelope-v1"
+
+
+@dataclass(frozen=True, slots=True)
+class SealedRecord:
+    """An envelope-encrypted record: everything needed to read it back, nothing secret.
+
+    ``encrypted_data_key`` is the KMS ciphertext of the data key; ``context`` is the
+    encryption context, bound to both the data key and the record.
+    """
+
+    encrypted_data_key: bytes = field(repr=False)
+    nonce: bytes = field(repr=False)
+    ciphertext: bytes = field(repr=False)
+    context: Mapping[str, str] | None = None
+    key_arn: str = ""
+    key_material_id: str = ""
+
+    def __repr__(self) -> str:
+        key = self.key_arn.rsplit("/")[-1]
+        return (f"SealedRecord({len(self.ciphertext) - 16} bytes under {key}, material "
+                f"{self.key_material_id[:8]}…, context={dict(self.context or {})})")
+
+    @property
+    def size(self) -> int:
+        """Bytes stored: encrypted record plus encrypted data key."""
+        return len(self.ciphertext) + len(self.encrypted_data_key) + len(self.nonce)
+
+
+def _aad(context: Mapping[str, str] | None) -> bytes:
+    return _RECORD_MAGIC + blob.canonical_context(context)
+
+
+def seal(kms: KMS, key_id: str, plaintext: bytes,
+         context: Mapping[str, str] | None = None) -> SealedRecord:
+    """Encrypt ``plaintext`` (any size) under a fresh data key from ``kms``.
+
+    ``key_id`` is anything `KMS.generate_data_key` accepts (id, ARN, alias). Raises
+    the errors GenerateDataKey raises.
+    """
+    data = params.blob("plaintext", plaintext, low=0, high=2**31)
+    ctx = params.context("context", context)
+    response = kms.generate_data_key(KeyId=key_id, KeySpec="AES_256", EncryptionContext=ctx)
+    nonce = kms.entropy.bytes(12)  # a fresh key per record, so a random nonce is safe
+    ciphertext = AESGCM(response["Plaintext"]).encrypt(nonce, data, _aad(ctx))
+    return SealedRecord(response["CiphertextBlob"], nonce, ciphertext, ctx,
+                        response["KeyId"], response["KeyMaterialId"])
+
+
+def unseal(kms: KMS, record: SealedRecord, context: Mapping[str, str] | None = None,
+           *, key_id: str | None = None) -> bytes:
+    """Decrypt a `SealedRecord`: KMS decrypts its data key, then AES-GCM the record.
+
+    ``context`` defaults to the one stored in the record; pass another to see a wrong
+    context fail. Raises InvalidCiphertextException if the record or its data key was
+    tampered with or the context is wrong, plus whatever Decrypt raises (a disabled or
+    deleted key, IncorrectKeyException for a ``key_id`` naming another key).
+    """
+    if not isinstance(record, SealedRecord):
+        raise ValidationException("unseal() takes a SealedRecord made by seal().")
+    ctx = params.context("context", record.context if context is None else context)
+    data_key = kms.decrypt(CiphertextBlob=record.encrypted_data_key, EncryptionContext=ctx,
+                           KeyId=key_id)["Plaintext"]
+    try:
+        return AESGCM(data_key).decrypt(record.nonce, record.ciphertext, _aad(ctx))
+    except (InvalidTag, ValueError):
+        raise InvalidCiphertextException(
+            "The record was changed after it was sealed, or its context is wrong.") from None
+
+
+def rewrap(kms: KMS, record: SealedRecord, key_id: str | None = None) -> SealedRecord:
+    """Re-encrypt only the record's data key with ReEncrypt, inside KMS.
+
+    The result wraps the same data key under the *current* material of ``key_id``
+    (default: the key that wrapped it before, i.e. its newest material after a
+    rotation; or another key after a manual rotation). The encrypted record itself
+    is unchanged, and the plaintext data key never leaves KMS. Raises what
+    ReEncrypt raises.
+    """
+    if not isinstance(record, SealedRecord):
+        raise ValidationException("rewrap() takes a SealedRecord made by seal().")
+    context = dict(record.context) if record.context else None
+    response = kms.re_encrypt(CiphertextBlob=record.encrypted_data_key,
+                              SourceEncryptionContext=context,
+                              DestinationKeyId=key_id or record.key_arn,
+                              DestinationEncryptionContext=context)
+    return replace(record, encrypted_data_key=response["CiphertextBlob"],
+                   key_arn=response["KeyId"],
+                   key_material_id=response["DestinationKeyMaterialId"])
+
+
+def open_with_data_key(record: SealedRecord, data_key: bytes) -> bytes:
+    """Decrypt a record with its plaintext data key alone, without asking KMS.
+
+    This is what anyone holding a leaked data key can do: no KMS call, no key
+    policy, no audit event, and rotating or re-wrapping the KMS key changes nothing.
+    Raises InvalidCiphertextException if the key is not this record's data key.
+    """
+    if not isinstance(record, SealedRecord):
+        raise ValidationException("open_with_data_key() takes a SealedRecord made by seal().")
+    key = params.blob("data_key", data_key, low=16, high=32)
+    try:
+        return AESGCM(key).decrypt(record.nonce, record.ciphertext, _aad(record.context))
+    except (InvalidTag, ValueError):
+        raise InvalidCiphertextException(
+            "This data key does not open the record (or the record was changed).") from None

@@ -1,0 +1,362 @@
+"""Cryptographic operations: encrypt, decrypt, re-encrypt, data keys, random, MACs.
+
+Part of `kmssim.KMS`. Symmetric keys use AES-256-GCM with the blob header and the
+canonical encryption context as associated data (see `kmssim.core.blob`); RSA keys use
+RSA-OAEP; HMAC keys use HMAC. Every way a ciphertext can be bad (truncated, tampered,
+foreign, wrong context) surfaces as one InvalidCiphertextException.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from kmssim.core import blob, params
+from kmssim.core.calls import operation
+from kmssim.core.errors import (
+    IncorrectKeyException,
+    InvalidCiphertextException,
+    InvalidKeyUsageException,
+    KMSInvalidMacException,
+    NotFoundException,
+    ValidationException,
+)
+from kmssim.core.keys import SYMMETRIC, Key, KeyMaterial, SecretBytes
+from kmssim.core.state import Service
+
+__all__ = ["CryptoOps"]
+
+_RSA_HASHES = {"RSAES_OAEP_SHA_1": hashes.SHA1, "RSAES_OAEP_SHA_256": hashes.SHA256}
+_RSA_LIMITS = {("RSA_2048", "RSAES_OAEP_SHA_1"): 214, ("RSA_2048", "RSAES_OAEP_SHA_256"): 190,
+               ("RSA_3072", "RSAES_OAEP_SHA_1"): 342, ("RSA_3072", "RSAES_OAEP_SHA_256"): 318,
+               ("RSA_4096", "RSAES_OAEP_SHA_1"): 470, ("RSA_4096", "RSAES_OAEP_SHA_256"): 446}
+_HMAC_HASHES = {"HMAC_SHA_224": hashlib.sha224, "HMAC_SHA_256": hashlib.sha256,
+                "HMAC_SHA_384": hashlib.sha384, "HMAC_SHA_512": hashlib.sha512}
+_DATA_KEY_SPECS = {"AES_256": 32, "AES_128": 16}
+
+
+class CryptoOps(Service):
+    """Encrypt, Decrypt, ReEncrypt, GenerateDataKey(WithoutPlaintext), GenerateRandom,
+    GenerateMac, VerifyMac."""
+
+    # -- the symmetric core ---------------------------------------------------
+    def _aesgcm(self, material: KeyMaterial) -> AESGCM:
+        cipher = self._ciphers.get(material.material_id)
+        if cipher is None:
+            cipher = self._ciphers[material.material_id] = AESGCM(material.secret)
+        return cipher
+
+    def _seal(self, key: Key, plaintext: bytes, context: dict[str, str] | None) -> bytes:
+        """Encrypt under the key's current material; a `SecretBytes` plaintext is
+        marked in the header as a data key, so decrypt keeps it out of sight too."""
+        material = key.current
+        # The nonce is a counter unique within this simulator, plus stream bytes: a
+        # (material, nonce) pair can never repeat, seeded or not.
+        self._invocations += 1
+        nonce = self._invocations.to_bytes(8, "big") + self.entropy.bytes(4)
+        head = blob.header(key.key_id, material.material_id, nonce,
+                           data_key=isinstance(plaintext, SecretBytes))
+        body = self._aesgcm(material).encrypt(nonce, plaintext,
+                                              head + blob.canonical_context(context))
+        self._touch(key, material.material_id)
+        return head + body
+
+    def _open(self, ciphertext: bytes, context: dict[str, str] | None, key_ref: Any,
+              *, source: bool = False) -> tuple[Key, KeyMaterial, bytes]:
+        parsed = blob.parse(ciphertext)
+        key = self._keys.get(parsed.key_id) or self._deleted.get(parsed.key_id)
+        # The header must name a key *and* a material of that key: a blob whose ids were
+        # changed names no such pair and is as invalid as any other damaged blob.
+        material = None if key is None else key.material(parsed.material_id)
+        if key is None or material is None:
+            raise InvalidCiphertextException("The ciphertext refers to a KMS key or key "
+                                             "material that is not one of this account's.")
+        self._note(key)
+        if key.state == "Deleted":
+            raise NotFoundException(
+                f"{key.arn} was deleted on {key.history[-1].at.date().isoformat()}; "
+                "its key material is gone and this ciphertext cannot be decrypted.")
+        if key_ref is not None:
+            named = self._key(key_ref, parameter="SourceKeyId" if source else "KeyId")
+            if named is not key:
+                raise IncorrectKeyException(
+                    f"The key ID in the request ({named.arn}) does not identify the KMS key "
+                    f"that encrypted the ciphertext ({key.arn}).")
+        self._usable(key)
+        if not key.symmetric:
+            raise InvalidCiphertextException("The ciphertext is not a valid symmetric blob.")
+        try:
+            plaintext = self._aesgcm(material).decrypt(
+                parsed.nonce, parsed.body, parsed.header + blob.canonical_context(context))
+        except InvalidTag:
+            raise InvalidCiphertextException(
+                "The ciphertext or its encryption context is wrong: authentication failed. "
+                "Is the EncryptionContext exactly (case-sensitive) the one used to "
+                "encrypt?") from None
+        self._touch(key, material.material_id, source=source)
+        return key, material, SecretBytes(plaintext) if parsed.data_key else plaintext
+
+    def _encryption_key(self, key_ref: Any) -> Key:
+        key = self._usable(self._key(key_ref))
+        if key.key_usage != "ENCRYPT_DECRYPT":
+            raise InvalidKeyUsageException(
+                f"{key.arn} has KeyUsage {key.key_usage}; it cannot encrypt or decrypt.")
+        return key
+
+    @staticmethod
+    def _symmetric_only(key: Key, operation_name: str) -> None:
+        if not key.symmetric:
+            raise InvalidKeyUsageException(
+                f"{key.arn} is a {key.key_spec} key; {operation_name} needs a symmetric "
+                "encryption key.")
+
+    @staticmethod
+    def _algorithm(key: Key, algorithm: Any, parameter: str) -> str:
+        if key.symmetric:
+            if algorithm not in (None, SYMMETRIC):
+                raise InvalidKeyUsageException(
+                    f"{parameter} {algorithm} is not valid for a symmetric key; use "
+                    "SYMMETRIC_DEFAULT.")
+            return SYMMETRIC
+        if algorithm not in _RSA_HASHES:
+            raise InvalidKeyUsageException(
+                f"{key.arn} is an {key.key_spec} key: {parameter} must be RSAES_OAEP_SHA_1 "
+                "or RSAES_OAEP_SHA_256.")
+        return str(algorithm)
+
+    def _rsa_private(self, key: Key) -> Any:
+        private = self._ciphers.get(key.current.material_id)
+        if private is None:
+            private = serialization.load_der_private_key(key.current.secret, password=None)
+            self._ciphers[key.current.material_id] = private
+        return private
+
+    @staticmethod
+    def _oaep(algorithm: str) -> padding.OAEP:
+        digest = _RSA_HASHES[algorithm]()
+        return padding.OAEP(mgf=padding.MGF1(digest), algorithm=digest, label=None)
+
+    # -- operations ---------------------------------------------------------
+    @operation("Encrypt", required=("KeyId", "Plaintext"))
+    def encrypt(self, KeyId: str, Plaintext: bytes, EncryptionContext: dict[str, str] | None = None,
+                GrantTokens: list[str] | None = None, EncryptionAlgorithm: str | None = None,
+                DryRun: bool | None = None) -> dict[str, Any]:
+        """Encrypt up to 4,096 bytes under a KMS key (id, ARN, alias or alias ARN).
+
+        Returns ``CiphertextBlob``, ``KeyId`` (the key ARN) and ``EncryptionAlgorithm``.
+        A symmetric key encrypts with its *current* key material; pass the same
+        ``EncryptionContext`` again to decrypt. Raises ValidationException (empty or
+        too long), NotFoundException, DisabledException, KMSInvalidStateException,
+        InvalidKeyUsageException.
+        """
+        plaintext = params.blob("Plaintext", Plaintext, high=4096)
+        context = params.context("EncryptionContext", EncryptionContext)
+        key = self._encryption_key(KeyId)
+        algorithm = self._algorithm(key, EncryptionAlgorithm, "EncryptionAlgorithm")
+        self._dry_run(DryRun)
+        if key.symmetric:
+            return {"CiphertextBlob": self._seal(key, plaintext, context), "KeyId": key.arn,
+                    "EncryptionAlgorithm": algorithm}
+        if context:
+            raise ValidationException("EncryptionContext is not supported with asymmetric keys.")
+        limit = _RSA_LIMITS[(key.key_spec, algorithm)]
+        if len(plaintext) > limit:
+            raise ValidationException(
+                f"Plaintext is {len(plaintext)} bytes; {key.key_spec} with {algorithm} "
+                f"encrypts at most {limit}.")
+        self._touch(key, key.current.material_id)
+        public = self._rsa_private(key).public_key()
+        return {"CiphertextBlob": public.encrypt(plaintext, self._oaep(algorithm)),
+                "KeyId": key.arn, "EncryptionAlgorithm": algorithm}
+
+    @operation("Decrypt")
+    def decrypt(self, CiphertextBlob: bytes | None = None,
+                EncryptionContext: dict[str, str] | None = None,
+                GrantTokens: list[str] | None = None, KeyId: str | None = None,
+                EncryptionAlgorithm: str | None = None, Recipient: dict[str, Any] | None = None,
+                DryRun: bool | None = None,
+                DryRunModifiers: list[str] | None = None) -> dict[str, Any]:
+        """Decrypt a ciphertext made by `encrypt`, `generate_data_key` or `re_encrypt`.
+
+        For symmetric ciphertext ``KeyId`` is optional: the blob says which key and
+        which key material encrypted it, so data from every earlier rotation decrypts
+        without naming a version. If you pass a ``KeyId`` (or alias) that names a
+        different key, IncorrectKeyException. Returns ``KeyId`` (ARN), ``Plaintext``,
+        ``EncryptionAlgorithm`` and ``KeyMaterialId``. A wrong or missing
+        ``EncryptionContext`` or a damaged blob raises InvalidCiphertextException.
+        RSA ciphertext needs ``KeyId`` and ``EncryptionAlgorithm``.
+        """
+        if Recipient is not None:
+            raise ValidationException("kmssim does not model Nitro Enclaves (Recipient).")
+        ciphertext = params.blob("CiphertextBlob", CiphertextBlob, high=6144)
+        context = params.context("EncryptionContext", EncryptionContext)
+        named = None if KeyId is None else self._key(KeyId)
+        if named is not None and not named.symmetric:
+            if context:
+                raise ValidationException(
+                    "EncryptionContext is not supported with asymmetric keys.")
+            self._usable(named)
+            if named.key_usage != "ENCRYPT_DECRYPT":
+                raise InvalidKeyUsageException(f"{named.arn} cannot decrypt.")
+            algorithm = self._algorithm(named, EncryptionAlgorithm, "EncryptionAlgorithm")
+            self._dry_run(DryRun)
+            try:
+                plaintext = self._rsa_private(named).decrypt(ciphertext, self._oaep(algorithm))
+            except ValueError:
+                raise InvalidCiphertextException(
+                    "The ciphertext could not be decrypted with this RSA key and "
+                    "algorithm.") from None
+            self._touch(named, named.current.material_id)
+            return {"KeyId": named.arn, "Plaintext": plaintext, "EncryptionAlgorithm": algorithm}
+        if EncryptionAlgorithm not in (None, SYMMETRIC):
+            raise InvalidKeyUsageException(
+                f"EncryptionAlgorithm {EncryptionAlgorithm} needs KeyId naming an RSA key.")
+        key, material, plaintext = self._open(ciphertext, context, KeyId)
+        self._dry_run(DryRun)
+        # A data key comes back as SecretBytes (it prints as a fingerprint); data you
+        # encrypted yourself comes back as plain bytes.
+        return {"KeyId": key.arn, "Plaintext": plaintext,
+                "EncryptionAlgorithm": SYMMETRIC, "KeyMaterialId": material.material_id}
+
+    @operation("ReEncrypt", required=("CiphertextBlob", "DestinationKeyId"))
+    def re_encrypt(self, CiphertextBlob: bytes, DestinationKeyId: str,
+                   SourceEncryptionContext: dict[str, str] | None = None,
+                   SourceKeyId: str | None = None,
+                   DestinationEncryptionContext: dict[str, str] | None = None,
+                   SourceEncryptionAlgorithm: str | None = None,
+                   DestinationEncryptionAlgorithm: str | None = None,
+                   GrantTokens: list[str] | None = None, DryRun: bool | None = None,
+                   DryRunModifiers: list[str] | None = None) -> dict[str, Any]:
+        """Decrypt and re-encrypt inside KMS, without the plaintext ever leaving it.
+
+        Use it to move old ciphertext to the *current* material of the same key after
+        a rotation, to another key after a manual rotation, or to a new encryption
+        context. Returns ``CiphertextBlob``, ``SourceKeyId``, ``KeyId`` (destination),
+        the algorithms and ``SourceKeyMaterialId`` / ``DestinationKeyMaterialId``.
+        Raises what `decrypt` and `encrypt` raise.
+        """
+        ciphertext = params.blob("CiphertextBlob", CiphertextBlob, high=6144)
+        source_context = params.context("SourceEncryptionContext", SourceEncryptionContext)
+        target_context = params.context("DestinationEncryptionContext",
+                                        DestinationEncryptionContext)
+        if SourceEncryptionAlgorithm not in (None, SYMMETRIC):
+            raise InvalidKeyUsageException("kmssim re-encrypts symmetric ciphertext only.")
+        destination = self._encryption_key(DestinationKeyId)
+        self._symmetric_only(destination, "ReEncrypt")
+        self._algorithm(destination, DestinationEncryptionAlgorithm,
+                        "DestinationEncryptionAlgorithm")
+        source, material, plaintext = self._open(ciphertext, source_context, SourceKeyId,
+                                                 source=True)
+        self._dry_run(DryRun)
+        new_blob = self._seal(destination, plaintext, target_context)
+        return {"CiphertextBlob": new_blob, "SourceKeyId": source.arn, "KeyId": destination.arn,
+                "SourceEncryptionAlgorithm": SYMMETRIC,
+                "DestinationEncryptionAlgorithm": SYMMETRIC,
+                "SourceKeyMaterialId": material.material_id,
+                "DestinationKeyMaterialId": destination.current.material_id}
+
+    def _data_key(self, key_ref: Any, context: Any, number_of_bytes: Any, key_spec: Any,
+                  dry_run: Any, operation_name: str) -> tuple[Key, SecretBytes, bytes]:
+        context = params.context("EncryptionContext", context)
+        if (number_of_bytes is None) == (key_spec is None):
+            raise ValidationException("Specify exactly one of KeySpec (AES_256 or AES_128) "
+                                      "and NumberOfBytes.")
+        size = (_DATA_KEY_SPECS[params.choice("KeySpec", key_spec, tuple(_DATA_KEY_SPECS))]
+                if key_spec is not None
+                else params.integer("NumberOfBytes", number_of_bytes, 1, 1024))
+        key = self._encryption_key(key_ref)
+        self._symmetric_only(key, operation_name)
+        self._dry_run(dry_run)
+        data_key = SecretBytes(self.entropy.bytes(size))
+        return key, data_key, self._seal(key, data_key, context)
+
+    @operation("GenerateDataKey", required=("KeyId",))
+    def generate_data_key(self, KeyId: str, EncryptionContext: dict[str, str] | None = None,
+                          NumberOfBytes: int | None = None, KeySpec: str | None = None,
+                          GrantTokens: list[str] | None = None,
+                          Recipient: dict[str, Any] | None = None,
+                          DryRun: bool | None = None) -> dict[str, Any]:
+        """Make a fresh data key for envelope encryption.
+
+        Give ``KeySpec`` (``AES_256`` or ``AES_128``) or ``NumberOfBytes`` (1–1024).
+        Returns ``Plaintext`` (use it locally, then forget it; it prints as a
+        fingerprint), ``CiphertextBlob`` (the same key encrypted under the KMS key's
+        current material: store it beside your data), ``KeyId`` (ARN) and
+        ``KeyMaterialId``.
+        """
+        if Recipient is not None:
+            raise ValidationException("kmssim does not model Nitro Enclaves (Recipient).")
+        key, data_key, wrapped = self._data_key(KeyId, EncryptionContext, NumberOfBytes,
+                                                KeySpec, DryRun, "GenerateDataKey")
+        return {"CiphertextBlob": wrapped, "Plaintext": data_key, "KeyId": key.arn,
+                "KeyMaterialId": key.current.material_id}
+
+    @operation("GenerateDataKeyWithoutPlaintext", required=("KeyId",))
+    def generate_data_key_without_plaintext(
+            self, KeyId: str, EncryptionContext: dict[str, str] | None = None,
+            KeySpec: str | None = None, NumberOfBytes: int | None = None,
+            GrantTokens: list[str] | None = None, DryRun: bool | None = None) -> dict[str, Any]:
+        """Like `generate_data_key` but return only the encrypted copy (``CiphertextBlob``,
+        ``KeyId``, ``KeyMaterialId``): for a component that will use the key later."""
+        key, _, wrapped = self._data_key(KeyId, EncryptionContext, NumberOfBytes, KeySpec,
+                                         DryRun, "GenerateDataKeyWithoutPlaintext")
+        return {"CiphertextBlob": wrapped, "KeyId": key.arn,
+                "KeyMaterialId": key.current.material_id}
+
+    @operation("GenerateRandom")
+    def generate_random(self, NumberOfBytes: int | None = None,
+                        CustomKeyStoreId: str | None = None,
+                        Recipient: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Return ``{"Plaintext": <NumberOfBytes random bytes>}`` (1–1024)."""
+        if CustomKeyStoreId is not None or Recipient is not None:
+            raise ValidationException("kmssim does not model custom key stores or Recipient.")
+        size = params.integer("NumberOfBytes", NumberOfBytes if NumberOfBytes is not None else 0,
+                              1, 1024)
+        return {"Plaintext": self.entropy.bytes(size)}
+
+    def _mac_key(self, key_ref: Any, algorithm: Any) -> tuple[Key, str]:
+        key = self._usable(self._key(key_ref))
+        if key.key_usage != "GENERATE_VERIFY_MAC":
+            raise InvalidKeyUsageException(
+                f"{key.arn} has KeyUsage {key.key_usage}; MACs need an HMAC key.")
+        expected = "HMAC_SHA_" + key.key_spec[5:]
+        if algorithm != expected:
+            raise InvalidKeyUsageException(
+                f"{key.arn} is an {key.key_spec} key: MacAlgorithm must be {expected}.")
+        return key, expected
+
+    def _mac(self, key: Key, algorithm: str, message: bytes) -> bytes:
+        self._touch(key, key.current.material_id)
+        return hmac.new(key.current.secret, message, _HMAC_HASHES[algorithm]).digest()
+
+    @operation("GenerateMac", required=("Message", "KeyId", "MacAlgorithm"))
+    def generate_mac(self, Message: bytes, KeyId: str, MacAlgorithm: str,
+                     GrantTokens: list[str] | None = None,
+                     DryRun: bool | None = None) -> dict[str, Any]:
+        """HMAC of ``Message`` (≤ 4,096 bytes) with an HMAC key: ``Mac``,
+        ``MacAlgorithm``, ``KeyId``."""
+        message = params.blob("Message", Message, high=4096)
+        key, algorithm = self._mac_key(KeyId, MacAlgorithm)
+        self._dry_run(DryRun)
+        return {"Mac": self._mac(key, algorithm, message), "MacAlgorithm": algorithm,
+                "KeyId": key.arn}
+
+    @operation("VerifyMac", required=("Message", "KeyId", "MacAlgorithm", "Mac"))
+    def verify_mac(self, Message: bytes, KeyId: str, MacAlgorithm: str, Mac: bytes,
+                   GrantTokens: list[str] | None = None,
+                   DryRun: bool | None = None) -> dict[str, Any]:
+        """Check an HMAC: ``{"KeyId", "MacValid": True, "MacAlgorithm"}``, or
+        KMSInvalidMacException when it does not match."""
+        message = params.blob("Message", Message, high=4096)
+        mac = params.blob("Mac", Mac, high=6144)
+        key, algorithm = self._mac_key(KeyId, MacAlgorithm)
+        self._dry_run(DryRun)
+        if not hmac.compare_digest(self._mac(key, algorithm, message), mac):
+            raise KMSInvalidMacException(f"The MAC does not verify with {key.arn}.")
+        return {"KeyId": key.arn, "MacValid": True, "MacAlgorithm": algorithm}

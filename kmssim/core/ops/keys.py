@@ -1,0 +1,415 @@
+"""Key lifecycle and alias operations: create, describe, list, enable, disable, delete.
+
+Part of `kmssim.KMS`; each public method is the boto3 KMS client method of the same
+name, with the same keyword arguments and response shape.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from kmssim.core import params
+from kmssim.core.calls import operation
+from kmssim.core.errors import (
+    AlreadyExistsException,
+    InvalidAliasNameException,
+    KMSInvalidStateException,
+    LimitExceededException,
+    NotFoundException,
+    UnsupportedOperationException,
+    ValidationException,
+)
+from kmssim.core.keys import SYMMETRIC, Key, KeyMaterial
+from kmssim.core.paging import page
+from kmssim.core.state import Service
+
+__all__ = ["KeyOps", "KEY_SPECS"]
+
+#: KeySpec → (allowed KeyUsage values, secret size in bytes or RSA modulus bits).
+KEY_SPECS: dict[str, tuple[tuple[str, ...], int]] = {
+    SYMMETRIC: (("ENCRYPT_DECRYPT",), 32),
+    "RSA_2048": (("ENCRYPT_DECRYPT",), 2048),
+    "RSA_3072": (("ENCRYPT_DECRYPT",), 3072),
+    "RSA_4096": (("ENCRYPT_DECRYPT",), 4096),
+    "HMAC_224": (("GENERATE_VERIFY_MAC",), 28),
+    "HMAC_256": (("GENERATE_VERIFY_MAC",), 32),
+    "HMAC_384": (("GENERATE_VERIFY_MAC",), 48),
+    "HMAC_512": (("GENERATE_VERIFY_MAC",), 64),
+}
+#: KeySpec values AWS accepts but kmssim does not model: refused as unsupported, not as
+#: invalid (so are RSA keys for SIGN_VERIFY, which AWS also allows).
+_UNMODELLED_SPECS = ("ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SECG_P256K1",
+                     "ECC_NIST_EDWARDS25519", "SM2", "ML_DSA_44", "ML_DSA_65", "ML_DSA_87",
+                     "ML_KEM_512", "ML_KEM_768", "ML_KEM_1024")
+_ALIAS_NAME = re.compile(r"^alias/[a-zA-Z0-9/_-]+$")
+_ALIASES_PER_KEY = 50
+_DEFAULT_POLICY = ('{"Version":"2012-10-17","Id":"key-default-1","Statement":[{"Sid":'
+                   '"Enable IAM User Permissions","Effect":"Allow","Principal":{"AWS":'
+                   '"arn:aws:iam::%s:root"},"Action":"kms:*","Resource":"*"}]}')
+
+
+class KeyOps(Service):
+    """Create, describe, list, enable, disable and delete keys; manage aliases."""
+
+    # -- making keys --------------------------------------------------------
+    def _make_key(self, key_spec: str, key_usage: str, description: str, manager: str) -> Key:
+        key_id = self.entropy.uuid4()
+        if key_spec.startswith("RSA_"):
+            private = rsa.generate_private_key(public_exponent=65537,
+                                               key_size=KEY_SPECS[key_spec][1])
+            secret = private.private_bytes(serialization.Encoding.DER,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption())
+            material = KeyMaterial(self.entropy.hex_id(), self.now, None, secret)
+        elif key_spec.startswith("HMAC_"):
+            material = KeyMaterial(self.entropy.hex_id(), self.now, None,
+                                   self.entropy.bytes(KEY_SPECS[key_spec][1]))
+        else:
+            material = self._new_material(None)
+        key = Key(key_id, self._arn("key/" + key_id), self.now, key_spec, key_usage,
+                  description, manager, (material,), policy=_DEFAULT_POLICY % self.account_id,
+                  ordinal=len(self._keys) + len(self._deleted))
+        key.set_state("Enabled", self.now)
+        self._keys[key_id] = key
+        return key
+
+    def _create_aws_managed(self, alias: str) -> Key:
+        service = alias[len("alias/aws/"):]
+        position = self.entropy.position
+        key = self._make_key(SYMMETRIC, "ENCRYPT_DECRYPT",
+                             f"Default key that protects my {service} data when no other key "
+                             "is defined", "AWS")
+        # AWS managed keys rotate every year, counted from their creation; nobody can
+        # change that, so the schedule is set here once and for all.
+        entry = self.clock.schedule(key.start_schedule(365, self.now), "rotate", key.key_id)
+        self._aliases[alias] = (key.key_id, self.now, self.now)
+
+        def forget() -> None:
+            del self._keys[key.key_id], self._aliases[alias]
+            self.clock.cancel(entry)
+            self.entropy.rewind(position)
+            if self._calls[-1].key is key:
+                self._calls[-1].key = None
+
+        # The first call that names the alias makes the key; if that call then fails
+        # (IncorrectKeyException, say), the key was never made.
+        self._undo_on_failure(forget)
+        return key
+
+    @operation("CreateKey")
+    def create_key(self, Policy: str | None = None, Description: str | None = None,
+                   KeyUsage: str | None = None, CustomerMasterKeySpec: str | None = None,
+                   KeySpec: str | None = None, Origin: str | None = None,
+                   CustomKeyStoreId: str | None = None,
+                   BypassPolicyLockoutSafetyCheck: bool | None = None,
+                   Tags: list[dict[str, str]] | None = None, MultiRegion: bool | None = None,
+                   XksKeyId: str | None = None) -> dict[str, Any]:
+        """Create a customer managed KMS key and return its ``KeyMetadata``.
+
+        ``KeySpec`` is ``SYMMETRIC_DEFAULT`` (the default; AES-256-GCM, rotatable),
+        ``RSA_2048``/``3072``/``4096`` with ``KeyUsage="ENCRYPT_DECRYPT"``, or
+        ``HMAC_224``/``256``/``384``/``512`` with ``KeyUsage="GENERATE_VERIFY_MAC"``.
+        Raises ValidationException for an unknown spec or a usage that does not fit
+        it, and UnsupportedOperationException for what kmssim does not model
+        (ECC, ML-DSA and signing keys, imported material, custom key stores,
+        multi-Region keys).
+        """
+        if KeySpec is not None and CustomerMasterKeySpec is not None:
+            raise ValidationException("Specify KeySpec or CustomerMasterKeySpec, not both.")
+        requested = KeySpec or CustomerMasterKeySpec
+        signing = KeyUsage == "SIGN_VERIFY" and str(requested).startswith("RSA_")
+        if requested in _UNMODELLED_SPECS or signing:
+            what = f"KeyUsage {KeyUsage} with {requested}" if signing else f"KeySpec {requested}"
+            raise UnsupportedOperationException(
+                f"{what} is valid in AWS, but kmssim does not model it: it simulates "
+                "SYMMETRIC_DEFAULT, RSA (ENCRYPT_DECRYPT) and HMAC keys.")
+        spec = params.choice("KeySpec", requested or SYMMETRIC, tuple(KEY_SPECS))
+        usages = KEY_SPECS[spec][0]
+        if KeyUsage is None and spec.startswith("HMAC_"):
+            raise ValidationException(
+                f"KeySpec {spec} requires KeyUsage GENERATE_VERIFY_MAC.")
+        usage = params.choice("KeyUsage", KeyUsage or usages[0], usages)
+        description = params.text("Description", Description or "", high=8192)
+        if Origin not in (None, "AWS_KMS"):
+            raise UnsupportedOperationException(
+                f"Origin {Origin} is not modelled by kmssim; only AWS_KMS key material is.")
+        if MultiRegion:
+            raise UnsupportedOperationException("kmssim does not model multi-Region keys.")
+        if CustomKeyStoreId is not None or XksKeyId is not None:
+            raise UnsupportedOperationException("kmssim does not model custom key stores.")
+        tags = self._tags(Tags or [])
+        policy = None if Policy is None else params.text("Policy", Policy, low=1, high=32768)
+        key = self._make_key(spec, usage, description, "CUSTOMER")
+        key.tags.update(tags)
+        if policy is not None:
+            key.policy = policy
+        self._touch(key)
+        return {"KeyMetadata": self._metadata(key)}
+
+    @staticmethod
+    def _tags(tags: Any) -> dict[str, str]:
+        if not isinstance(tags, list) or not all(
+                isinstance(t, dict) and isinstance(t.get("TagKey"), str)
+                and isinstance(t.get("TagValue"), str) for t in tags):
+            raise ValidationException("Tags must be a list of {'TagKey': str, 'TagValue': str}.")
+        return {t["TagKey"]: t["TagValue"] for t in tags}
+
+    def _metadata(self, key: Key) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            "AWSAccountId": self.account_id, "KeyId": key.key_id, "Arn": key.arn,
+            "CreationDate": key.created, "Enabled": key.state == "Enabled",
+            "Description": key.description, "KeyUsage": key.key_usage, "KeyState": key.state,
+        }
+        if key.state == "PendingDeletion":
+            meta["DeletionDate"] = key.deletion_date
+        meta.update({"Origin": "AWS_KMS", "KeyManager": key.manager,
+                     "CustomerMasterKeySpec": key.key_spec, "KeySpec": key.key_spec})
+        if key.key_spec.startswith("HMAC_"):
+            meta["MacAlgorithms"] = ["HMAC_SHA_" + key.key_spec[5:]]
+        elif key.key_spec.startswith("RSA_"):
+            meta["EncryptionAlgorithms"] = ["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"]
+        else:
+            meta["EncryptionAlgorithms"] = [SYMMETRIC]
+        meta["MultiRegion"] = False
+        if key.symmetric:
+            meta["CurrentKeyMaterialId"] = key.current.material_id
+        return meta
+
+    # -- looking at keys ----------------------------------------------------
+    @operation("DescribeKey", required=("KeyId",))
+    def describe_key(self, KeyId: str, GrantTokens: list[str] | None = None) -> dict[str, Any]:
+        """Return ``{"KeyMetadata": …}`` for a key id, key ARN, alias name or alias ARN.
+
+        ``alias/aws/<service>`` (e.g. ``alias/aws/s3``) creates that AWS managed key on
+        first use, as AWS does. Raises NotFoundException for an unknown key or alias.
+        """
+        key = self._key(KeyId)
+        self._touch(key)
+        return {"KeyMetadata": self._metadata(key)}
+
+    @operation("ListKeys")
+    def list_keys(self, Limit: int | None = None, Marker: str | None = None,
+                  ResourceOwners: list[str] | None = None) -> dict[str, Any]:
+        """List the account's keys in this Region (``Keys``, ``Truncated``, ``NextMarker``).
+
+        ``ResourceOwners`` takes ``"SELF"`` and/or ``"OTHER_ACCOUNTS_VIA_RAM"``; kmssim
+        models no sharing through RAM, so other accounts contribute no keys.
+        """
+        owners = ["SELF"] if ResourceOwners is None else ResourceOwners
+        if not isinstance(owners, list) or not 1 <= len(owners) <= 2:
+            raise ValidationException("ResourceOwners must be a list of one or two values.")
+        for owner in owners:
+            params.choice("ResourceOwners", owner, ("SELF", "OTHER_ACCOUNTS_VIA_RAM"))
+        mine = list(self._keys.values()) if "SELF" in owners else []
+        keys, fields = page(mine, Limit, Marker)
+        return {"Keys": [{"KeyId": k.key_id, "KeyArn": k.arn} for k in keys], **fields}
+
+    # -- changing keys ------------------------------------------------------
+    def _customer_managed(self, key: Key, action: str) -> Key:
+        if key.manager == "AWS":
+            raise UnsupportedOperationException(
+                f"{key.arn} is an AWS managed key. AWS manages its lifecycle and rotation; "
+                f"you cannot {action} it.")
+        return key
+
+    @operation("EnableKey", required=("KeyId",))
+    def enable_key(self, KeyId: str) -> dict[str, Any]:
+        """Enable a disabled key (key id or ARN). Returns ``{}``.
+
+        If an automatic rotation fell due while the key was disabled, the key rotates
+        at once and then keeps its schedule. Raises KMSInvalidStateException when the
+        key is pending deletion.
+        """
+        key = self._customer_managed(self._not_pending_deletion(self._key(KeyId, aliases=False)),
+                                     "enable")
+        self._touch(key)
+        if key.state == "Enabled":
+            return {}
+        key.set_state("Enabled", self.now)
+        if key.rotation_enabled and key.next_rotation is not None \
+                and key.next_rotation <= self.now:
+            self._rotate(key, "AUTOMATIC")
+            key.rotation_anchor = self.now
+            self.clock.schedule(key.advance_schedule(self.now), "rotate", key.key_id)
+        return {}
+
+    @operation("DisableKey", required=("KeyId",))
+    def disable_key(self, KeyId: str) -> dict[str, Any]:
+        """Disable a key (key id or ARN): every cryptographic use fails with
+        DisabledException until `enable_key`. Its rotation setting is kept, but a
+        disabled key is not rotated. Returns ``{}``.
+        """
+        key = self._customer_managed(self._not_pending_deletion(self._key(KeyId, aliases=False)),
+                                     "disable")
+        self._touch(key)
+        if key.state != "Disabled":
+            key.set_state("Disabled", self.now)
+        return {}
+
+    @operation("UpdateKeyDescription", required=("KeyId", "Description"))
+    def update_key_description(self, KeyId: str, Description: str) -> dict[str, Any]:
+        """Replace a customer managed key's description. Returns ``{}``."""
+        description = params.text("Description", Description, high=8192)
+        key = self._customer_managed(self._not_pending_deletion(self._key(KeyId, aliases=False)),
+                                     "edit")
+        self._touch(key)
+        key.description = description
+        return {}
+
+    @operation("ScheduleKeyDeletion", required=("KeyId",))
+    def schedule_key_deletion(self, KeyId: str,
+                              PendingWindowInDays: int | None = None) -> dict[str, Any]:
+        """Schedule a key's deletion after a waiting period of 7–30 days (default 30).
+
+        The key becomes ``PendingDeletion`` at once and can no longer be used; when
+        the window has passed in simulated time, KMS deletes it with all its key
+        material and aliases, and everything encrypted under it is unrecoverable.
+        `cancel_key_deletion` stops it until then. Raises ValidationException for a
+        window outside 7–30 and KMSInvalidStateException if already pending.
+        """
+        window = 30 if PendingWindowInDays is None else params.integer(
+            "PendingWindowInDays", PendingWindowInDays, 7, 30)
+        key = self._customer_managed(self._not_pending_deletion(self._key(KeyId, aliases=False)),
+                                     "delete")
+        self._touch(key)
+        key.pending_window_days = window
+        key.deletion_date = self.now + timedelta(days=window)
+        key.set_state("PendingDeletion", self.now)
+        self.clock.schedule(key.deletion_date, "delete", key.key_id)
+        return {"KeyId": key.arn, "DeletionDate": key.deletion_date,
+                "KeyState": "PendingDeletion", "PendingWindowInDays": window}
+
+    @operation("CancelKeyDeletion", required=("KeyId",))
+    def cancel_key_deletion(self, KeyId: str) -> dict[str, Any]:
+        """Cancel a scheduled deletion. The key comes back **Disabled**: call
+        `enable_key` to use it again. Raises KMSInvalidStateException if the key is
+        not pending deletion.
+        """
+        key = self._key(KeyId, aliases=False)
+        if key.state != "PendingDeletion":
+            raise KMSInvalidStateException(f"{key.arn} is not pending deletion.")
+        self._touch(key)
+        key.deletion_date = None
+        key.pending_window_days = None
+        key.set_state("Disabled", self.now)
+        return {"KeyId": key.arn}
+
+    # -- tags and policy (kept, not enforced) ----------------------------------
+    @operation("TagResource", required=("KeyId", "Tags"))
+    def tag_resource(self, KeyId: str, Tags: list[dict[str, str]]) -> dict[str, Any]:
+        """Add or replace tags on a customer managed key. Returns ``{}``."""
+        tags = self._tags(Tags)
+        key = self._customer_managed(self._not_pending_deletion(self._key(KeyId, aliases=False)),
+                                     "tag")
+        self._touch(key)
+        key.tags.update(tags)
+        return {}
+
+    @operation("ListResourceTags", required=("KeyId",))
+    def list_resource_tags(self, KeyId: str, Limit: int | None = None,
+                           Marker: str | None = None) -> dict[str, Any]:
+        """List a key's tags (``Tags``, ``Truncated``, ``NextMarker``)."""
+        key = self._key(KeyId, aliases=False)
+        self._touch(key)
+        tags, fields = page(sorted(key.tags.items()), Limit, Marker, default=50, high=50)
+        return {"Tags": [{"TagKey": k, "TagValue": v} for k, v in tags], **fields}
+
+    @operation("GetKeyPolicy", required=("KeyId",))
+    def get_key_policy(self, KeyId: str, PolicyName: str | None = None) -> dict[str, Any]:
+        """Return the key policy document (kmssim stores policies but does not enforce them)."""
+        key = self._key(KeyId, aliases=False)
+        self._touch(key)
+        return {"Policy": key.policy, "PolicyName": "default"}
+
+    # -- aliases ------------------------------------------------------------
+    def _alias_name(self, name: Any, *, creating: bool) -> str:
+        name = params.text("AliasName", name, low=1, high=256)
+        if not _ALIAS_NAME.match(name):
+            raise InvalidAliasNameException(
+                f"Alias name {name!r} must begin with 'alias/' followed by letters, digits, "
+                "'/', '_' or '-'.")
+        if name.startswith("alias/aws/"):
+            raise InvalidAliasNameException(
+                f"{name} is reserved: names beginning with alias/aws/ belong to AWS managed keys.")
+        if creating and name in self._aliases:
+            raise AlreadyExistsException(f"An alias with the name {self._arn(name)} already exists")
+        if not creating and name not in self._aliases:
+            raise NotFoundException(f"Alias {self._arn(name)} is not found.")
+        return name
+
+    def _alias_target_key(self, target: Any) -> Key:
+        key = self._customer_managed(self._key(target, aliases=False, parameter="TargetKeyId"),
+                                     "point an alias at")
+        return self._not_pending_deletion(key)
+
+    @operation("CreateAlias", required=("AliasName", "TargetKeyId"))
+    def create_alias(self, AliasName: str, TargetKeyId: str) -> dict[str, Any]:
+        """Create ``AliasName`` (``alias/…``) for a customer managed key. Returns ``{}``.
+
+        Raises AlreadyExistsException, InvalidAliasNameException (bad or reserved
+        ``alias/aws/`` name), NotFoundException, KMSInvalidStateException (key pending
+        deletion) or LimitExceededException (50 aliases per key).
+        """
+        name = self._alias_name(AliasName, creating=True)
+        key = self._alias_target_key(TargetKeyId)
+        if sum(1 for target, _, _ in self._aliases.values() if target == key.key_id) \
+                >= _ALIASES_PER_KEY:
+            raise LimitExceededException(f"{key.arn} already has {_ALIASES_PER_KEY} aliases.")
+        self._touch(key)
+        self._aliases[name] = (key.key_id, self.now, self.now)
+        return {}
+
+    @operation("UpdateAlias", required=("AliasName", "TargetKeyId"))
+    def update_alias(self, AliasName: str, TargetKeyId: str) -> dict[str, Any]:
+        """Point an existing alias at another customer managed key. Returns ``{}``.
+
+        This is how manual rotation works: applications keep using the alias while
+        it moves to a new key. The new key must have the same type (symmetric,
+        asymmetric or HMAC) and KeyUsage as the old one (else ValidationException).
+        """
+        name = self._alias_name(AliasName, creating=False)
+        key = self._alias_target_key(TargetKeyId)
+        old_id, created, _ = self._aliases[name]
+        old = self._keys[old_id]
+        if (_family(old.key_spec), old.key_usage) != (_family(key.key_spec), key.key_usage):
+            raise ValidationException(
+                f"{name} points to a {old.key_spec} key with KeyUsage {old.key_usage}; it can "
+                f"only move to a key of the same type and usage, not {key.key_spec}/"
+                f"{key.key_usage}.")
+        self._touch(key)
+        self._aliases[name] = (key.key_id, created, self.now)
+        return {}
+
+    @operation("DeleteAlias", required=("AliasName",))
+    def delete_alias(self, AliasName: str) -> dict[str, Any]:
+        """Delete an alias (the key is unaffected). Returns ``{}``."""
+        name = self._alias_name(AliasName, creating=False)
+        self._touch(self._keys[self._aliases[name][0]])
+        del self._aliases[name]
+        return {}
+
+    @operation("ListAliases")
+    def list_aliases(self, KeyId: str | None = None, Limit: int | None = None,
+                     Marker: str | None = None) -> dict[str, Any]:
+        """List aliases (all, or those of one key given by id or ARN), sorted by name."""
+        wanted = None if KeyId is None else self._key(KeyId, aliases=False).key_id
+        rows = [(name, entry) for name, entry in sorted(self._aliases.items())
+                if wanted is None or entry[0] == wanted]
+        chunk, fields = page(rows, Limit, Marker)
+        return {"Aliases": [{"AliasName": name, "AliasArn": self._arn(name), "TargetKeyId": key_id,
+                             "CreationDate": created, "LastUpdatedDate": updated}
+                            for name, (key_id, created, updated) in chunk], **fields}
+
+    def _aliases_of(self, key_id: str) -> list[str]:
+        return sorted(n for n, (target, _, _) in self._aliases.items() if target == key_id)
+
+
+def _family(key_spec: str) -> str:
+    return key_spec.split("_")[0]
+
+

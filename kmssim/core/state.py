@@ -1,0 +1,320 @@
+"""The state under every operation: keys, aliases, the clock, key lookup, state checks.
+
+`Service` is the base of `kmssim.KMS`: it owns the keys and aliases, moves simulated
+time (firing rotations and deletions at their instants), resolves the ways a key can
+be named, and checks key states. How a method becomes an audited, boto3-shaped
+operation is `kmssim.core.calls`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from kmssim.core.calls import AuditedCalls, CallFrame
+from kmssim.core.clock import Clock, Due, as_utc
+from kmssim.core.entropy import Entropy
+from kmssim.core.errors import (
+    DisabledException,
+    DryRunOperationException,
+    InvalidArnException,
+    KMSInvalidStateException,
+    NotFoundException,
+    ValidationException,
+)
+from kmssim.core.keys import Key, KeyMaterial
+from kmssim.core.trail import AuditTrail
+
+__all__ = ["Service", "ServiceEvent", "ClockListener", "AWS_MANAGED_SERVICES"]
+
+#: The ``alias/aws/<service>`` names for which KMS makes an AWS managed key on first use.
+AWS_MANAGED_SERVICES = ("s3", "secretsmanager", "lambda", "rds", "ebs", "dynamodb", "sns",
+                        "sqs", "ssm", "acm", "redshift", "elasticfilesystem", "logs", "kinesis")
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceEvent:
+    """Something KMS did by itself as time passed: a ``RotateKey`` or a ``DeleteKey``."""
+
+    time: datetime
+    name: str
+    key_id: str
+    key_arn: str
+    rotation_type: str | None = None
+    previous_material_id: str | None = None
+    current_material_id: str | None = None
+
+    def __str__(self) -> str:
+        when = self.time.strftime("%Y-%m-%d %H:%M")
+        if self.name == "RotateKey":
+            return (f"{when}  RotateKey ({self.rotation_type})  {self.key_id}  "
+                    f"{(self.previous_material_id or '')[:8]}… → "
+                    f"{(self.current_material_id or '')[:8]}…")
+        return f"{when}  {self.name}  {self.key_id}"
+
+
+class ClockListener(Protocol):
+    """Something built on a `KMS` that acts as simulated time passes (see
+    `Service.add_clock_listener`): for example Secrets Manager's rotation schedules."""
+
+    def next_due(self) -> datetime | None:
+        """When it next wants to act, or None."""
+
+    def run_due(self, now: datetime) -> None:
+        """Act on everything due at or before ``now``; afterwards `next_due` must be
+        None or later than ``now``. Must not raise for what it does on schedule."""
+
+
+class Service(AuditedCalls):
+    """State shared by every operation: keys, aliases, clock, randomness, trail."""
+
+    def __init__(self, seed: int | str | bytes | None = None, start: datetime | None = None,
+                 region: str = "us-east-1", account_id: str = "111122223333") -> None:
+        if not isinstance(region, str) or not region:
+            raise ValidationException("region must be a non-empty string such as 'us-east-1'.")
+        if not (isinstance(account_id, str) and len(account_id) == 12 and account_id.isdigit()):
+            raise ValidationException("account_id must be 12 digits, e.g. '111122223333'.")
+        self.region = region
+        self.account_id = account_id
+        self.clock = Clock(start)
+        self.entropy = Entropy(seed)
+        self.trail = AuditTrail()
+        self._keys: dict[str, Key] = {}
+        # alias name → (target key id, created, last updated)
+        self._aliases: dict[str, tuple[str, datetime, datetime]] = {}
+        self._deleted: dict[str, Key] = {}   # key id → the key as it was, materials destroyed
+        self._invocations = 0                # makes every nonce unique within this simulator
+        self._principal = f"arn:aws:iam::{account_id}:user/learner"
+        self._calls: list[CallFrame] = []
+        self._lock = threading.RLock()
+        self._ciphers: dict[str, Any] = {}   # material id → ready cipher object (a cache)
+        self._listeners: dict[str, ClockListener] = {}   # name → listener; not saved
+
+    # -- time ---------------------------------------------------------------
+    @property
+    def now(self) -> datetime:
+        """The simulated time (UTC, timezone-aware)."""
+        return self.clock.now
+
+    def advance(self, days: float = 0, *, hours: float = 0, minutes: float = 0,
+                seconds: float = 0, weeks: float = 0) -> list[ServiceEvent]:
+        """Move simulated time forward and return what KMS did meanwhile, in order.
+
+        Rotations and deletions due at or before the new time happen, each at its own
+        scheduled instant. ``kms.advance(days=365)`` (or ``kms.advance(365)``) is a year.
+        """
+        try:
+            step = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds, weeks=weeks)
+        except TypeError as error:
+            raise ValidationException(f"advance() takes numbers: {error}") from None
+        except (ValueError, OverflowError):  # NaN, infinity, more than 999,999,999 days
+            raise ValidationException("advance() takes a finite step of at most "
+                                      "999,999,999 days.") from None
+        if step < timedelta(0):
+            raise ValidationException("Simulated time cannot go backwards: the step is negative.")
+        with self._lock:  # read "now" and move from it at once, so concurrent steps add up
+            try:
+                target = self.now + step
+            except OverflowError:
+                raise ValidationException("That step would move simulated time past the year "
+                                          "9999.") from None
+            return self.advance_to(target)
+
+    def advance_to(self, when: datetime) -> list[ServiceEvent]:
+        """Move simulated time to ``when`` (not before now); see `advance`.
+
+        Clock listeners (`add_clock_listener`) act at their own due instants on the
+        way, after KMS's events due at the same instant.
+        """
+        with self._lock:
+            target = as_utc(when)
+            fired: list[ServiceEvent] = []
+            while target >= self.now and (due := self._listener_due(target)) is not None:
+                fired += self.clock.run_until(due, self._fire)
+                for name, listener in list(self._listeners.items()):
+                    pending = listener.next_due()
+                    if pending is not None and pending <= self.now:
+                        listener.run_due(self.now)
+                        pending = listener.next_due()
+                        if pending is not None and pending <= self.now:
+                            raise RuntimeError(f"clock listener {name!r} is still due at "
+                                               f"{self.now.isoformat()} after run_due()")
+            return fired + self.clock.run_until(target, self._fire)
+
+    def _listener_due(self, target: datetime) -> datetime | None:
+        dues = [due for listener in self._listeners.values()
+                if (due := listener.next_due()) is not None and due <= target]
+        return max(min(dues), self.now) if dues else None
+
+    def add_clock_listener(self, name: str, listener: ClockListener) -> None:
+        """Let something built on this KMS act as simulated time passes.
+
+        `advance` and `advance_to` stop at every instant ``listener.next_due()``
+        names, fire KMS's own rotations and deletions due by then, and call
+        ``listener.run_due(now)``. This is how a service scenario (Secrets Manager's
+        rotation schedule) shares the one clock without KMS knowing about it.
+        A listener registered under a ``name`` already in use replaces the earlier
+        one, so re-running a notebook cell leaves no stale copy behind. Listeners are
+        not part of a saved scenario.
+        """
+        with self._lock:
+            self._listeners[name] = listener
+
+    def remove_clock_listener(self, name: str) -> None:
+        """Stop calling the listener registered under ``name`` (no error if none)."""
+        with self._lock:
+            self._listeners.pop(name, None)
+
+    def next_event_time(self) -> datetime | None:
+        """When KMS will next rotate or delete a key by itself, or a clock listener
+        (such as a secret's rotation schedule) is next due; None if nothing is."""
+        with self._lock:
+            times = [key.deletion_date if key.state == "PendingDeletion" else key.next_rotation
+                     for key in self._keys.values()
+                     if key.state == "PendingDeletion" or (key.state == "Enabled"
+                                                           and key.rotation_enabled)]
+            times += [listener.next_due() for listener in self._listeners.values()]
+            return min((t for t in times if t is not None), default=None)
+
+    def _still_due(self, entry: Due) -> bool:
+        key = self._keys.get(entry.key_id)
+        if key is None:
+            return False
+        if entry.kind == "delete":
+            return key.deletion_date == entry.due
+        return key.rotation_enabled and key.next_rotation == entry.due and key.state == "Enabled"
+
+    def _fire(self, entry: Due) -> ServiceEvent | None:
+        if not self._still_due(entry):
+            return None
+        key = self._keys[entry.key_id]
+        if entry.kind == "delete":
+            return self._delete(key)
+        event = self._rotate(key, "AUTOMATIC")
+        key.rotation_anchor = self.now
+        self.clock.schedule(key.advance_schedule(self.now), "rotate", key.key_id)
+        return event
+
+    # -- who is calling -------------------------------------------------------
+    @property
+    def principal(self) -> str:
+        """The IAM identity the audit trail records for calls made now."""
+        return self._principal
+
+    @contextlib.contextmanager
+    def acting_as(self, identity: str) -> Iterator[str]:
+        """Within the block, calls are made by ``identity`` (a name or an IAM ARN).
+
+        ``with kms.acting_as("alice"): ...`` records calls as
+        ``arn:aws:iam::<account>:user/alice``; ``"role/app"`` becomes a role ARN.
+        """
+        if not isinstance(identity, str) or not identity:
+            raise ValidationException("acting_as() needs a user name, 'role/<name>' or an ARN.")
+        if not identity.startswith("arn:"):
+            kind = "" if "/" in identity else "user/"
+            identity = f"arn:aws:iam::{self.account_id}:{kind}{identity}"
+        with self._lock:
+            before, self._principal = self._principal, identity
+        try:
+            yield identity
+        finally:
+            self._principal = before
+
+    # -- naming -------------------------------------------------------------
+    def _arn(self, resource: str) -> str:
+        return f"arn:aws:kms:{self.region}:{self.account_id}:{resource}"
+
+    def _key(self, key_ref: Any, *, aliases: bool = True, parameter: str = "KeyId") -> Key:
+        """The key named by an id, key ARN, alias name or alias ARN (or raise as AWS does)."""
+        if not isinstance(key_ref, str) or not key_ref:
+            raise ValidationException(f"Invalid type for parameter {parameter}: expected a "
+                                      f"key id, key ARN, alias name or alias ARN string.")
+        resource = key_ref
+        if key_ref.startswith("arn:"):
+            parts = key_ref.split(":", 5)
+            if (len(parts) != 6 or parts[2] != "kms" or not parts[1].startswith("aws")
+                    or not parts[5].startswith(("key/", "alias/"))):
+                raise InvalidArnException(
+                    f"Invalid arn {key_ref!r}: expected "
+                    "arn:aws:kms:<region>:<account>:key/<id> or :alias/<name>.")
+            if parts[3] != self.region or parts[4] != self.account_id:
+                raise NotFoundException(f"Key '{key_ref}' does not exist in this simulator "
+                                        f"({self.region}, account {self.account_id}).")
+            resource = parts[5]
+        if resource.startswith("alias/"):
+            if not aliases:
+                raise NotFoundException(
+                    f"Invalid keyId '{key_ref}': this operation takes a key ID or key ARN, "
+                    "not an alias.")
+            return self._note(self._alias_target(resource))
+        key_id = resource[4:] if resource.startswith("key/") else resource
+        key = self._keys.get(key_id)
+        if key is None:
+            raise NotFoundException(f"Key '{self._arn('key/' + key_id)}' does not exist")
+        return self._note(key)
+
+    def _alias_target(self, name: str) -> Key:
+        entry = self._aliases.get(name)
+        if entry is None and name.startswith("alias/aws/") \
+                and name[len("alias/aws/"):] in AWS_MANAGED_SERVICES:
+            return self._create_aws_managed(name)
+        if entry is None:
+            raise NotFoundException(f"Alias {self._arn(name)} is not found.")
+        return self._keys[entry[0]]
+
+    def _create_aws_managed(self, alias: str) -> Key:  # pragma: no cover - KeyOps defines it
+        raise NotImplementedError
+
+    # -- state checks -------------------------------------------------------
+    def _usable(self, key: Key) -> Key:
+        """Check that ``key`` may be used in a cryptographic operation."""
+        if key.state == "Disabled":
+            raise DisabledException(f"{key.arn} is disabled.")
+        if key.state == "PendingDeletion":
+            raise KMSInvalidStateException(f"{key.arn} is pending deletion.")
+        return key
+
+    @staticmethod
+    def _dry_run(dry_run: Any) -> None:
+        """Stop here, changing nothing, if the caller asked for a dry run."""
+        if dry_run:
+            raise DryRunOperationException(
+                "The request would have succeeded, but the DryRun option is set.")
+
+    def _not_pending_deletion(self, key: Key) -> Key:
+        if key.state == "PendingDeletion":
+            raise KMSInvalidStateException(f"{key.arn} is pending deletion.")
+        return key
+
+    # -- what KMS does by itself --------------------------------------------
+    def _new_material(self, rotation_type: str | None) -> KeyMaterial:
+        return KeyMaterial(self.entropy.hex_id(), self.now, rotation_type, self.entropy.bytes(32))
+
+    def _rotate(self, key: Key, rotation_type: str) -> ServiceEvent:
+        previous = key.current.material_id
+        key.add_material(self._new_material(rotation_type))
+        current = key.current.material_id
+        self._record_service("RotateKey", key, {
+            "keyId": key.key_id, "rotationType": rotation_type, "keyOrigin": "AWS_KMS",
+            "previousKeyMaterialId": previous, "currentKeyMaterialId": current})
+        return ServiceEvent(self.now, "RotateKey", key.key_id, key.arn, rotation_type,
+                            previous, current)
+
+    def _delete(self, key: Key) -> ServiceEvent:
+        del self._keys[key.key_id]
+        for name in [n for n, (target, _, _) in self._aliases.items() if target == key.key_id]:
+            del self._aliases[name]
+        for material in key.materials:
+            self._ciphers.pop(material.material_id, None)
+        # Keep what the key was, for history and for explaining failures, but destroy
+        # its material: ciphertexts under it are now unrecoverable, as in AWS.
+        key.materials = tuple(KeyMaterial(m.material_id, m.created, m.rotation_type, b"")
+                              for m in key.materials)
+        key.set_state("Deleted", self.now)
+        self._deleted[key.key_id] = key
+        self._record_service("DeleteKey", key, {"keyId": key.key_id})
+        return ServiceEvent(self.now, "DeleteKey", key.key_id, key.arn)

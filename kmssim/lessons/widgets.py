@@ -1,0 +1,301 @@
+"""Buttons that move a simulated KMS through time, with its timeline redrawn (ipywidgets).
+
+>>> from kmssim import KMS
+>>> from kmssim.widgets import TimeControls
+>>> kms = KMS(seed=1)
+>>> key = kms.create_key()["KeyMetadata"]["KeyId"]
+>>> panel = TimeControls(kms, key)      # the last line of a cell shows the panel
+>>> _ = panel.advance(years=1)          # what the "+1 year" button does
+>>> panel.messages[0]
+'2025-01-01  advanced 1 year: no rotation (automatic rotation is off)'
+
+Every button calls an ordinary method (`advance`, `next_rotation`, `rotate_now`,
+`encrypt_record`), so a lesson or a test can do what a click does. No exception
+escapes a click: AWS errors appear in the panel's log as a sentence that names the
+error (a 26th on-demand rotation shows LimitExceededException), and the panel's
+text representation is deterministic for strict nbval. The picture is an
+``ipywidgets.Image`` holding PNG bytes rendered with Agg from one persistent figure.
+"""
+
+from __future__ import annotations
+
+import html
+from calendar import monthrange
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import ipywidgets as widgets
+from matplotlib.axes import Axes
+
+from kmssim.analysis.exposure import key_label
+from kmssim.core import KMS, KeyHistory, ServiceEvent
+from kmssim.core.envelope import SealedRecord, seal
+from kmssim.core.errors import KMSError
+from kmssim.lessons.plot import new_figure, timeline, timeline_size, to_png
+
+__all__ = ["TimeControls", "ProgressBar", "explain"]
+
+T = TypeVar("T")
+LOG_LINES = 12
+
+# What each AWS error means for someone pressing these buttons.
+_EXPLANATIONS = {
+    "LimitExceededException": "this key has used all 25 on-demand rotations AWS allows. "
+                              "Automatic rotation still works.",
+    "DisabledException": "the key is disabled. Enable it with kms.enable_key(KeyId=...) first.",
+    "KMSInvalidStateException": "the key is pending deletion, so it cannot be used. "
+                                "kms.cancel_key_deletion(KeyId=...) stops the deletion.",
+    "NotFoundException": "the key no longer exists: it was deleted, with all its key material.",
+    "ConflictException": "an automatic rotation is due within 20 minutes. Try after it.",
+}
+
+
+def explain(error: Exception) -> str:
+    """A one-line, learner-friendly account of ``error`` that still names the AWS error."""
+    if isinstance(error, KMSError):
+        reason = _EXPLANATIONS.get(error.code, error.message)
+        return f"{error.code}: {reason}"
+    return f"Unexpected {type(error).__name__}: {error}"
+
+
+def _add_months(when: datetime, months: int) -> datetime:
+    """``when`` moved by calendar months; the 31st becomes the month's last day if needed."""
+    index = when.month - 1 + months
+    year, month = when.year + index // 12, index % 12 + 1
+    return when.replace(year=year, month=month, day=min(when.day, monthrange(year, month)[1]))
+
+
+class TimeControls:
+    """A panel bound to one key of a `KMS`: time buttons, its timeline, status and log.
+
+    ``TimeControls(kms, key_id)`` shows buttons "+1 day", "+1 month", "+1 year",
+    "Next rotation", "Rotate on demand" and "Encrypt a record", the key's version
+    timeline, a status line and a log of what happened (newest first). ``records``
+    is an optional list that "Encrypt a record" appends its SealedRecords to (a
+    fresh list by default, in ``panel.records``). ``key_id`` may be an id, ARN or alias.
+    """
+
+    def __init__(self, kms: KMS, key_id: str, records: list[SealedRecord] | None = None) -> None:
+        self.kms = kms
+        self.key_id = kms.history(key_id).key_id
+        self.records: list[SealedRecord] = records if records is not None else []
+        #: What happened, newest first, as plain text (the log shows the latest few).
+        self.messages: list[str] = []
+        self.figure = new_figure(*timeline_size(1))
+        self._layout: tuple[Any, ...] = ()
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.status = widgets.HTML()
+        self.log_view = widgets.HTML()
+        actions: list[tuple[str, str, Callable[[], Any]]] = [
+            ("+1 day", "Advance the clock one day", lambda: self.advance(days=1)),
+            ("+1 month", "Advance the clock one calendar month", lambda: self.advance(months=1)),
+            ("+1 year", "Advance the clock one calendar year", lambda: self.advance(years=1)),
+            ("Next rotation", "Jump to the next scheduled automatic rotation",
+             self.next_rotation),
+            ("Rotate on demand", "RotateKeyOnDemand: new key material now", self.rotate_now),
+            ("Encrypt a record", "Envelope-encrypt a record under the current version",
+             self.encrypt_record),
+        ]
+        self.buttons: dict[str, widgets.Button] = {}
+        for label, tooltip, action in actions:
+            button = widgets.Button(description=label, tooltip=tooltip,
+                                    layout=widgets.Layout(width="auto"))
+            button.on_click(lambda _button, act=action: act())
+            self.buttons[label] = button
+        self.widget = widgets.VBox([widgets.HBox(list(self.buttons.values())), self.status,
+                                    self.image, self.log_view])
+        self.redraw()
+
+    # -- what the buttons do ------------------------------------------------------
+    def advance(self, *, days: float = 0, months: int = 0, years: int = 0) -> list[ServiceEvent]:
+        """Move the clock forward (calendar ``months``/``years``, then ``days``), log
+        what KMS did meanwhile and redraw. Returns the events (empty on error)."""
+        def act() -> list[ServiceEvent]:
+            target = _add_months(self.kms.now, 12 * years + months)
+            events = self.kms.advance_to(target)
+            events += self.kms.advance(days=days)
+            self._log_advance(_describe_step(days, months, years), events)
+            return events
+        return self._run(act) or []
+
+    def next_rotation(self) -> list[ServiceEvent]:
+        """Jump to this key's next scheduled automatic rotation (if it has one)."""
+        def act() -> list[ServiceEvent]:
+            history = self.kms.history(self.key_id)
+            if history.state == "Deleted":
+                self._say("nothing scheduled: the key was deleted.")
+                return []
+            if history.next_rotation is None or history.state != "Enabled":
+                why = ("automatic rotation is off (kms.enable_key_rotation turns it on)"
+                       if history.next_rotation is None else f"the key is {history.state}")
+                self._say(f"no rotation is scheduled: {why}.")
+                return []
+            events = self.kms.advance_to(history.next_rotation)
+            self._log_advance("to the next rotation", events)
+            return events
+        return self._run(act) or []
+
+    def rotate_now(self) -> str | None:
+        """RotateKeyOnDemand on this key; returns the new material id (None on error)."""
+        def act() -> str:
+            self.kms.rotate_key_on_demand(KeyId=self.key_id)
+            history = self.kms.history(self.key_id)
+            self._say(f"on-demand rotation: v{len(history.versions)} is now current "
+                      f"({_on_demand_left(history)} on-demand rotations left).")
+            return history.versions[-1].material_id
+        return self._run(act)
+
+    def encrypt_record(self, plaintext: bytes | None = None) -> SealedRecord | None:
+        """Envelope-encrypt a record (default: a small numbered one) with a fresh data
+        key from this key, append it to ``records`` and return it (None on error)."""
+        def act() -> SealedRecord:
+            number = len(self.records) + 1
+            data = plaintext if plaintext is not None else f"record #{number}".encode()
+            record = seal(self.kms, self.key_id, data, {"record": str(number)})
+            self.records.append(record)
+            version = self.kms.inspect_ciphertext(record.encrypted_data_key).version
+            self._say(f"sealed record #{number} ({len(data)} bytes); its data key is "
+                      f"wrapped by v{version}.")
+            return record
+        return self._run(act)
+
+    # -- showing ------------------------------------------------------------------
+    def redraw(self) -> None:
+        """Redraw the timeline and refresh the status line and the log."""
+        try:
+            history = self.kms.history(self.key_id)
+            self.status.value = f"<b>{html.escape(self.status_text(history))}</b>"
+            axes = self.figure.axes[0]
+            axes.clear()
+            timeline(self.kms, self.key_id, ax=axes)
+            # Constrained layout costs a second draw per render. Lay out again only when
+            # the labels that decide the margins change length; otherwise keep the frame.
+            layout = _layout_signature(axes)
+            if layout != self._layout:
+                self.figure.set_layout_engine("constrained")
+            self.image.value = to_png(self.figure)
+            if layout != self._layout:
+                self.figure.set_layout_engine("none")
+                self._layout = layout
+        except Exception as error:  # a drawing problem must not become a traceback
+            self._say(explain(error), error=True)
+        self.log_view.value = self._log_html()
+
+    def status_text(self, history: KeyHistory | None = None) -> str:
+        """The status line as plain text: date, key, versions, rotation, records."""
+        history = history or self.kms.history(self.key_id)
+        n = len(history.versions)
+        parts = [f"{self.kms.now:%Y-%m-%d %H:%M} UTC", key_label(history),
+                 f"{n} version{'s' if n > 1 else ''}, v{n} current"
+                 if history.state != "Deleted" else f"deleted, {n} versions destroyed"]
+        if history.state in ("Disabled", "PendingDeletion"):
+            parts.append(f"key {history.state}")
+        if history.next_rotation is not None:
+            parts.append(f"rotates every {history.rotation_period_days} days, next "
+                         f"{history.next_rotation:%Y-%m-%d}")
+        elif history.state != "Deleted":
+            parts.append("automatic rotation off")
+        if self.records:
+            parts.append(f"{len(self.records)} record{'s' if len(self.records) > 1 else ''}")
+        return " · ".join(parts)
+
+    def __repr__(self) -> str:
+        history = self.kms.history(self.key_id)
+        n = len(history.versions)
+        return (f"TimeControls({key_label(history)} at {self.kms.now:%Y-%m-%d}, "
+                f"{n} version{'s' if n > 1 else ''})")
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
+        bundle["text/plain"] = repr(self)
+        return bundle
+
+    # -- internals ----------------------------------------------------------------
+    def _run(self, act: Callable[[], T]) -> T | None:
+        """Do ``act``; turn any error into a log line; always redraw."""
+        try:
+            return act()
+        except Exception as error:
+            self._say(explain(error), error=True)
+            return None
+        finally:
+            self.redraw()
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        self.messages.insert(0, f"{self.kms.now:%Y-%m-%d}  {'⚠ ' if error else ''}{text}")
+
+    def _log_advance(self, step: str, events: list[ServiceEvent]) -> None:
+        history = self.kms.history(self.key_id)
+        numbers = {v.material_id: v.number for v in history.versions}
+        ours = [e for e in events if e.key_id == self.key_id]
+        for event in ours:
+            if event.name == "RotateKey":
+                self.messages.insert(0, f"{event.time:%Y-%m-%d}  automatic rotation: "
+                                        f"v{numbers.get(event.current_material_id or '', '?')} "
+                                        "is now current")
+            elif event.name == "DeleteKey":
+                self.messages.insert(0, f"{event.time:%Y-%m-%d}  the key was deleted: what it "
+                                        "encrypted can never be decrypted")
+        others = len(events) - len(ours)
+        rotations = sum(e.name == "RotateKey" for e in ours)
+        if rotations:
+            summary = f"{rotations} rotation{'s' if rotations > 1 else ''}"
+        elif history.next_rotation is None and history.state != "Deleted":
+            summary = "no rotation (automatic rotation is off)"
+        else:
+            summary = "no rotation"
+        if others:
+            summary += f", {others} event{'s' if others > 1 else ''} on other keys"
+        self._say(f"advanced {step}: {summary}")
+
+    def _log_html(self) -> str:
+        lines = []
+        for line in self.messages[:LOG_LINES]:
+            style = "color:#D55E00;font-weight:bold" if "⚠" in line else ""
+            lines.append(f'<div style="{style}">{html.escape(line)}</div>')
+        return ('<div style="font-family:var(--jp-code-font-family,monospace);font-size:12px;'
+                'line-height:1.35">' + "".join(lines) + "</div>")
+
+
+def _layout_signature(axes: Axes) -> tuple[Any, ...]:
+    """What decides the margins: the lengths of the lane labels' lines and of the title."""
+    lines = [len(line) for label in axes.get_yticklabels() for line in label.get_text().split("\n")]
+    legend = axes.get_legend()
+    return (tuple(lines), len(axes.get_title(loc="left")),
+            len(legend.legend_handles) if legend is not None else 0)
+
+
+def _describe_step(days: float, months: int, years: int) -> str:
+    parts = [(years, "year"), (months, "month"), (days, "day")]
+    return " ".join(f"{n:g} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n) or "0 days"
+
+
+def _on_demand_left(history: KeyHistory) -> int:
+    return 25 - sum(v.rotation_type == "ON_DEMAND" for v in history.versions)
+
+
+class ProgressBar:
+    """A progress bar for a long simulation: pass it as ``progress=``.
+
+    ``bar = ProgressBar("Five years")`` shows a bar when it is the last thing in a
+    cell; ``build_fleet(kms, progress=bar)`` in the next cell then fills it as the
+    simulated months go by. Calling ``bar(done, total)`` moves it by hand.
+    """
+
+    def __init__(self, description: str = "Simulating") -> None:
+        self.description = description
+        self.widget = widgets.IntProgress(value=0, min=0, max=1, description=description,
+                                          style={"description_width": "initial"})
+
+    def __call__(self, done: int, total: int) -> None:
+        self.widget.max = max(total, 1)
+        self.widget.value = min(done, self.widget.max)
+
+    def __repr__(self) -> str:
+        return f"ProgressBar({self.description!r}, {self.widget.value}/{self.widget.max})"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
+        bundle["text/plain"] = repr(self)
+        return bundle
