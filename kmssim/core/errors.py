@@ -1,8 +1,11 @@
 """AWS-named exceptions: one class per KMS error code, all under `KMSError`.
 
-Every operation of the simulator fails only with these. Each carries the AWS error
-code (``err.code``, also ``err.response["Error"]["Code"]`` in the manner of
-botocore's ``ClientError``) and a message worded as AWS words it.
+Every operation of the simulator fails only with these, or with `ParamValidationError`
+for what botocore refuses on the client before a request is sent. Each `KMSError`
+carries the AWS error code (``err.code``, also ``err.response["Error"]["Code"]`` in the
+manner of botocore's ``ClientError``) and the message real AWS sends (``err.message``,
+empty where AWS sends none). kmssim's own explanation for learners, when it has one,
+is ``err.hint``: shown by the lesson helpers, never sent over the wire.
 """
 
 from __future__ import annotations
@@ -28,7 +31,19 @@ __all__ = [
     "NotFoundException",
     "UnsupportedOperationException",
     "ValidationException",
+    "ExpiredImportTokenException",
+    "IncorrectKeyMaterialException",
+    "InvalidGrantIdException",
+    "InvalidGrantTokenException",
+    "InvalidImportTokenException",
+    "KMSInternalException",
+    "KMSInvalidSignatureException",
+    "KeyUnavailableException",
+    "MalformedPolicyDocumentException",
+    "TagException",
+    "DependencyTimeoutException",
     "CorruptScenarioError",
+    "ParamValidationError",
     "error_class",
 ]
 
@@ -37,14 +52,17 @@ class KMSError(Exception):
     """Base class of every error the simulated KMS raises.
 
     ``code`` is the AWS error code (the class name), ``message`` the text AWS
-    would send, and ``operation`` the boto3-style operation name when known.
+    would send (``""`` where AWS sends none), ``hint`` kmssim's own explanation for a
+    learner (or None), and ``operation`` the API operation name when known.
     """
 
     code: str = "KMSError"
 
-    def __init__(self, message: str, *, operation: str | None = None) -> None:
+    def __init__(self, message: str = "", *, hint: str | None = None,
+                 operation: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.hint = hint
         self.operation = operation
 
     @property
@@ -159,20 +177,97 @@ class ValidationException(KMSError):
     code = "ValidationException"
 
 
+class ExpiredImportTokenException(KMSError):
+    """The import token has expired: get a new one with GetParametersForImport."""
+
+    code = "ExpiredImportTokenException"
+
+
+class IncorrectKeyMaterialException(KMSError):
+    """The imported key material is not the material this key had, or is invalid."""
+
+    code = "IncorrectKeyMaterialException"
+
+
+class InvalidGrantIdException(KMSError):
+    """The GrantId is not valid."""
+
+    code = "InvalidGrantIdException"
+
+
+class InvalidGrantTokenException(KMSError):
+    """The grant token is not valid."""
+
+    code = "InvalidGrantTokenException"
+
+
+class InvalidImportTokenException(KMSError):
+    """The import token is invalid or belongs to another KMS key."""
+
+    code = "InvalidImportTokenException"
+
+
+class KMSInternalException(KMSError):
+    """An internal error occurred; the request can be retried."""
+
+    code = "KMSInternalException"
+
+
+class KMSInvalidSignatureException(KMSError):
+    """The signature does not verify with this key, message and algorithm."""
+
+    code = "KMSInvalidSignatureException"
+
+
+class KeyUnavailableException(KMSError):
+    """The KMS key is not available; the request can be retried."""
+
+    code = "KeyUnavailableException"
+
+
+class MalformedPolicyDocumentException(KMSError):
+    """The policy is not syntactically or semantically correct."""
+
+    code = "MalformedPolicyDocumentException"
+
+
+class TagException(KMSError):
+    """One or more tags are not valid."""
+
+    code = "TagException"
+
+
+class DependencyTimeoutException(KMSError):
+    """The system timed out; the request can be retried."""
+
+    code = "DependencyTimeoutException"
+
+
 class CorruptScenarioError(ValidationException):
     """A saved scenario file could not be read. Its code is ``ValidationException``."""
 
 
+class ParamValidationError(Exception):
+    """What botocore raises on the client, before anything is sent, for a parameter it
+    checks itself (a missing required member, a wrong Python type, an unknown member,
+    a string or list shorter than its minimum length, a number under its minimum).
+
+    Not a `KMSError`: the request never reaches KMS, so there is no error code, and no
+    audit event. ``report`` is botocore's text after its first line; ``hint`` is kmssim's
+    own explanation for a learner, or None.
+    """
+
+    def __init__(self, report: str, *, hint: str | None = None) -> None:
+        super().__init__(report)
+        self.report = report
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"Parameter validation failed:\n{self.report}"
+
+
 _BY_CODE: dict[str, type[KMSError]] = {
-    cls.code: cls
-    for cls in (
-        AccessDeniedException, AlreadyExistsException, ConflictException, DisabledException,
-        DryRunOperationException, IncorrectKeyException,
-        InvalidAliasNameException, InvalidArnException, InvalidCiphertextException,
-        InvalidKeyUsageException, InvalidMarkerException, KMSInvalidMacException,
-        KMSInvalidStateException, LimitExceededException, NotFoundException,
-        UnsupportedOperationException, ValidationException,
-    )
+    cls.code: cls for cls in KMSError.__subclasses__() if cls.code != KMSError.code
 }
 
 

@@ -4,7 +4,8 @@ The JSON protocol dispatcher, the ``%aws`` magic and the tests read operation na
 member types (which members are blobs, which are timestamps), member order and
 pagination from here, so none of them needs botocore. The table itself,
 `kmssim.core._model_shapes`, is generated from botocore's ``kms/2014-11-01`` service model
-by ``python -m kmssim.core.model <botocore data dir>/kms/2014-11-01 > kmssim/core/_model_shapes.py``;
+by ``python -m kmssim.core.model <botocore data dir>/kms/2014-11-01``
+(written to ``kmssim/core/_model_shapes.py``);
 a test checks it still matches the installed botocore.
 
 A type is a scalar name (``"string"``, ``"integer"``, ``"long"``, ``"boolean"``,
