@@ -7,6 +7,8 @@ entries due at the same instant always fire in the order they were scheduled.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import heapq
 import itertools
 from collections.abc import Callable, Iterator
@@ -22,6 +24,27 @@ __all__ = ["Clock", "Due", "DEFAULT_START", "as_utc"]
 DEFAULT_START = datetime(2024, 1, 1, tzinfo=UTC)
 
 T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while entries fire.
+
+    Ten years over 10,000 keys makes 400,000 rotations, each leaving a few long-lived
+    objects (material, audit row, event). The collector's full passes walk that growing
+    heap again and again: measured, a quarter of the time of such an advance, and a
+    share that grows with the number of keys, which made the advance superlinear. Firing
+    creates no reference cycles, so pausing loses nothing; the collector resumes (if it
+    was on) as soon as the entries have fired, even if one raised.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def as_utc(when: datetime) -> datetime:
@@ -102,12 +125,14 @@ class Clock:
                 f"now ({self._now.isoformat()}).")
         fired: list[T] = []
         queue = self._queue
-        while queue and queue[0][0] <= target:
-            entry = Due(*heapq.heappop(queue))
-            self._now = entry.due
-            result = fire(entry)
-            if result is not None:
-                fired.append(result)
+        if queue and queue[0][0] <= target:
+            with _collector_paused():
+                while queue and queue[0][0] <= target:
+                    entry = Due(*heapq.heappop(queue))
+                    self._now = entry.due
+                    result = fire(entry)
+                    if result is not None:
+                        fired.append(result)
         self._now = target
         return fired
 
