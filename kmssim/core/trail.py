@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, overload
 
+from kmssim.core._gc import collector_paused
+
 __all__ = ["AuditEvent", "AuditTrail", "SERVICE_PRINCIPAL"]
 
 SERVICE_PRINCIPAL = "AWS Internal"
@@ -206,7 +208,7 @@ class AuditTrail:
         events = self._events
         count = len(events)
         if self._built < count:
-            with self._lock:
+            with self._lock, collector_paused():
                 build = self._build
                 for position in range(self._built, count):
                     item = events[position]
