@@ -2,7 +2,7 @@
 
 Run: ``python benchmarks/bench_targets.py`` (a few minutes on 2 cores), or a subset:
 ``python benchmarks/bench_targets.py crypto rotation`` (names: crypto, moto, rotation,
-memory, timeline, scenario, http). ``--quick`` shrinks the big sizes (for a smoke
+fleet, memory, timeline, scenario, http). ``--quick`` shrinks the big sizes (for a smoke
 run; the ratios are then not the issue's), ``--repeat N`` sets min-of-N (default 5),
 ``--markdown`` prints the table as Markdown for the README.
 
@@ -17,6 +17,7 @@ Targets:
             when moto is installed; it is not a dependency of kmssim);
 - rotation: advancing 10 years over 1,000 and 10,000 keys with a 90-day period: one
             rotation <= 10x one raw 1 KiB AES-GCM encrypt; 10x the keys <= 11x the time;
+- fleet:    (no quadratic step) building a lesson-6 fleet of 10x the keys <= 11x the time;
 - memory:   <= 200 bytes retained per audited call over 1,000,000 encrypt calls;
 - timeline: 50 keys x 10 years to PNG <= 4x a one-key 10-year timeline; the panel's
             redraw after a click on a 10-year timeline < 150 ms;
@@ -49,7 +50,7 @@ from kmssim import KMS  # noqa: E402
 DATA = os.urandom(1024)
 CONTEXT = {"purpose": "bench"}
 AAD = b"purpose=bench"
-SECTIONS = ("crypto", "moto", "rotation", "memory", "timeline", "scenario", "http")
+SECTIONS = ("crypto", "moto", "rotation", "fleet", "memory", "timeline", "scenario", "http")
 
 
 @dataclass
@@ -211,6 +212,21 @@ def bench_rotation(args: argparse.Namespace) -> None:
                f"{t_large:.2f} s vs {t_small:.3f} s", t_large / t_small, 11.0))
 
 
+# -- fleet -----------------------------------------------------------------------------
+def bench_fleet(args: argparse.Namespace) -> None:
+    from kmssim.analysis.fleet import build_fleet
+    small, large = (30, 300) if args.quick else (100, 1000)
+    print(f"fleet: build_fleet over one year, {small:,} and {large:,} keys", flush=True)
+
+    def build(keys: int) -> None:
+        build_fleet(KMS(seed=5), keys=keys, years=1, seed=5)
+
+    t_small = best_s(lambda: build(small), repeat=args.repeat)
+    t_large = best_s(lambda: build(large), repeat=args.repeat)
+    report(Row("fleet", f"build_fleet {large:,} keys / {small:,} keys, time",
+               f"{t_large:.2f} s vs {t_small:.3f} s", t_large / t_small, 11.0))
+
+
 # -- memory per audited call -----------------------------------------------------------
 def _rss() -> int:
     with open("/proc/self/statm") as statm:
@@ -368,7 +384,7 @@ def bench_http(args: argparse.Namespace) -> None:
 
 
 BENCHES: dict[str, Callable[[argparse.Namespace], None]] = {
-    "crypto": bench_crypto, "moto": bench_moto, "rotation": bench_rotation,
+    "crypto": bench_crypto, "moto": bench_moto, "rotation": bench_rotation, "fleet": bench_fleet,
     "memory": bench_memory, "timeline": bench_timeline, "scenario": bench_scenario,
     "http": bench_http}
 
