@@ -155,27 +155,39 @@ class AuditTrail:
         values are kept, not copied, except flat str-to-str dicts (a context), which
         become shared tuples of pairs and come back as fresh dicts."""
         interned = self._interned
-        values: list[Any] = []
-        shapes = (self._pack(request, values, interned), self._pack(response, values, interned))
+        if request is None:
+            request_names, request_values = None, ()
+        else:
+            request_names, request_values = tuple(request), tuple(request.values())
+            if dict in map(type, request_values):
+                request_values = self._shared_contexts(request_values)
+            request_names = interned.setdefault(request_names, request_names)
+        if response is None:
+            response_names, response_values = None, ()
+        else:
+            response_names, response_values = tuple(response), tuple(response.values())
+            if dict in map(type, response_values):
+                response_values = self._shared_contexts(response_values)
+            response_names = interned.setdefault(response_names, response_names)
+        shapes = (request_names, response_names)
         fixed = (event_type, region, account_id)
         self._events.append((time, name, principal, key_arn, key_material_id,
                              None if error_code is None else (error_code, error_message),
                              interned.setdefault(fixed, fixed),
-                             interned.setdefault(shapes, shapes), *values))
+                             interned.setdefault(shapes, shapes))
+                            + request_values + response_values)
 
-    @staticmethod
-    def _pack(mapping: Mapping[str, Any] | None, values: list[Any],
-              interned: dict[Any, Any]) -> tuple[str, ...] | None:
-        if mapping is None:
-            return None
-        names = tuple(mapping)
-        for value in mapping.values():
+    def _shared_contexts(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
+        """``values`` with each flat str-to-str dict replaced by a shared tuple of pairs."""
+        interned = self._interned
+        out = []
+        for value in values:
             if type(value) is dict and all(type(k) is str and type(v) is str
                                            for k, v in value.items()):
                 pairs = tuple(value.items())
                 value = interned.setdefault(pairs, pairs)
-            values.append(value)
-        return interned.setdefault(names, names)
+            out.append(value)
+        return tuple(out)
 
     def _build(self, sequence: int, row: tuple[Any, ...]) -> AuditEvent:
         time, name, principal, key_arn, material_id, error, fixed, shapes = row[:8]
