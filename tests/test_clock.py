@@ -190,3 +190,13 @@ def test_the_garbage_collector_pauses_while_entries_fire_and_resumes_after() -> 
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_the_entry_fired_is_the_one_scheduled() -> None:
+    """Entries sit on the heap as they are (`Due` is a named tuple): firing builds nothing."""
+    clock = Clock(utc(2024, 1, 1))
+    entry = clock.schedule(utc(2024, 1, 2), "rotate", "k")
+    assert list(clock.pending()) == [entry]
+    fired, = clock.run_until(utc(2024, 1, 3), lambda due: due)
+    assert fired is entry
+    assert (fired.due, fired.kind, fired.key_id) == (utc(2024, 1, 2), "rotate", "k")

@@ -10,9 +10,8 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from kmssim.core._gc import collector_paused
 from kmssim.core.errors import ValidationException
@@ -34,9 +33,12 @@ def as_utc(when: datetime) -> datetime:
     return when.astimezone(UTC)
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Due:
-    """One scheduled entry: at ``due``, do ``kind`` (``"rotate"``/``"delete"``) to ``key_id``."""
+class Due(NamedTuple):
+    """One scheduled entry: at ``due``, do ``kind`` (``"rotate"``/``"delete"``) to ``key_id``.
+
+    A named tuple, so the entries themselves sit on the heap and compare in C, and
+    firing one builds nothing (a frozen dataclass per entry cost ~0.8 us a rotation).
+    """
 
     due: datetime
     sequence: int
@@ -56,9 +58,9 @@ class Clock:
 
     def __init__(self, start: datetime | None = None) -> None:
         self._now = as_utc(start) if start is not None else DEFAULT_START
-        # Plain tuples (due, sequence, kind, key_id) on the heap: they compare in C,
+        # `Due` tuples (due, sequence, kind, key_id) on the heap: they compare in C,
         # which keeps a year's advance over thousands of keys linear in practice.
-        self._queue: list[tuple[datetime, int, str, str]] = []
+        self._queue: list[Due] = []
         self._sequence = itertools.count()
 
     @property
@@ -70,18 +72,18 @@ class Clock:
         """Queue ``kind`` for ``key_id`` at ``due`` (which may not be in the past)."""
         if due < self._now:
             raise ValueError(f"cannot schedule {kind} at {due}, before now ({self._now})")
-        entry = (due, next(self._sequence), kind, key_id)
+        entry = Due(due, next(self._sequence), kind, key_id)
         heapq.heappush(self._queue, entry)
-        return Due(*entry)
+        return entry
 
     def cancel(self, entry: Due) -> None:
         """Take ``entry`` off the queue, as if it had never been scheduled."""
-        self._queue.remove((entry.due, entry.sequence, entry.kind, entry.key_id))
+        self._queue.remove(entry)
         heapq.heapify(self._queue)
 
     def pending(self) -> Iterator[Due]:
         """The queued entries in firing order (a snapshot)."""
-        return iter([Due(*entry) for entry in sorted(self._queue)])
+        return iter(sorted(self._queue))
 
     def next_due(self) -> datetime | None:
         """When the earliest queued entry falls due, or None when the queue is empty."""
@@ -108,7 +110,7 @@ class Clock:
             # long-lived objects; see `collector_paused` for why the collector waits.
             with collector_paused():
                 while queue and queue[0][0] <= target:
-                    entry = Due(*heapq.heappop(queue))
+                    entry = heapq.heappop(queue)
                     self._now = entry.due
                     result = fire(entry)
                     if result is not None:
@@ -122,4 +124,4 @@ class Clock:
         self._queue = []
         self._sequence = itertools.count()
         for due, kind, key_id in entries:
-            heapq.heappush(self._queue, (as_utc(due), next(self._sequence), kind, key_id))
+            heapq.heappush(self._queue, Due(as_utc(due), next(self._sequence), kind, key_id))
