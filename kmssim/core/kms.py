@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from kmssim.core import blob, persist
+from kmssim.core._gc import collector_paused
 from kmssim.core.errors import InvalidCiphertextException, NotFoundException
 from kmssim.core.keys import Key, StateChange, fingerprint
 from kmssim.core.ops.crypto import CryptoOps
@@ -166,7 +167,7 @@ class KMS(CryptoOps, RotationOps, KeyOps):
 
         The file holds key material (like a backup would): keep it private.
         """
-        with self._lock:
+        with self._lock, collector_paused():   # builds a large object graph; no cycles
             persist.save(self, path)
 
     @classmethod
@@ -176,4 +177,5 @@ class KMS(CryptoOps, RotationOps, KeyOps):
         Raises CorruptScenarioError (code ValidationException) if the file is not a
         kmssim scenario or is damaged.
         """
-        return persist.load(cls, path)
+        with collector_paused():   # json builds 100,000s of objects, no cycles: see _gc
+            return persist.load(cls, path)
