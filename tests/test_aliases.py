@@ -135,10 +135,12 @@ def test_update_alias_cannot_target_an_aws_managed_key(kms: KMS, key: str) -> No
 
 
 @pytest.mark.parametrize("name, error", [
-    ("app", InvalidAliasNameException),
+    # AWS: 'Alias must start with the prefix "alias/"...' (recorded; tests/parity) and the
+    # model's AliasName pattern ^[a-zA-Z0-9:/_-]+$ (a standard validation error).
+    ("app", ValidationException),
     ("alias/", InvalidAliasNameException),
-    ("alias/has space", InvalidAliasNameException),
-    ("alias/ünïcode", InvalidAliasNameException),
+    ("alias/has space", ValidationException),
+    ("alias/ünïcode", ValidationException),
     ("alias/aws/mine", InvalidAliasNameException),
     ("alias/aws/s3", InvalidAliasNameException),
     ("alias/" + "a" * 251, ValidationException),
