@@ -27,7 +27,7 @@ from kmssim.core.errors import (
 )
 from kmssim.core.keys import SYMMETRIC, Key, KeyMaterial
 from kmssim.core.paging import page
-from kmssim.core.state import Service
+from kmssim.core.state import AWS_MANAGED_SERVICES, Service
 
 __all__ = ["KeyOps", "KEY_SPECS"]
 
@@ -450,14 +450,28 @@ class KeyOps(Service):
     @operation("ListAliases")
     def list_aliases(self, KeyId: str | None = None, Limit: int | None = None,
                      Marker: str | None = None) -> dict[str, Any]:
-        """List aliases (all, or those of one key given by id or ARN), sorted by name."""
+        """List aliases (all, or those of one key given by id or ARN), sorted by name.
+
+        As in AWS, the full list includes the predefined ``alias/aws/<service>`` aliases
+        of AWS managed keys: without ``TargetKeyId`` (or dates) until a service, or a
+        call naming the alias, first uses it and KMS creates the key.
+        """
         wanted = None if KeyId is None else self._key(KeyId, aliases=False).key_id
-        rows = [(name, entry) for name, entry in sorted(self._aliases.items())
-                if wanted is None or entry[0] == wanted]
-        chunk, fields = page(rows, Limit, Marker)
-        return {"Aliases": [{"AliasName": name, "AliasArn": self._arn(name), "TargetKeyId": key_id,
-                             "CreationDate": created, "LastUpdatedDate": updated}
-                            for name, (key_id, created, updated) in chunk], **fields}
+        rows: list[tuple[str, tuple[str, Any, Any] | None]] = [
+            (name, entry) for name, entry in self._aliases.items()
+            if wanted is None or entry[0] == wanted]
+        if wanted is None:
+            rows += [(name, None) for name in (f"alias/aws/{s}" for s in AWS_MANAGED_SERVICES)
+                     if name not in self._aliases]
+        chunk, fields = page(sorted(rows, key=lambda row: row[0]), Limit, Marker)
+        listed = []
+        for name, entry in chunk:
+            alias: dict[str, Any] = {"AliasName": name, "AliasArn": self._arn(name)}
+            if entry is not None:
+                alias.update(TargetKeyId=entry[0], CreationDate=entry[1],
+                             LastUpdatedDate=entry[2])
+            listed.append(alias)
+        return {"Aliases": listed, **fields}
 
     def _aliases_of(self, key_id: str) -> list[str]:
         return sorted(n for n, (target, _, _) in self._aliases.items() if target == key_id)
