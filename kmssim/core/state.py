@@ -270,7 +270,7 @@ class Service(AuditedCalls):
                          "['KeyId'].")
             return self._note(self._alias_target(resource))
         key_id = resource[4:] if resource.startswith("key/") else resource
-        if not _KEY_ID.match(key_id):
+        if not _KEY_ID.fullmatch(key_id):
             raise NotFoundException(
                 f"Invalid keyId '{key_ref}'",
                 hint="A key ID is a UUID such as 1234abcd-12ab-34cd-56ef-1234567890ab (or "

@@ -370,7 +370,7 @@ class KeyOps(Service):
     # -- aliases ------------------------------------------------------------
     def _alias_name(self, name: Any, *, creating: bool) -> str:
         name = params.text("AliasName", name, low=1, high=256)
-        if not _ALIAS_PATTERN.match(name):
+        if not _ALIAS_PATTERN.fullmatch(name):  # "$" alone would let a final "\n" pass
             # The model's pattern: AWS's standard validation error (kmssim.core.params
             # words the others of its kind).
             raise ValidationException(
@@ -383,7 +383,7 @@ class KeyOps(Service):
                 'Alias must start with the prefix "alias/". Please see '
                 "https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html",
                 hint=f"Write alias/{name}.")
-        if not _ALIAS_NAME.match(name):
+        if not _ALIAS_NAME.fullmatch(name):
             raise InvalidAliasNameException(
                 f"Alias name {name!r} must begin with 'alias/' followed by letters, digits, "
                 "'/', '_' or '-'.")
