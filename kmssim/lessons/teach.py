@@ -6,7 +6,9 @@ line (``DisabledException: …``) instead of a traceback, `show` prints a respon
 way the AWS CLI prints JSON, `tamper` damages a ciphertext on purpose, and
 `write_records` plays an application that seals a record every so often while
 simulated time passes. The self-checks of the "On your own" exercises live in
-`kmssim.lessons.exercises` and are re-exported here as `check`.
+`kmssim.lessons.exercises` and are re-exported here as `check` (and `material`, which
+prints what an exercise asks you to read); `checkpoint("3.4")` rebuilds a lesson's state
+at the start of a section for a learner who fell behind (`kmssim.lessons.checkpoints`).
 """
 
 from __future__ import annotations
@@ -19,19 +21,26 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from cryptography.exceptions import InvalidTag
+
 from kmssim.core import SecretBytes
 from kmssim.core.envelope import SealedRecord
 from kmssim.core.errors import KMSError, ValidationException
-from kmssim.lessons.exercises import check, evaluate
+from kmssim.lessons.checkpoints import checkpoint
+from kmssim.lessons.exercises import check, evaluate, material
 from kmssim.lessons.records import write_records
 
 if TYPE_CHECKING:
     pass
 
 __all__ = ["attempt", "expect_error", "show", "table", "tamper", "write_records", "check",
-           "evaluate"]
+           "evaluate", "material", "checkpoint"]
 
 T = TypeVar("T")
+
+#: What `attempt` prints for cryptography's InvalidTag: a local failure, not a KMS error.
+LOCAL_FAILURE = ("InvalidTag (from the cryptography library): the local AES-GCM check failed; "
+                 "no KMS call failed, so there is no AWS error code")
 
 
 def attempt(call: Callable[[], T]) -> T | None:
@@ -40,7 +49,9 @@ def attempt(call: Callable[[], T]) -> T | None:
     ``attempt(lambda: kms.decrypt(CiphertextBlob=blob))`` returns what the call
     returns when it succeeds. When it fails with a `kmssim.KMSError` it prints
     ``InvalidCiphertextException: <message>`` and returns None, so a lesson shows the
-    error without a traceback. Other exceptions (bugs) are not caught.
+    error without a traceback. A failed *local* AES-GCM check (``InvalidTag`` from the
+    cryptography library, as in `unseal` of a changed record) prints one line too, saying
+    no KMS call failed. Other exceptions (bugs) are not caught.
     """
     if not callable(call):
         raise ValidationException("attempt() takes a function of no arguments, e.g. "
@@ -49,6 +60,9 @@ def attempt(call: Callable[[], T]) -> T | None:
         return call()
     except KMSError as error:
         print(f"{error.code}: {error.message}")
+        return None
+    except InvalidTag:
+        print(LOCAL_FAILURE)
         return None
 
 
