@@ -288,7 +288,13 @@ def test_exposure_counts_records_and_bytes_per_version(archive):
     assert table.total_count == 6
     assert table.row(other).version == 1
     text = str(table)
-    assert "alias/app" in text and "(current)" in text and text.splitlines()[-1].startswith("total")
+    assert "alias/app" in text and text.splitlines()[-1].startswith("total")
+    # Each key is named the same way in every row (id, then alias), and each key's
+    # current version says it is that key's current material.
+    lines = text.splitlines()
+    assert lines[1].startswith(f"{key[:8]} alias/app") and lines[2].startswith(f"{key[:8]} alias/app")
+    assert lines[3].startswith(other[:8]) and lines[3].endswith("(current material)")
+    assert not lines[1].endswith(")")
 
 
 def test_exposure_refuses_what_is_not_a_ciphertext_of_this_simulator(archive):
