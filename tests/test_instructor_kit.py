@@ -90,6 +90,29 @@ def test_a_bad_checkpoint_name_says_what_exists(name):
         checkpoints.checkpoint(name, into={})
 
 
+def test_the_kit_lists_every_checkpoint():
+    kit = (REPO / "notebooks" / "INSTRUCTORS.md").read_text(encoding="utf-8")
+    for lesson in range(1, 7):
+        for section in checkpoints.sections(lesson):
+            assert f'`"{section.section_id}"`' in kit, section
+
+
+def test_the_kit_and_readme_have_the_simulator_vs_aws_summary():
+    readme = (REPO / "notebooks" / "README.md").read_text(encoding="utf-8")
+    assert "## Simulator vs AWS" in readme
+    for lesson in range(1, 7):
+        opening = checkpoints._source(checkpoints._cells(lesson)[0])
+        assert "Simulator vs AWS" in opening, lesson
+
+
+def test_cmk_is_explained_once_in_lesson_1_only():
+    for lesson in range(2, 7):
+        text = " ".join(checkpoints._source(c) for c in checkpoints._cells(lesson))
+        assert "customer master key" not in text.lower(), lesson
+    first = " ".join(checkpoints._source(c) for c in checkpoints._cells(1))
+    assert "customer master key (CMK)" in " ".join(first.replace(">", " ").split())
+
+
 # -- pre-flight ---------------------------------------------------------------------------
 
 def test_preflight_passes_in_the_test_environment():

@@ -125,9 +125,9 @@ EXERCISES = (
         "Predict first: which versions were created more than 365 days before the last "
         "record? Then check with teach.write_records, kms.history(key_id).versions "
         "(each has .created) and kms.inspect_ciphertext.",
-        "versions 1 and 2 are more than a year old at the end (created 2025-01-06 and "
-        "2026-01-06); their 25 records break the policy until they are re-encrypted "
-        "(rewrap) under the current material.",
+        "versions 1 and 2 were created more than a year before the last record (version 3 "
+        "only 350 days before), so their 13 + 12 records break the policy until they are "
+        "re-encrypted (rewrap) under the current material.",
         _records_under_material_older_than_a_year),
         Exercise("3.5", "int",
         "Find additionalEventData.keyMaterialId in the record and look it up in the "
