@@ -116,9 +116,25 @@ def test_cmk_is_explained_once_in_lesson_1_only():
 # -- pre-flight ---------------------------------------------------------------------------
 
 def test_preflight_passes_in_the_test_environment():
-    results = preflight.run()
+    checks = tuple(c for c in preflight.CHECKS if c is not preflight.check_widget_state_saving)
+    results = preflight.run(checks)
     assert [r.name for r in results] == ["Python", "packages", "widgets extension", "kernel"]
     assert all(r.ok for r in results), "\n".join(map(str, results))
+
+
+def test_setup_turns_on_saving_widget_state_and_keeps_other_settings(tmp_path):
+    import json
+    assert not preflight.check_widget_state_saving(tmp_path).ok
+    path = preflight.overrides_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"}}))
+    assert preflight.save_widget_state(tmp_path) == path
+    saved = json.loads(path.read_text())
+    assert saved["@jupyter-widgets/jupyterlab-manager:plugin"] == {"saveState": True}
+    assert saved["@jupyterlab/apputils-extension:themes"] == {"theme": "JupyterLab Dark"}
+    assert preflight.check_widget_state_saving(tmp_path).ok
+    preflight.save_widget_state(tmp_path)                        # idempotent
+    assert json.loads(path.read_text()) == saved
 
 
 def test_preflight_reports_what_is_missing(monkeypatch):

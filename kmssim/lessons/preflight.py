@@ -2,8 +2,11 @@
 
 ``python -m kmssim.lessons.preflight`` checks, in order: the Python version, the
 packages the lessons import, that JupyterLab has the ipywidgets extension (so the time
-controls show as panels, not as an error), and that a Jupyter kernel starts and runs
-lesson 1's first cells. It prints one line per check (``ok`` or ``FAIL`` with what to
+controls show as panels, not as an error), that JupyterLab saves the panels' state with a
+notebook (so a saved lesson reopened later shows each panel's last picture instead of
+"Error displaying widget: model not found"), and that a Jupyter kernel starts and runs
+lesson 1's first cells. ``--setup`` turns that saving on for this environment (it
+writes JupyterLab's ``overrides.json``; `scripts/lessons` does it every time). It prints one line per check (``ok`` or ``FAIL`` with what to
 do) and exits 0 only when every check passed, so a room's machines can be checked
 before the session with one line each.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,6 +75,49 @@ def check_widgets_extension() -> Result:
                   "'Error displaying widget'")
 
 
+#: The JupyterLab setting that stores widget state in the notebook when it is saved.
+WIDGET_STATE_SETTING = ("@jupyter-widgets/jupyterlab-manager:plugin", "saveState")
+
+
+def overrides_path(prefix: str | Path | None = None) -> Path:
+    """JupyterLab's settings overrides for the environment at ``prefix`` (default: this one)."""
+    return Path(prefix or sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+
+
+def _read_overrides(path: Path) -> dict[str, object]:
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def save_widget_state(prefix: str | Path | None = None) -> Path:
+    """Turn on "save widget state in notebooks" for JupyterLab in this environment,
+    keeping any other overrides. Returns the file written."""
+    path = overrides_path(prefix)
+    overrides = _read_overrides(path)
+    plugin, setting = WIDGET_STATE_SETTING
+    section = overrides.get(plugin)
+    section = dict(section) if isinstance(section, dict) else {}
+    section[setting] = True
+    overrides[plugin] = section
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(overrides, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def check_widget_state_saving(prefix: str | Path | None = None) -> Result:
+    path = overrides_path(prefix)
+    plugin, setting = WIDGET_STATE_SETTING
+    section = _read_overrides(path).get(plugin)
+    if isinstance(section, dict) and section.get(setting) is True:
+        return Result("saved panels", True, f"JupyterLab stores widget state ({path})")
+    return Result("saved panels", False, "JupyterLab does not store widget state, so a saved "
+                  "lesson reopened later shows 'model not found' instead of its panels: run "
+                  "python -m kmssim.lessons.preflight --setup (scripts/lessons does)")
+
+
 #: What the kernel check runs: lesson 1's first cells, in short.
 KERNEL_CODE = (
     "from datetime import datetime, timezone\n"
@@ -113,7 +160,8 @@ def check_kernel(timeout: float = 60) -> Result:
 
 
 CHECKS: tuple[Callable[[], Result], ...] = (check_python, check_packages,
-                                            check_widgets_extension, check_kernel)
+                                            check_widgets_extension, check_widget_state_saving,
+                                            check_kernel)
 
 
 def run(checks: tuple[Callable[[], Result], ...] = CHECKS) -> list[Result]:
@@ -128,7 +176,11 @@ def run(checks: tuple[Callable[[], Result], ...] = CHECKS) -> list[Result]:
     return results
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if "--setup" in args:
+        print(f"JupyterLab will save widget state with notebooks: {save_widget_state()}")
+        return 0
     results = run()
     for result in results:
         print(result)
