@@ -183,7 +183,8 @@ class TimeControls:
             if layout != self._layout:
                 self.figure.set_layout_engine("none")
                 self._layout = layout
-            self.image.tooltip = self.alt_text(history)
+            # The words go in a caption under the picture. (Setting the Image widget's
+            # tooltip breaks its view in JupyterLab: "Click to show javascript error".)
             self.caption.value = (f'<div style="font-size:12px;opacity:0.8">Picture: '
                                   f"{html.escape(self.alt_text(history))}</div>")
         except Exception as error:  # a drawing problem must not become a traceback
@@ -350,6 +351,7 @@ class RecordsPanel(TimeControls):
         self.radius_figure = new_figure(*timeline_size(1))
         self.radius_image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
         self.radius_caption = widgets.HTML()
+        self.radius_alt = ""
         super().__init__(kms, key_id, records)
         button = widgets.Button(description="Write a year of records",
                                 tooltip="Seal a record, move one month; twelve times",
@@ -399,7 +401,7 @@ class RecordsPanel(TimeControls):
                 alt = "no records yet, so no version protects anything"
             self.radius_figure.set_layout_engine("constrained")
             self.radius_image.value = to_png(self.radius_figure)
-            self.radius_image.tooltip = alt
+            self.radius_alt = alt
             self.radius_caption.value = (f'<div style="font-size:12px;opacity:0.8">Picture: '
                                          f"{html.escape(alt)}</div>")
         except Exception as error:  # a drawing problem must not become a traceback
