@@ -92,7 +92,7 @@ EXERCISES = (
         _pre_2024_price_in_month_25),
         Exercise("6.3", "text",
         "Print it with teach.material(\"6.3\"), find userIdentity, and answer with the "
-        "role's name (the part after role/), e.g. \"orders-app\".",
+        "role's name as its ARN shows it (after role/ or assumed-role/), e.g. \"orders-app\".",
         "userIdentity names the caller; the key was created by platform-admin and the data "
         "encrypted by orders-app, but this Decrypt was made by the reporting role.",
         lambda: _decrypt_by_a_role()[1], lambda: _decrypt_by_a_role()[0]),
