@@ -102,7 +102,7 @@ def _scenario(kms: Service) -> dict[str, Any]:
                   else seed}),
         "stream_position": kms.entropy.position,
         "invocations": kms._invocations,
-        "principal": kms.principal,
+        "principal": kms._principal,   # the default, not an acting_as block's
         "keys": [_key_to_json(k) for k in kms._keys.values()],
         "deleted": [_key_to_json(k) for k in kms._deleted.values()],
         "aliases": [[name, key_id, _time(created), _time(updated)]

@@ -9,6 +9,7 @@ operation is `kmssim.core.calls`.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -89,6 +90,11 @@ class Service(AuditedCalls):
         self._deleted: dict[str, Key] = {}   # key id → the key as it was, materials destroyed
         self._invocations = 0                # makes every nonce unique within this simulator
         self._principal = f"arn:aws:iam::{account_id}:user/learner"
+        # Who `acting_as` says is calling, per thread and per asyncio task: each thread
+        # starts from an empty context, so a block in one thread never names the caller
+        # of another, and nothing outlives the block that set it.
+        self._acting: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+            "kmssim_acting_as", default=None)
         self._calls: list[CallFrame] = []
         self._lock = threading.RLock()
         self._ciphers: dict[str, Any] = {}   # material id → ready cipher object (a cache)
@@ -202,8 +208,9 @@ class Service(AuditedCalls):
     # -- who is calling -------------------------------------------------------
     @property
     def principal(self) -> str:
-        """The IAM identity the audit trail records for calls made now."""
-        return self._principal
+        """The IAM identity the audit trail records for calls made now, in this thread
+        (or asyncio task): the innermost `acting_as` block's, else the default."""
+        return self._acting.get() or self._principal
 
     @contextlib.contextmanager
     def acting_as(self, identity: str) -> Iterator[str]:
@@ -211,18 +218,21 @@ class Service(AuditedCalls):
 
         ``with kms.acting_as("alice"): ...`` records calls as
         ``arn:aws:iam::<account>:user/alice``; ``"role/app"`` becomes a role ARN.
+        The identity is context-local: it applies to calls made in this thread (or
+        asyncio task) inside the block, never to other threads' calls, and ends with
+        the block. A new thread starts as the default principal, whatever blocks other
+        threads are in.
         """
         if not isinstance(identity, str) or not identity:
             raise ValidationException("acting_as() needs a user name, 'role/<name>' or an ARN.")
         if not identity.startswith("arn:"):
             kind = "" if "/" in identity else "user/"
             identity = f"arn:aws:iam::{self.account_id}:{kind}{identity}"
-        with self._lock:
-            before, self._principal = self._principal, identity
+        token = self._acting.set(identity)
         try:
             yield identity
         finally:
-            self._principal = before
+            self._acting.reset(token)
 
     # -- naming -------------------------------------------------------------
     def _arn(self, resource: str) -> str:
