@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from kmssim import KMS
+from kmssim.errors import ValidationException
 
 
 # -- item 2: acting_as is per thread (context-local) -------------------------------------
@@ -63,3 +66,62 @@ def test_acting_as_nests_and_restores_within_one_thread():
             assert kms.principal == app
         assert kms.principal.endswith(":user/alice")
     assert kms.principal.endswith(":user/learner")
+
+
+# -- item 4: seeds are limited to the types that save and load back -----------------------
+@pytest.mark.parametrize("seed", [True, False, 1.5, [1], (1, 2), {"a": 1}, b"x".decode,
+                                  bytearray(b"ab"), 2**4000, "\ud800", "x" * 5000])
+def test_seeds_that_would_not_round_trip_are_refused_at_construction(seed):
+    with pytest.raises(ValidationException) as raised:
+        KMS(seed=seed)
+    assert "seed" in str(raised.value).lower()
+    assert raised.value.hint   # kmssim's explanation for a learner
+
+
+@pytest.mark.parametrize("seed", [0, -5, 2**200, "", "lesson-1", "é✓", b"", b"\x00\xff"])
+def test_seeds_of_the_accepted_types_save_and_load(tmp_path, seed):
+    kms = KMS(seed=seed)
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.save(tmp_path / "s.json")
+    loaded = KMS.load(tmp_path / "s.json")
+    assert loaded.entropy.seed == seed and type(loaded.entropy.seed) is type(seed)
+    assert loaded.create_key()["KeyMetadata"] == kms.create_key()["KeyMetadata"]
+    assert key_id in loaded.key_ids()
+
+
+# -- item 10: Regions and accounts never share material under one seed ----------------------
+def test_one_seed_gives_each_region_and_account_its_own_ids_and_material():
+    made = {}
+    for region, account in [("us-east-1", "111122223333"), ("eu-west-1", "111122223333"),
+                            ("us-east-1", "444455556666"), ("eu-west-1", "444455556666")]:
+        kms = KMS(seed=7, region=region, account_id=account)
+        key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+        made[region, account] = (key_id, kms._keys[key_id].current.secret,
+                                 kms.generate_random(NumberOfBytes=32)["Plaintext"])
+    assert len({ids for ids, _, _ in made.values()}) == 4
+    assert len({secret for _, secret, _ in made.values()}) == 4
+    assert len({random for _, _, random in made.values()}) == 4
+    # Each pair still replays exactly.
+    again = KMS(seed=7, region="eu-west-1")
+    assert again.create_key()["KeyMetadata"]["KeyId"] == made["eu-west-1", "111122223333"][0]
+
+
+def test_a_ciphertext_from_one_region_does_not_decrypt_in_another_under_mock_kms():
+    boto3 = pytest.importorskip("boto3")
+    from botocore.exceptions import ClientError
+
+    from kmssim.bridge import mock_kms
+
+    with mock_kms(seed=7):
+        east = boto3.client("kms", region_name="us-east-1")
+        west = boto3.client("kms", region_name="eu-west-1")
+        east_id = east.create_key()["KeyMetadata"]["KeyId"]
+        west_id = west.create_key()["KeyMetadata"]["KeyId"]
+        assert east_id != west_id
+        blob = east.encrypt(KeyId=east_id, Plaintext=b"regional")["CiphertextBlob"]
+        assert east.decrypt(CiphertextBlob=blob)["Plaintext"] == b"regional"
+        with pytest.raises(ClientError) as raised:
+            west.decrypt(CiphertextBlob=blob)
+        # AWS: a ciphertext this Region's KMS cannot use is an InvalidCiphertextException
+        # (NOTES.md, "Empty messages": InvalidCiphertextException for blobs it cannot open).
+        assert raised.value.response["Error"]["Code"] == "InvalidCiphertextException"

@@ -157,7 +157,8 @@ def load(factory: Callable[..., S], path: str | os.PathLike[str]) -> S:
     try:
         kms = factory(seed=None, start=_parse_time(data["now"]), region=data["region"],
                   account_id=data["account_id"])
-        kms.entropy = Entropy(_seed(data["seed"]), data["stream_position"])
+        kms.entropy = Entropy(_seed(data["seed"]), data["stream_position"],
+                              scope=(kms.region, kms.account_id))
         kms._invocations = int(data["invocations"])
         kms._principal = data["principal"]
         kms._keys = {k.key_id: k for k in map(_key_from_json, data["keys"])}

@@ -82,7 +82,7 @@ class Service(AuditedCalls):
         self.region = region
         self.account_id = account_id
         self.clock = Clock(start)
-        self.entropy = Entropy(seed)
+        self.entropy = Entropy(seed, scope=(region, account_id))
         self.trail = AuditTrail()
         self._keys: dict[str, Key] = {}
         # alias name → (target key id, created, last updated)
