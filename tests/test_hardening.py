@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from kmssim import KMS
-from kmssim.errors import ValidationException
+from kmssim.errors import InvalidMarkerException, ValidationException
 
 
 # -- item 2: acting_as is per thread (context-local) -------------------------------------
@@ -125,3 +125,33 @@ def test_a_ciphertext_from_one_region_does_not_decrypt_in_another_under_mock_kms
         # AWS: a ciphertext this Region's KMS cannot use is an InvalidCiphertextException
         # (NOTES.md, "Empty messages": InvalidCiphertextException for blobs it cannot open).
         assert raised.value.response["Error"]["Code"] == "InvalidCiphertextException"
+
+
+# -- item 7 (markers): a marker that only looks numeric is an InvalidMarkerException -------
+@pytest.mark.parametrize("marker", ["kmssim:²", "kmssim:١", "kmssim:1\n", "kmssim: 1",
+                                    "kmssim:+1", "kmssim:", "kmssim:9" * 30, 5, None.__class__])
+def test_markers_that_are_not_ours_are_invalid_marker_exceptions(marker):
+    kms = KMS(seed=3)
+    for _ in range(3):
+        kms.create_key()
+    with pytest.raises(InvalidMarkerException):
+        kms.list_keys(Limit=1, Marker=marker)
+
+
+def test_a_superscript_marker_over_http_protocol_is_a_400():
+    from kmssim.aws.protocol import dispatch
+
+    kms = KMS(seed=3)
+    status, _, body = dispatch(kms, "TrentService.ListKeys", '{"Marker": "kmssim:²"}')
+    assert status == 400 and b"InvalidMarkerException" in body
+    first = kms.list_keys(Limit=1)
+    assert first["Truncated"] is False
+
+
+def test_a_superscript_marker_through_the_aws_cli_emulation_is_a_service_error():
+    from kmssim.aws.cli import SERVICE_ERROR, run
+
+    kms = KMS(seed=3)
+    outcome = run(kms, "aws kms list-keys --marker kmssim:²")
+    assert outcome.status == SERVICE_ERROR
+    assert "InvalidMarkerException" in outcome.stderr
