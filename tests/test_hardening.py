@@ -155,3 +155,58 @@ def test_a_superscript_marker_through_the_aws_cli_emulation_is_a_service_error()
     outcome = run(kms, "aws kms list-keys --marker kmssim:²")
     assert outcome.status == SERVICE_ERROR
     assert "InvalidMarkerException" in outcome.stderr
+
+
+# -- item 5: O(1) material storage and an advance that lets other calls in ----------------
+def test_adding_material_appends_in_place():
+    kms = KMS(seed=5)
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    materials = kms._keys[key_id].materials
+    kms.rotate_key_on_demand(KeyId=key_id)
+    assert kms._keys[key_id].materials is materials and len(materials) == 2
+
+
+def test_a_long_advance_lets_other_calls_in_at_the_instant_of_the_last_event():
+    kms = KMS(seed=5)
+    ids = [kms.create_key()["KeyMetadata"]["KeyId"] for _ in range(100)]
+    for number, key_id in enumerate(ids):
+        kms.enable_key_rotation(KeyId=key_id, RotationPeriodInDays=90 + number % 50)
+    start = kms.now
+    seen: list = []
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.is_set():
+            seen.append(kms.get_key_rotation_status(KeyId=ids[0]) and kms.now)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        events = kms.advance(days=365 * 60)     # ~24,000 rotations: about a second of work
+    finally:
+        done.set()
+        poller.join(30)
+    target = kms.now
+    middle = [now for now in seen if start < now < target]
+    assert middle, "no call got in while the advance ran"
+    fired_at = {event.time for event in events}
+    assert set(middle) <= fired_at     # the clock stood at an event's instant, never beyond
+    # Nothing was lost by letting go of the lock: every key rotated on its own grid.
+    for number, key_id in enumerate(ids[:5]):
+        period = 90 + number % 50
+        versions = kms.history(key_id).versions
+        assert len(versions) == 1 + (365 * 60) // period
+
+
+def test_concurrent_advances_still_add_up():
+    kms = KMS(seed=5)
+    for _ in range(50):
+        kms.enable_key_rotation(KeyId=kms.create_key()["KeyMetadata"]["KeyId"],
+                                RotationPeriodInDays=90)
+    start = kms.now
+    threads = [threading.Thread(target=kms.advance, kwargs={"days": 3650}) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert (kms.now - start).days == 4 * 3650

@@ -230,7 +230,10 @@ def _advance(kms: KMS, request: dict[str, Any]) -> dict[str, Any]:
             raise ValidationException(f'Unknown parameter in input: "{name}", must be one of: '
                                       + ", ".join(_STEPS))
         step[_STEPS[name]] = _decode_scalar("double", value, name)
-    with kms._lock:  # the time this step reached, even if another request follows at once
+    # The time this step reached, even if another request follows at once: no other
+    # advance can start before this one has read it (other calls may interleave, and
+    # see the clock mid-way, while a long advance lets go of the lock between events).
+    with kms._advancing:
         events = kms.advance(**step)
         now = kms.now
     return {"Now": now, "Events": [_service_event(event) for event in events]}
