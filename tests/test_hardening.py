@@ -3,12 +3,21 @@ storage and sliced advances, markers, regional material, and loose ends of savin
 
 from __future__ import annotations
 
+import os
+import stat
+import subprocess
+import sys
 import threading
 
 import pytest
 
 from kmssim import KMS
-from kmssim.errors import InvalidMarkerException, ValidationException
+from kmssim.errors import (
+    CorruptScenarioError,
+    InvalidMarkerException,
+    ScenarioFileError,
+    ValidationException,
+)
 
 
 # -- item 2: acting_as is per thread (context-local) -------------------------------------
@@ -210,3 +219,71 @@ def test_concurrent_advances_still_add_up():
     for thread in threads:
         thread.join(60)
     assert (kms.now - start).days == 4 * 3650
+
+
+# -- item 12: saving's loose ends ----------------------------------------------------------
+def test_saved_files_are_private_to_their_owner(tmp_path):
+    kms = KMS(seed=12)
+    kms.create_key()
+    target = tmp_path / "s.json"
+    target.write_text("an older, world-readable file")
+    target.chmod(0o644)
+    kms.save(target)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_a_killed_save_leaves_a_temporary_file_that_the_next_save_removes(tmp_path):
+    target = tmp_path / "s.json"
+    script = (
+        "import os, sys\n"
+        "from kmssim.core import persist\n"
+        "from kmssim import KMS\n"
+        "kms = KMS(seed=12); kms.create_key()\n"
+        "real_replace = os.replace\n"
+        "def die(*args):\n"
+        "    os.kill(os.getpid(), 9)\n"          # killed after writing, before the rename
+        "os.replace = die\n"
+        f"kms.save({str(target)!r})\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert done.returncode == -9
+    leftovers = list(tmp_path.glob(".s.json.*.tmp"))
+    assert len(leftovers) == 1 and not target.exists()
+    kms = KMS(seed=12)
+    kms.create_key()
+    kms.save(target)
+    assert [p.name for p in tmp_path.iterdir()] == ["s.json"]
+    assert KMS.load(target).key_ids() == kms.key_ids()
+
+
+@pytest.mark.parametrize("where", [
+    lambda tmp: tmp,                                   # a directory
+    lambda tmp: tmp / "missing-folder" / "s.json",     # FileNotFoundError
+    lambda tmp: str(tmp / "nul\x00name.json"),         # ValueError from the OS layer
+    lambda tmp: tmp / ("x" * 300 + ".json"),           # name too long (OSError)
+], ids=["directory", "missing-folder", "nul", "too-long"])
+def test_save_failures_are_scenario_file_errors_and_leave_nothing_behind(tmp_path, where):
+    kms = KMS(seed=12)
+    kms.create_key()
+    with pytest.raises(ScenarioFileError) as raised:
+        kms.save(where(tmp_path))
+    assert raised.value.code == "ValidationException"
+    assert not isinstance(raised.value, CorruptScenarioError)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_into_a_read_only_folder_is_a_scenario_file_error(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root may write anywhere")
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(ScenarioFileError, match="Permission denied"):
+            KMS(seed=12).save(folder / "s.json")
+    finally:
+        folder.chmod(0o700)
+
+
+def test_load_of_a_path_with_a_nul_is_a_corrupt_scenario_error(tmp_path):
+    with pytest.raises(CorruptScenarioError):
+        KMS.load(str(tmp_path / "a\x00b.json"))

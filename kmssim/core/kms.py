@@ -164,7 +164,9 @@ class KMS(CryptoOps, RotationOps, KeyOps):
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the whole scenario to ``path`` as versioned JSON, atomically.
 
-        The file holds key material (like a backup would): keep it private.
+        The file holds every key's material in base64 (like a backup would): it is
+        written with mode 0600 and must be treated as a secret. Raises
+        ScenarioFileError (code ValidationException) if it cannot be written.
         """
         with self._lock:
             persist.save(self, path)

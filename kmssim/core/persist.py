@@ -12,13 +12,14 @@ import base64
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from kmssim.core.entropy import Entropy
-from kmssim.core.errors import CorruptScenarioError
+from kmssim.core.errors import CorruptScenarioError, ScenarioFileError
 from kmssim.core.keys import Key, KeyMaterial, StateChange
 from kmssim.core.state import Service
 from kmssim.core.trail import AuditEvent
@@ -113,20 +114,91 @@ def _scenario(kms: Service) -> dict[str, Any]:
 
 def save(kms: Service, path: str | os.PathLike[str]) -> None:
     """Write ``kms`` to ``path``: a temporary file in the same folder, then a rename,
-    so the file on disk is always either the old scenario or the whole new one."""
-    target = Path(path)
+    so the file on disk is always either the old scenario or the whole new one.
+
+    The file is created with mode 0600 (owner only): it holds key material. Temporary
+    files that an earlier, killed save to the same path left behind are removed first.
+    Any failure to write (missing folder, a directory, no permission, a NUL in the
+    path) is a `ScenarioFileError` naming the path and the reason.
+    """
+    try:
+        target = Path(path)
+        folder = target.parent
+        if "\x00" in str(target):
+            raise ValueError("the path contains a NUL character")
+        if target.is_dir():
+            raise IsADirectoryError(21, "Is a directory")
+    except (TypeError, ValueError, OSError) as error:
+        raise ScenarioFileError(f"Cannot save the scenario to {str(path)!r}: "
+                                f"{_reason(error)}") from None
     text = json.dumps(_scenario(kms), separators=(",", ":"), default=_time)
-    handle, temporary = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.",
-                                         suffix=".tmp")
+    try:
+        _remove_abandoned(target)
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.",
+                                             suffix=".tmp")   # mode 0600
+    except OSError as error:
+        raise ScenarioFileError(f"Cannot save the scenario to {str(path)!r}: "
+                                f"{_reason(error)}") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
+            _hold(out.fileno())   # tells a later save that this file is not abandoned
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(temporary, target)
-    except BaseException:
+            os.replace(temporary, target)
+    except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise ScenarioFileError(f"Cannot save the scenario to {str(path)!r}: "
+                                    f"{_reason(error)}") from None
         raise
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
+
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None  # type: ignore[assignment]
+
+#: Without file locks (not POSIX), a temporary file this old is taken as abandoned.
+_ABANDONED_AFTER = 60.0
+
+
+def _hold(descriptor: int) -> None:
+    """Lock the temporary file being written, for as long as this process lives."""
+    if fcntl is not None:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _remove_abandoned(target: Path) -> None:
+    """Remove the temporary files of saves to ``target`` that were killed mid-write
+    (they hold key material): those no live process holds a lock on."""
+    for leftover in target.parent.glob(f".{_glob_escape(target.name)}.*.tmp"):
+        try:
+            if fcntl is None:
+                if time.time() - leftover.stat().st_mtime > _ABANDONED_AFTER:
+                    leftover.unlink(missing_ok=True)
+                continue
+            descriptor = os.open(leftover, os.O_RDONLY)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue          # a save in progress in another process
+            else:
+                leftover.unlink(missing_ok=True)
+            finally:
+                os.close(descriptor)
+        except OSError:
+            continue
+
+
+def _glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
 def _seed(data: dict[str, Any] | None) -> int | str | bytes | None:
@@ -146,8 +218,9 @@ def load(factory: Callable[..., S], path: str | os.PathLike[str]) -> S:
     """Build a simulator with ``factory`` (the simulator class) from a file written by `save`."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CorruptScenarioError(f"Cannot read scenario {str(path)!r}: {error}") from None
+    except (OSError, ValueError, TypeError) as error:   # ValueError: bad UTF-8, bad JSON, NUL
+        raise CorruptScenarioError(f"Cannot read scenario {str(path)!r}: "
+                                   f"{_reason(error)}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CorruptScenarioError(f"{str(path)!r} is not a kmssim scenario file.")
     if data.get("version") != FORMAT_VERSION:
