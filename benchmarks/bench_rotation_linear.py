@@ -1,11 +1,11 @@
 """Rotation cost is linear: 10x the rotations costs at most 11x the time (issue 10).
 
-Run: ``python benchmarks/bench_rotation_linear.py`` (about 20 seconds). Four 90-day keys are
-advanced far enough for N and for 10N automatic rotations; each run is timed on a
-fresh simulator, best of several (7 for N, 3 for 10N; N = 10,000). Adding a key material used to copy the key's whole
-tuple of materials, so the cost per rotation grew with the number of rotations; it
-is an append now, and the ratio should stay near 10. Prints the ratio and PASS or
-SHORT (not a unit test: timings on a shared machine vary).
+Run: ``python benchmarks/bench_rotation_linear.py`` (about 20 seconds). Four 90-day keys
+are advanced far enough for N and for 10N automatic rotations (N = 10,000); each run is
+timed on a fresh simulator, best of 7 for N and of 3 for 10N. Adding a key material
+used to copy the key's whole tuple of materials, so the cost per rotation grew with the
+number of rotations; it is an append now, and the ratio should stay near 10. Prints the
+ratio and PASS or SHORT (not a unit test: timings on a shared machine vary).
 """
 
 from __future__ import annotations

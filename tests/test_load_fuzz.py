@@ -168,7 +168,8 @@ def _byte_edit(content: bytes, rng: random.Random) -> bytes:
     position = rng.randrange(len(content))
     kind = rng.random()
     if kind < 0.6:     # replace one byte: often a plausible character
-        new = rng.choice(b'0123456789abcdefABCDEF"{}[],:.-+ eEtrufalsn\\/' + bytes([rng.randrange(256)]))
+        plausible = b'0123456789abcdefABCDEF"{}[],:.-+ eEtrufalsn\\/'
+        new = rng.choice(plausible + bytes([rng.randrange(256)]))
         return content[:position] + bytes([new]) + content[position + 1:]
     if kind < 0.8:     # delete one byte
         return content[:position] + content[position + 1:]
