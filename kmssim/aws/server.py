@@ -209,7 +209,9 @@ def make_server(kms: KMS, host: str = "127.0.0.1", port: int = 0, *,
 
     Refuses (ValueError) a host that is not a loopback address unless
     ``allow_remote``: the simulator has no authentication, and a saved scenario
-    holds key material. Call ``serve_forever()`` (in a thread), then ``shutdown()``
+    holds key material. With ``allow_remote`` the ``Host`` header is not checked either
+    (remote clients name the machine as they know it); otherwise only loopback names
+    are served. Call ``serve_forever()`` (in a thread), then ``shutdown()``
     and ``server_close()``.
     """
     if not allow_remote and not is_loopback(host):
