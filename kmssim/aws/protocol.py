@@ -40,6 +40,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from kmssim.core import model as api
+from kmssim.core import received_over_the_wire
 from kmssim.core.errors import KMSError, ValidationException
 
 if TYPE_CHECKING:
@@ -103,7 +104,10 @@ def _call(kms: KMS, target: str, body: bytes | str | None) -> dict[str, Any]:
     if simulator_operation is not None:
         return simulator_operation(kms, request)
     params = _decode(api.input_type(name), request, "")
-    return getattr(kms, api.method_name(name))(**params)
+    # Whoever sent this may have skipped botocore's checks: the operation makes them itself,
+    # as the service does, and answers with the service's errors.
+    with received_over_the_wire():
+        return getattr(kms, api.method_name(name))(**params)
 
 
 def _parse(body: bytes | str | None) -> dict[str, Any]:
@@ -120,10 +124,31 @@ def _parse(body: bytes | str | None) -> dict[str, Any]:
         request = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise SerializationException(f"The request body is not valid JSON: {error}") from None
+    _refuse_lone_surrogates(request)
     if not isinstance(request, dict):
         raise SerializationException(
             f"The request body must be a JSON object, not {_json_type(request)}.")
     return request
+
+
+def _refuse_lone_surrogates(value: Any) -> None:
+    """JSON may escape half of a surrogate pair (``"\\ud800"``), which decodes to a
+    string that is not Unicode text: refused before anything runs, never a 500."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise SerializationException(
+                    "The request body has a string with a lone surrogate (an unpaired "
+                    "\\uD800-\\uDFFF escape), which is not valid Unicode.") from None
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 # -- JSON → Python, by the model's types --------------------------------------------
