@@ -212,6 +212,8 @@ def _recordable(value: Any) -> Any:
     """A request parameter as a CloudTrail record holds it: JSON data, copied (so the
     trail does not change when the caller's dict does, and always saves), bytes unshown."""
     kind = type(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 10_000:
+        return f"<an integer of {value.bit_length()} bits>"  # more digits than JSON will write
     if kind is str or kind is int or value is None or isinstance(value, (str, int, float)):
         return value
     if kind is dict and all(type(k) is str and type(v) is str for k, v in value.items()):
