@@ -96,6 +96,9 @@ def _number(value: int) -> str:
         return f"<an integer of {value.bit_length()} bits>"
 
 
+_ITEMS = 1000  # a longer list or dict is shown cut short
+
+
 def _inner(value: Any, depth: int = 0) -> str:
     """``repr`` as Python prints items inside a container, bytes and depth kept short."""
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -106,16 +109,16 @@ def _inner(value: Any, depth: int = 0) -> str:
         return _number(value)
     if isinstance(value, str):
         return _printable(repr(value))
-    if depth >= 3 and isinstance(value, (list, tuple, dict)):
+    if depth >= 100 and isinstance(value, (list, tuple, dict)):  # str() itself would recurse
         return "[...]" if not isinstance(value, dict) else "{...}"
     if isinstance(value, (list, tuple)):
-        items = ", ".join(_inner(v, depth + 1) for v in list(value)[:20])
-        more = ", ..." if len(value) > 20 else ""
+        items = ", ".join(_inner(v, depth + 1) for v in list(value)[:_ITEMS])
+        more = ", ..." if len(value) > _ITEMS else ""
         return f"({items}{more})" if isinstance(value, tuple) else f"[{items}{more}]"
     if isinstance(value, dict):
         items = ", ".join(f"{_inner(k, depth + 1)}: {_inner(v, depth + 1)}"
-                          for k, v in list(value.items())[:20])
-        return "{" + items + (", ..." if len(value) > 20 else "") + "}"
+                          for k, v in list(value.items())[:_ITEMS])
+        return "{" + items + (", ..." if len(value) > _ITEMS else "") + "}"
     return _printable(repr(value))
 
 
