@@ -17,7 +17,9 @@ the nonce counter, the seeded stream's position) is what it was before.
 
 from __future__ import annotations
 
+import base64
 import functools
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -345,3 +347,81 @@ def test_the_client_side_report_is_botocores_own(call) -> None:
     theirs = ParamValidator().validate(request, service.operation_model(operation).input_shape)
     ours = client_problems(api.input_rules(operation), request)
     assert "\n".join(ours) == (theirs.generate_report() if theirs.has_errors() else "")
+
+
+# -- over HTTP the service checks everything itself ------------------------------------------------
+#: Over the wire nothing checked the request first: what botocore would have refused is the
+#: service's ValidationException (one trail event); what is not JSON text is refused before
+#: any operation runs (no event). Never a 500.
+WIRE_EXPECTED: dict[str, tuple[str, str]] = {
+    # AWS's standard form for a missing member (Coral's 'Member must not be null').
+    "None": ("ValidationException", r"Value null at '{m}' failed to satisfy constraint: "
+                                    r"Member must not be null"),
+    # stelligent/mu#382 quotes AWS: "Value '' at 'keyId' ... greater than or equal to 1".
+    "below minimum": ("ValidationException", r"at '{m}' failed to satisfy constraint: Member "
+                                             r"must have (length|value) greater than or equal"),
+    "over maximum": ("ValidationException", r"at '{m}' failed to satisfy constraint: Member "
+                                            r"must have (length|value) less than or equal"),
+    "not in enum": ("ValidationException", r"at '{m}' failed to satisfy constraint: Member "
+                                           r"must satisfy enum value set"),
+    "pattern": ("ValidationException", r"at '{m}' failed to satisfy constraint: Member must "
+                                       r"satisfy regular expression pattern"),
+    # kmssim's choice (AWS's answer to a lone surrogate escape is not recorded).
+    "surrogate": ("SerializationException", r"lone surrogate"),
+    # kmssim keeps botocore's words (AWS's answer is not recorded); recorded by name only.
+    "unknown member": ("ValidationException", r'Unknown parameter in input: "[^"]+"'),
+}
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode()
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json(v) for v in value]
+    return value
+
+
+@st.composite
+def bad_wire_calls(draw: st.DrawFn) -> tuple[str, str, dict[str, Any], str, Any]:
+    kind = draw(st.sampled_from(sorted(WIRE_EXPECTED)))
+    if kind == "None":  # only a required member, left out, is an error over the wire
+        operation = draw(st.sampled_from([op for op in OPERATIONS
+                                          if api.input_rules(op)["required"]]))
+        request = valid(api.input_rules(operation))
+        member = draw(st.sampled_from(api.input_rules(operation)["required"]))
+        request[member] = None
+        return kind, operation, request, member, None
+    operation = draw(st.sampled_from([op for op in OPERATIONS if candidates(op, kind)]))
+    made = spoilt(operation, kind, draw)
+    assert made is not None
+    return (kind, operation, *made)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(call=bad_wire_calls())
+def test_over_http_every_rule_is_the_services_and_changes_nothing(kms: KMS, call) -> None:
+    from kmssim.aws import protocol
+    kind, operation, request, member, value = call
+    if isinstance(value, int) and abs(value) > 10 ** 4000:
+        return  # JSON has no such number (the server's size limits answer it)
+    body = json.dumps(_json(request))
+    code, pattern = WIRE_EXPECTED[kind]
+    before, events = state(kms), len(kms.trail)
+    status, _, payload = protocol.dispatch(kms, f"TrentService.{operation}", body)
+    answer = json.loads(payload)
+    assert (status, answer["__type"]) == (400, code), answer
+    assert re.search(pattern.format(m=camel(member)), answer["message"], re.DOTALL), answer
+    assert state(kms) == before
+    added = list(kms.trail)[events:]
+    if code == "SerializationException":
+        assert added == []
+        return
+    [event] = added
+    assert (event.name, event.error_code, event.error_message) == (
+        operation, code, answer["message"])
+    if kind == "unknown member":   # by name only: a misspelled PlainText must not leak
+        assert event.request[camel(member)] == "HIDDEN_DUE_TO_SECURITY_REASONS"
+        if isinstance(value, (str, bytes)):
+            assert json.dumps(_json(value)) not in json.dumps(event.to_cloudtrail())
