@@ -33,7 +33,7 @@ from typing import Any
 
 from kmssim.core import KMS, SecretBytes
 from kmssim.core import model as api
-from kmssim.core.errors import KMSError
+from kmssim.core.errors import KMSError, ParamValidationError
 
 __all__ = ["run", "render", "Outcome", "parse", "Command", "UsageError"]
 
@@ -88,6 +88,9 @@ def run(kms: KMS, line: str | Sequence[str]) -> Outcome:
                                            f"not {command.region}.\n")
     try:
         response = _call(kms, command)
+    except ParamValidationError as error:
+        # What the AWS CLI prints when botocore refuses a parameter, and its exit code 252.
+        return Outcome(USAGE, stderr=f"\n{error}\n")
     except KMSError as error:
         return Outcome(SERVICE_ERROR, stderr=f"An error occurred ({error.code}) when calling "
                                              f"the {command.operation} operation: "

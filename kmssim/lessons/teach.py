@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from kmssim.core import SecretBytes
 from kmssim.core.envelope import SealedRecord
-from kmssim.core.errors import KMSError, ValidationException
+from kmssim.core.errors import KMSError, ParamValidationError, ValidationException
 from kmssim.lessons.exercises import check, evaluate
 from kmssim.lessons.records import write_records
 
@@ -50,6 +50,9 @@ def attempt(call: Callable[[], T]) -> T | None:
     except KMSError as error:
         print(f"{error.code}: {error.message}")
         return None
+    except ParamValidationError as error:  # refused as botocore refuses it, before sending
+        print(f"ParamValidationError: {error}")
+        return None
 
 
 @contextlib.contextmanager
@@ -66,6 +69,10 @@ def expect_error(*codes: str) -> Iterator[None]:
         if codes and error.code not in codes:
             raise
         print(f"{error.code}: {error.message}")
+    except ParamValidationError as error:
+        if codes and "ParamValidationError" not in codes:
+            raise
+        print(f"ParamValidationError: {error}")
     else:
         wanted = " or ".join(codes) if codes else "an error"
         print(f"No error: the call succeeded (expected {wanted}).")
