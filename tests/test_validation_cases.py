@@ -153,3 +153,9 @@ def test_a_wrong_json_type_is_a_serialization_error_that_changes_nothing(kms: KM
     status, _, payload = protocol.dispatch(kms, "TrentService.DescribeKey", '{"KeyId": 5}')
     assert status == 400 and json.loads(payload)["__type"] == "SerializationException"
     assert state(kms) == before and len(kms.trail) == events
+
+
+def test_a_marker_with_a_non_ascii_digit_is_an_invalid_marker_not_a_crash(kms: KMS) -> None:
+    from kmssim.core.errors import InvalidMarkerException
+    with pytest.raises(InvalidMarkerException):
+        kms.list_keys(Marker="kmssim:²")     # "²".isdigit() is True, int("²") fails

@@ -21,7 +21,8 @@ def page(items: Sequence[T], limit: Any, marker: Any, *, default: int = 100,
     start = 0
     if marker is not None:
         if not (isinstance(marker, str) and marker.startswith("kmssim:")
-                and marker[7:].isdigit() and int(marker[7:]) <= len(items)):
+                and marker[7:].isascii() and marker[7:].isdigit()  # "²" is a digit too
+                and int(marker[7:]) <= len(items)):
             raise InvalidMarkerException(f"Marker {marker!r} is not one this service returned.")
         start = int(marker[7:])
     chunk = items[start:start + size]
