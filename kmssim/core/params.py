@@ -245,15 +245,34 @@ def service_problems(rules: Mapping[str, Any], params: Mapping[str, Any],
 def _service_structure(value: Mapping[str, Any], rule: Mapping[str, Any], path: str,
                        problems: list[str], client_checked: bool) -> None:
     members = rule["members"]
-    for member, member_rule in members.items():
-        where = f"{path}.{member_path(member)}" if path else member_path(member)
-        item = value.get(member)
-        if item is None:
-            if member in rule["required"] and not client_checked:
+    if not client_checked:
+        for member in rule["required"]:
+            if value.get(member) is None:
+                where = f"{path}.{member_path(member)}" if path else member_path(member)
                 problems.append(f"Value null at '{where}' failed to satisfy constraint: "
                                 "Member must not be null")
+    for member, item in value.items():
+        member_rule = members.get(member)
+        if item is None or member_rule is None or not _constrained(member_rule):
             continue
+        where = f"{path}.{member_path(member)}" if path else member_path(member)
         _service(item, member_rule, where, problems, client_checked)
+
+
+def _constrained(rule: Mapping[str, Any]) -> bool:
+    """Whether the service checks anything of a value of ``rule`` (cached per rule)."""
+    entry = _CONSTRAINED.get(id(rule))
+    if entry is not None and entry[0] is rule:
+        return entry[1]
+    parts = (*rule.get("members", {}).values(),
+             *(rule[k] for k in ("member", "key", "value") if k in rule))
+    known = (any(trait in rule for trait in ("min", "max", "pattern", "enum"))
+             or bool(rule.get("required")) or any(_constrained(sub) for sub in parts))
+    _CONSTRAINED[id(rule)] = (rule, known)  # holding the rule keeps its id unique
+    return known
+
+
+_CONSTRAINED: dict[int, tuple[Mapping[str, Any], bool]] = {}
 
 
 def _fails(problems: list[str], value: Any, rule: Mapping[str, Any], path: str,
