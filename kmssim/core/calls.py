@@ -76,7 +76,8 @@ def operation(name: str, *, required: tuple[str, ...] = ()) -> Callable[[F], F]:
     """Make a method a KMS operation named ``name`` (its AWS name, e.g. ``"Encrypt"``).
 
     Which members are required, and every other constraint, comes from the model
-    (`kmssim.core.model.input_rules`, read here from the generated table); ``required`` only documents them at the method.
+    (`kmssim.core.model.input_rules`, read here from the generated table); ``required``
+    only documents them at the method.
     """
 
     def decorate(method: F) -> F:
