@@ -116,7 +116,7 @@ CASES: list[tuple[str, Call, type[Exception]]] = [
         KeyId="arn:aws:kms:us-east-1:111122223333:alias/app"), NotFoundException),
     # -- aliases --------------------------------------------------------------------
     ("alias-without-prefix", lambda s: s.kms.create_alias(AliasName="app2", TargetKeyId=s.sym),
-     InvalidAliasNameException),
+     ValidationException),
     ("alias-with-space", lambda s: s.kms.create_alias(AliasName="alias/my app",
                                                       TargetKeyId=s.sym),
      ValidationException),
