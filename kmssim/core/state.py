@@ -193,6 +193,9 @@ class Service(AuditedCalls):
                     if target < self.now or self._advance_slice(
                             target, fired, time.perf_counter() + LOCK_SLICE):
                         return fired
+                # Python's locks do not hand over on release: give up the interpreter for
+                # a moment so a thread waiting for the lock gets it before the next slice.
+                time.sleep(0)
 
     def _holds_lock(self) -> bool:
         owned = getattr(self._lock, "_is_owned", None)
