@@ -36,14 +36,16 @@ from __future__ import annotations
 
 import decimal
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 
 from kmssim.core.errors import ValidationException
 
-__all__ = ["client_problems", "service_problems", "validation_error", "member_path",
+__all__ = ["client_problems", "service_problems", "reference_client_problems",
+           "reference_service_problems", "validation_error", "member_path",
            "shown", "lone_surrogate", "blob", "context", "integer", "choice", "text", "flag"]
 
 #: botocore's accepted Python types per model type (``ParamValidator.SCALAR_TYPES`` and
@@ -158,7 +160,22 @@ def lone_surrogate(value: str) -> int | None:
 # -- botocore's checks ----------------------------------------------------------------------
 def client_problems(rules: Mapping[str, Any], params: Mapping[str, Any]) -> list[str]:
     """The lines of botocore's ``ParamValidationError`` report for ``params`` (empty when
-    botocore would send the request), in botocore's order and words."""
+    botocore would send the request), in botocore's order and words.
+
+    A request the rules accept (nearly every one) is passed by ``rules``' compiled
+    acceptor (`_compiled`) without a word being formatted; one they refuse is worded by
+    the interpreter, `reference_client_problems`, from the same rules."""
+    try:
+        if _compiled(rules).client(params):
+            return []
+    except Exception:  # noqa: BLE001 - the interpreter meets the same value and decides
+        pass
+    return reference_client_problems(rules, params)
+
+
+def reference_client_problems(rules: Mapping[str, Any], params: Mapping[str, Any]) -> list[str]:
+    """`client_problems` by interpreting the rules member by member: the words of every
+    report, and the reference the compiled acceptor is tested against."""
     problems: list[str] = []
     _client(params, rules, "", problems)
     return problems
@@ -237,6 +254,19 @@ def service_problems(rules: Mapping[str, Any], params: Mapping[str, Any],
     have checked) it also reports missing required members and the minimums. Types are
     assumed right: the wire protocol refuses a wrong JSON type before this runs.
     """
+    try:
+        compiled = _compiled(rules)
+        if (compiled.service if client_checked else compiled.wire)(params):
+            return []
+    except Exception:  # noqa: BLE001 - the interpreter meets the same value and decides
+        pass
+    return reference_service_problems(rules, params, client_checked=client_checked)
+
+
+def reference_service_problems(rules: Mapping[str, Any], params: Mapping[str, Any],
+                               *, client_checked: bool = True) -> list[str]:
+    """`service_problems` by interpreting the rules: the words of every report, and the
+    reference the compiled acceptor is tested against."""
     problems: list[str] = []
     _service_structure(params, rules, "", problems, client_checked)
     return problems
@@ -337,6 +367,162 @@ def _map_key(key: Any) -> str:
 def _regex(pattern: str) -> re.Pattern[str]:
     # The model's patterns are Java regular expressions: \w, \s and \d mean ASCII there.
     return re.compile(pattern, re.ASCII)
+
+
+# -- the same rules, compiled ----------------------------------------------------------------
+# Interpreting the rules member by member costs as much as a whole Encrypt. Each operation's
+# rules are therefore also compiled, once, into closures that only *accept*: each answers
+# whether the interpreter above would find no problem at all, doing the same comparisons in
+# the same way but formatting nothing. A value they refuse (or that makes them raise) goes
+# to the interpreter, which words the report; so the words and order come from one place,
+# and the acceptors come from the same rule table. tests/test_differential.py checks that
+# accepting and an empty report always agree.
+Accept = Callable[[Any], bool]
+
+
+def _always(value: Any) -> bool:
+    return True
+
+
+def _type_test(kind: str) -> Accept:
+    """`_type_ok` for one kind, with the common exact types tried first."""
+    if kind == "string":
+        return lambda v: type(v) is str or isinstance(v, str)
+    if kind == "blob":
+        return lambda v: type(v) is bytes or isinstance(v, (bytes, bytearray, str))
+    if kind in ("structure", "map"):
+        return lambda v: type(v) is dict or isinstance(v, dict)
+    return lambda v: _type_ok(kind, v)
+
+
+def _text_ok(value: str) -> bool:
+    return value.isascii() or lone_surrogate(value) is None
+
+
+def _client_acceptor(rule: Mapping[str, Any]) -> Accept:
+    """Whether `_client` reports nothing for a value of ``rule``."""
+    kind = rule["type"]
+    typed = _type_test(kind)
+    low = rule.get("min")
+    if kind == "structure":
+        members = rule["members"]
+        required = tuple(rule["required"])
+        subs = {name: _client_acceptor(sub) for name, sub in members.items()}
+
+        def structure(value: Any) -> bool:
+            if not typed(value):
+                return False
+            for needed in required:
+                if needed not in value:
+                    return False
+            for given, item in value.items():
+                sub = subs.get(given)
+                if sub is None or not sub(item):
+                    return False
+            return True
+        return structure
+    if kind == "list":
+        item_ok = _client_acceptor(rule["member"])
+        return lambda v: (typed(v) and (low is None or not len(v) < low)
+                          and all(item_ok(item) for item in v))
+    if kind == "map":
+        key_ok, value_ok = _client_acceptor(rule["key"]), _client_acceptor(rule["value"])
+        return lambda v: typed(v) and all(key_ok(k) and value_ok(x) for k, x in v.items())
+    if kind == "string":
+        if low is None:
+            return lambda v: typed(v) and _text_ok(v)
+        return lambda v: typed(v) and _text_ok(v) and not len(v) < low
+    if kind == "blob":
+        return lambda v: typed(v) and (type(v) is bytes or not isinstance(v, str) or _text_ok(v))
+    if kind in ("integer", "long", "double", "float") and low is not None:
+        return lambda v: typed(v) and not v < low
+    return typed
+
+
+def _service_acceptor(rule: Mapping[str, Any], client_checked: bool) -> Accept:
+    """Whether `_service` reports nothing for a value of ``rule``."""
+    kind = rule["type"]
+    typed = _type_test(kind)
+    if kind == "structure":
+        members = rule["members"]
+        required = () if client_checked else tuple(rule["required"])
+        subs = {name: _service_acceptor(sub, client_checked)
+                for name, sub in members.items() if _constrained(sub)}
+
+        def structure(value: Any) -> bool:
+            if not typed(value):
+                return True  # the client side (or the wire protocol) reports types
+            for needed in required:
+                if value.get(needed) is None:
+                    return False
+            for given, item in value.items():
+                if item is not None:
+                    sub = subs.get(given)
+                    if sub is not None and not sub(item):
+                        return False
+            return True
+        return structure
+    low, high = rule.get("min"), rule.get("max")
+    checks: list[Accept] = []
+    if kind in ("integer", "long", "double", "float"):
+        if low is not None and not client_checked:
+            checks.append(lambda v: not v < low)
+        if high is not None:
+            checks.append(lambda v: not v > high)
+    elif kind in ("string", "blob", "list", "map"):
+        if kind == "blob":
+            def size(v: Any) -> int:
+                return len(v.encode("utf-8", "surrogatepass")) if isinstance(v, str) \
+                    else len(v)
+        else:
+            size = len
+        if low is not None and not (client_checked and kind in ("string", "list")):
+            checks.append(lambda v: not size(v) < low)
+        if high is not None:
+            checks.append(lambda v: not size(v) > high)
+        if kind == "string":
+            pattern, enum = rule.get("pattern"), rule.get("enum")
+            if pattern is not None:
+                matcher = _regex(pattern).fullmatch
+                checks.append(lambda v: matcher(v) is not None)
+            if enum is not None:
+                checks.append(lambda v: v in enum)
+        elif kind == "list":
+            item_ok = _service_acceptor(rule["member"], client_checked)
+            checks.append(lambda v: all(item_ok(item) for item in v))
+        elif kind == "map":
+            key_ok = _service_acceptor(rule["key"], client_checked)
+            value_ok = _service_acceptor(rule["value"], client_checked)
+            checks.append(lambda v: all(key_ok(k) and value_ok(x) for k, x in v.items()))
+    if not checks:
+        return _always
+    if len(checks) == 1:
+        only = checks[0]
+        return lambda v: not typed(v) or only(v)
+    every = tuple(checks)
+    return lambda v: not typed(v) or all(check(v) for check in every)
+
+
+@dataclass(frozen=True, slots=True)
+class _Acceptors:
+    client: Accept    # botocore's checks
+    service: Accept   # the service's, after botocore's
+    wire: Accept      # the service's, for a request botocore may not have checked
+
+
+def _compiled(rules: Mapping[str, Any]) -> _Acceptors:
+    """The acceptors for one operation's rules, compiled on first use (cached per rules
+    object, which the cache holds so that its id stays unique)."""
+    entry = _COMPILED.get(id(rules))
+    if entry is not None and entry[0] is rules:
+        return entry[1]
+    acceptors = _Acceptors(_client_acceptor(rules), _service_acceptor(rules, True),
+                           _service_acceptor(rules, False))
+    _COMPILED[id(rules)] = (rules, acceptors)
+    return acceptors
+
+
+_COMPILED: dict[int, tuple[Mapping[str, Any], _Acceptors]] = {}
 
 
 def validation_error(problems: list[str], **kwargs: Any) -> ValidationException:
