@@ -1,7 +1,7 @@
 """The optimized call path against the reference path, on seeded random call sequences.
 
 Parameter checks run, on every call, through acceptors compiled from the model's rules
-(`kmssim.core.params._compiled`); the interpreter of the same rules
+(`kmssim.core.params.compiled`); the interpreter of the same rules
 (`reference_client_problems`, `reference_service_problems`) words the reports and is the
 reference. Two simulators with the same seed get the same random sequence of valid and
 invalid calls, one of them forced onto the reference path (`reference_path`); their
@@ -31,10 +31,12 @@ def reference_path() -> Iterator[None]:
     saved = calls.client_problems, calls.service_problems
     calls.client_problems = params.reference_client_problems
     calls.service_problems = params.reference_service_problems
+    calls.ACCEPTORS_ON = False
     try:
         yield
     finally:
         calls.client_problems, calls.service_problems = saved
+        calls.ACCEPTORS_ON = True
 
 
 # -- random values, valid and not ----------------------------------------------------------

@@ -45,7 +45,7 @@ from typing import Any
 from kmssim.core.errors import ValidationException
 
 __all__ = ["client_problems", "service_problems", "reference_client_problems",
-           "reference_service_problems", "validation_error", "member_path",
+           "reference_service_problems", "compiled", "validation_error", "member_path",
            "shown", "lone_surrogate", "blob", "context", "integer", "choice", "text", "flag"]
 
 #: botocore's accepted Python types per model type (``ParamValidator.SCALAR_TYPES`` and
@@ -163,10 +163,10 @@ def client_problems(rules: Mapping[str, Any], params: Mapping[str, Any]) -> list
     botocore would send the request), in botocore's order and words.
 
     A request the rules accept (nearly every one) is passed by ``rules``' compiled
-    acceptor (`_compiled`) without a word being formatted; one they refuse is worded by
+    acceptor (`compiled`) without a word being formatted; one they refuse is worded by
     the interpreter, `reference_client_problems`, from the same rules."""
     try:
-        if _compiled(rules).client(params):
+        if compiled(rules).client(params):
             return []
     except Exception:  # noqa: BLE001 - the interpreter meets the same value and decides
         pass
@@ -255,7 +255,7 @@ def service_problems(rules: Mapping[str, Any], params: Mapping[str, Any],
     assumed right: the wire protocol refuses a wrong JSON type before this runs.
     """
     try:
-        compiled = _compiled(rules)
+        compiled = compiled(rules)
         if (compiled.service if client_checked else compiled.wire)(params):
             return []
     except Exception:  # noqa: BLE001 - the interpreter meets the same value and decides
@@ -510,7 +510,7 @@ class _Acceptors:
     wire: Accept      # the service's, for a request botocore may not have checked
 
 
-def _compiled(rules: Mapping[str, Any]) -> _Acceptors:
+def compiled(rules: Mapping[str, Any]) -> _Acceptors:
     """The acceptors for one operation's rules, compiled on first use (cached per rules
     object, which the cache holds so that its id stays unique)."""
     entry = _COMPILED.get(id(rules))
