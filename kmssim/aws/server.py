@@ -8,6 +8,10 @@ binds loopback addresses only unless told otherwise, reads at most
 `kmssim.aws.protocol.MAX_BODY_BYTES` of a request, and answers anything malformed with
 an AWS-shaped JSON error (HTTP 400), never a traceback on stderr.
 
+Connections: HTTP/1.1 with keep-alive (an SDK sends every request on one connection),
+each response written in one piece, and a connection idle for `_Handler.timeout` seconds
+closed by the server, so idle clients cannot pile up threads.
+
 Hardening: a listen backlog of `BACKLOG` (bursts of connections are queued, not reset);
 exactly one Content-Length of ASCII digits, and a body shorter than it is never
 executed; and, unless serving remote clients, requests must name a loopback host in
@@ -143,9 +147,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        send_body = self.command != "HEAD"
+        if self.request_version == "HTTP/0.9" or not hasattr(self, "_headers_buffer"):
+            self.end_headers()   # a garbage request line: http.server sends no headers
+            if send_body:
+                self.wfile.write(body)
+            return
+        # Headers and body leave in one write (one system call, one segment on loopback)
+        # rather than two per response on a kept-alive connection.
+        self._headers_buffer.append(b"\r\n")
+        if send_body:
+            self._headers_buffer.append(body)
+        self.flush_headers()
 
     def send_error(self, code: int, message: str | None = None,
                    explain: str | None = None) -> None:
