@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from kmssim import KMS
-from kmssim.core import persist
+from kmssim.core import persist, schema
 from kmssim.errors import CorruptScenarioError
 
 BYTE_EDITS = 300
@@ -115,16 +115,34 @@ def test_a_rich_scenario_round_trips_through_the_strict_schema(tmp_path, saved):
     assert (tmp_path / "again.json").read_bytes() == content
     assert all_decrypt(loaded, made, macs, disabled)
     data = json.loads(content)
-    assert data["version"] == persist.FORMAT_VERSION == 2
+    assert data["version"] == persist.FORMAT_VERSION == 3
     assert data["digest"] == persist.digest(data)
     states = {k["state"] for k in data["keys"]} | {k["state"] for k in data["deleted"]}
     assert states == {"Enabled", "Disabled", "PendingDeletion", "Deleted"}
+
+
+def test_a_version_2_file_still_loads(tmp_path, saved):
+    """Version 2 wrote the trail as one array per event; it loads to the same trail."""
+    content, made, macs, disabled, rsa_secrets = saved
+    data = json.loads(content)
+    data["version"] = 2
+    data["trail"] = list(schema.trail_rows(data["trail"]))
+    data["digest"] = persist.digest(data)
+    path = tmp_path / "v2.json"
+    path.write_text(json.dumps(data))
+    loaded = KMS.load(path)
+    (tmp_path / "v3.json").write_bytes(content)
+    assert loaded.trail.to_cloudtrail() == KMS.load(tmp_path / "v3.json").trail.to_cloudtrail()
+    loaded.save(tmp_path / "as3.json")   # saved again, it is the version 3 file
+    assert (tmp_path / "as3.json").read_bytes() == content
+    assert all_decrypt(loaded, made, macs, disabled)
 
 
 def test_a_version_1_file_still_loads(tmp_path, saved):
     content, made, macs, disabled, rsa_secrets = saved
     data = json.loads(content)
     data["version"] = 1
+    data["trail"] = list(schema.trail_rows(data["trail"]))
     del data["digest"]
     for group in ("keys", "deleted"):
         for key in data[group]:

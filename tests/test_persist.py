@@ -143,7 +143,7 @@ def _damage(path: Path, change) -> None:
     lambda p: _damage(p, lambda d: d["keys"][0].update(materials="abc")),
     lambda p: _damage(p, lambda d: d["aliases"].append(["alias/x", "no-such-key", None, None])),
     lambda p: _damage(p, lambda d: d.update(seed={"type": "float", "value": 1.5})),
-    lambda p: _damage(p, lambda d: d["trail"].append([1, 2])),
+    lambda p: _damage(p, lambda d: d["trail"]["columns"][1].append(0)),
     lambda p: p.unlink(),
 ], ids=["not-json", "truncated", "not-utf8", "list", "empty", "format", "version", "no-keys",
         "bad-time", "no-material", "bad-material", "dangling-alias", "bad-seed", "bad-event",
@@ -158,3 +158,21 @@ def test_damaged_or_missing_file_raises_corrupt_scenario(tmp_path: Path, damage)
     with pytest.raises(CorruptScenarioError) as raised:
         KMS.load(path)
     assert raised.value.code == "ValidationException"
+
+
+def test_the_file_does_not_depend_on_which_events_were_read(tmp_path: Path) -> None:
+    """Format 3 writes the trail from packed and built events alike, byte for byte."""
+    kms = KMS(seed=27)
+    key = new_key(kms)
+    for index in range(6):
+        kms.encrypt(KeyId=key, Plaintext=b"x", EncryptionContext={"n": str(index % 2)})
+        kms.tag_resource(KeyId=key, Tags=[{"TagKey": "t", "TagValue": str(index % 2)}])
+    kms.save(tmp_path / "packed.json")
+    kms.trail[:5]            # some events built, the rest still packed
+    kms.save(tmp_path / "mixed.json")
+    list(kms.trail)          # every event built
+    kms.save(tmp_path / "built.json")
+    packed = (tmp_path / "packed.json").read_bytes()
+    assert (tmp_path / "mixed.json").read_bytes() == packed
+    assert (tmp_path / "built.json").read_bytes() == packed
+    assert KMS.load(tmp_path / "packed.json").trail.to_cloudtrail() == kms.trail.to_cloudtrail()

@@ -20,6 +20,17 @@ later or decrypts wrongly:
 Neither is a signature: anyone with the file can recompute them. They protect against
 accidents, not against someone who means to change the file. Version 1 files (no
 digest, no check values) are still read, through the same schema.
+
+Format version 3 stores the audit trail column-wise, written straight from the trail's
+packed events (`kmssim.core.trail.AuditTrail.columns`):
+``"trail": {"values": [...], "columns": [[...] x 10]}``. ``values`` holds each distinct
+JSON value of the trail once (times as ISO 8601 text, requests and responses as
+objects, names, ARNs, null); the ten columns (time, name, event type, principal, key
+ARN, request, response, error code, error message, key material id) hold, per event in
+order, the index of its value; an event's sequence number is its position. A trail of
+100,000 similar calls takes about 2 MB instead of 40. The schema checks the columns
+(same length, indexes in range) and then every event as in version 2; version 2
+files (one array per event) are still read.
 """
 
 from __future__ import annotations
@@ -48,9 +59,9 @@ S = TypeVar("S", bound=Service)
 __all__ = ["save", "load", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "kmssim-scenario"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 #: The older versions `load` still reads.
-READABLE_VERSIONS = (1, 2)
+READABLE_VERSIONS = (1, 2, 3)
 
 
 def _time(value: datetime | None) -> str | None:
@@ -129,8 +140,13 @@ def _scenario(kms: Service) -> dict[str, Any]:
         "deleted": [_key_to_json(k) for k in kms._deleted.values()],
         "aliases": [[name, key_id, _time(created), _time(updated)]
                     for name, (key_id, created, updated) in kms._aliases.items()],
-        "trail": [_event_to_json(e) for e in kms.trail],
+        "trail": _trail_to_json(kms),
     }
+
+
+def _trail_to_json(kms: Service) -> dict[str, Any]:
+    values, columns = kms.trail.columns()
+    return {"values": values, "columns": columns}
 
 
 def save(kms: Service, path: str | os.PathLike[str]) -> None:
@@ -238,6 +254,22 @@ def _glob_escape(name: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
+def _trail_from_columns(kms: Service, trail: dict[str, Any]) -> None:
+    """Add the events of a format-3 trail (checked by the schema) to ``kms.trail``,
+    packed as they were, with each distinct time parsed once."""
+    values = trail["values"]
+    times: dict[int, datetime] = {}
+    add, region, account = kms.trail.add, kms.region, kms.account_id
+    for (time, name, etype, principal, arn, request, response, code, message,
+         material) in zip(*trail["columns"]):
+        when = times.get(time)
+        if when is None:
+            when = times[time] = _at(values[time])
+        add(when, values[name], values[etype], values[principal], values[arn],
+            values[request], values[response], values[code], values[message],
+            values[material], region, account)
+
+
 def _no_constant(name: str) -> Any:
     raise CorruptScenarioError(f"{name} is not a number kmssim writes")
 
@@ -300,12 +332,15 @@ def load(factory: Callable[..., S], path: str | os.PathLike[str]) -> S:
                 raise ValueError(f"alias {name} points to a missing key")
         kms.clock.restore(_at(data["now"]),
                           [(_at(due), kind, key_id) for due, kind, key_id in data["queue"]])
-        for row in data["trail"]:
-            sequence, time, name, etype, principal, arn, request, response, code, message, \
-                material = row
-            kms.trail.append(AuditEvent(sequence, _at(time), name, etype, principal, arn,
-                                        request, response, code, message, material,
-                                        kms.region, kms.account_id))
+        if version >= 3:
+            _trail_from_columns(kms, data["trail"])
+        else:
+            for row in data["trail"]:
+                sequence, time, name, etype, principal, arn, request, response, code, \
+                    message, material = row
+                kms.trail.append(AuditEvent(sequence, _at(time), name, etype, principal, arn,
+                                            request, response, code, message, material,
+                                            kms.region, kms.account_id))
     except CorruptScenarioError:
         raise
     except Exception as error:  # any malformed field: report the file, never a raw traceback

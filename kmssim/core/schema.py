@@ -18,7 +18,7 @@ import base64
 import binascii
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -197,8 +197,38 @@ def check(data: Any, *, version: int) -> None:
         if _time(created, f"{path}[2]") > _time(updated, f"{path}[3]"):
             raise _fail(f"{path}[3]", "is before the alias was created")
 
-    for index, row in enumerate(_array(data["trail"], "trail")):
+    rows = trail_rows(data["trail"]) if version >= 3 else _array(data["trail"], "trail")
+    for index, row in enumerate(rows):
         _event(row, f"trail[{index}]", index)
+
+
+#: The columns of a format-3 trail, in order (each event's sequence is its position).
+TRAIL_COLUMNS = ("time", "name", "event_type", "principal", "key_arn", "request", "response",
+                 "error_code", "error_message", "key_material_id")
+
+
+def trail_rows(trail: Any) -> Iterator[list[Any]]:
+    """The events of a format-3 trail (``{"values": [...], "columns": [...]}``), one at a
+    time, each as format 2 writes it (``[sequence, time, name, ...]``), after checking
+    that the columns are ten arrays of the same length holding indexes into ``values``."""
+    _object(trail, "trail", frozenset({"values", "columns"}))
+    values = _array(trail["values"], "trail.values")
+    columns = _array(trail["columns"], "trail.columns", len(TRAIL_COLUMNS))
+    count = None
+    for number, column in enumerate(columns):
+        path = f"trail.columns[{number}]"
+        _array(column, path)
+        if count is None:
+            count = len(column)
+        elif len(column) != count:
+            raise _fail(path, f"has {len(column)} entries where trail.columns[0] has {count}")
+        limit = len(values)
+        for at, entry in enumerate(column):
+            if type(entry) is not int or not 0 <= entry < limit:
+                raise _fail(f"{path}[{at}]", f"is not an index into trail.values "
+                                             f"(0 to {limit - 1})")
+    for sequence, row in enumerate(zip(*columns)):
+        yield [sequence, *(values[at] for at in row)]
 
 
 def _seed(seed: Any) -> None:

@@ -8,6 +8,7 @@ secret is ever recorded: no plaintext, no data key, no key material, no blob.
 
 from __future__ import annotations
 
+import json
 import operator
 import threading
 import uuid
@@ -22,6 +23,18 @@ __all__ = ["AuditEvent", "AuditTrail", "SERVICE_PRINCIPAL"]
 
 SERVICE_PRINCIPAL = "AWS Internal"
 _EVENT_NAMESPACE = uuid.UUID("6f1c7a52-0d3e-4c1b-9a57-5e1d2b7c9e10")
+
+
+def _packed_key(mapping: Mapping[str, Any] | None) -> Any:
+    """The key `AuditTrail.columns` files a built event's request or response under: the
+    same as for the packed form `AuditTrail.add` makes of it (so a file does not depend
+    on which events were read before the save)."""
+    if mapping is None:
+        return None
+    return ("r", tuple(mapping), tuple(
+        tuple(value.items()) if type(value) is dict and all(
+            type(k) is str and type(v) is str for k, v in value.items()) else value
+        for value in mapping.values()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +273,83 @@ class AuditTrail:
                 continue
             out.append(event)
         return out
+
+    def columns(self) -> tuple[list[Any], list[list[int]]]:
+        """The trail column-wise, for a scenario file (format 3), without building events.
+
+        Returns ``(values, columns)``: ``values`` the distinct JSON values of the trail
+        (times as ISO 8601 text, requests and responses as objects, each once), and
+        ten ``columns`` of indexes into it, one entry per event in order: time, name,
+        event type, principal, key ARN, request, response, error code, error message,
+        key material id. Packed events are read as packed: a request is looked up by its
+        shape and values, and made into a dict only the first time it is seen.
+        """
+        values: list[Any] = []
+        index: dict[Any, int] = {}
+        columns: list[list[int]] = [[] for _ in range(10)]
+        (times, names, types, principals, arns, requests, responses, codes, messages,
+         materials) = columns
+
+        def slot(key: Any, value: Any) -> int:
+            at = index.get(key)
+            if at is None:
+                at = index[key] = len(values)
+                values.append(value)
+            return at
+
+        def mapping(key: Any, build: Any) -> int:
+            try:
+                at = index.get(key)
+            except TypeError:  # a list among the values: key it by its JSON instead
+                value = build()
+                return slot(("j", json.dumps(value, default=str)), value)
+            return at if at is not None else slot(key, build())
+
+        for position, item in enumerate(self._events[:len(self._events)]):
+            if type(item) is tuple:
+                time, name, principal, arn, material, error, fixed, shapes = item[:8]
+                event_type = fixed[0]
+                request_names, response_names = shapes
+                code, message = error if error is not None else (None, None)
+                split = 8 + (len(request_names) if request_names is not None else 0)
+                request_key = None if request_names is None else \
+                    ("r", request_names, item[8:split])
+                response_key = None if response_names is None else \
+                    ("r", response_names, item[split:])
+
+                def request(row: tuple[Any, ...] = item, at: int = position) -> Any:
+                    return self._build(at, row).request
+
+                def response(row: tuple[Any, ...] = item, at: int = position) -> Any:
+                    return self._build(at, row).response
+            else:
+                event = item
+                time, name, principal, arn, material = (event.time, event.name,
+                                                        event.principal, event.key_arn,
+                                                        event.key_material_id)
+                event_type, code, message = event.event_type, event.error_code, \
+                    event.error_message
+                request_key = _packed_key(event.request)
+                response_key = _packed_key(event.response)
+
+                def request(event: AuditEvent = event) -> Any:
+                    return event.request
+
+                def response(event: AuditEvent = event) -> Any:
+                    return event.response
+            times.append(slot(("t", time, time.tzinfo), time.isoformat()))
+            names.append(slot(name, name))
+            types.append(slot(event_type, event_type))
+            principals.append(slot(principal, principal))
+            arns.append(slot(arn, arn))
+            requests.append(slot(None, None) if request_key is None
+                            else mapping(request_key, request))
+            responses.append(slot(None, None) if response_key is None
+                             else mapping(response_key, response))
+            codes.append(slot(code, code))
+            messages.append(slot(message, message))
+            materials.append(slot(material, material))
+        return values, columns
 
     def to_cloudtrail(self, events: list[AuditEvent] | None = None) -> list[dict[str, Any]]:
         """CloudTrail records for ``events`` (default: the whole trail)."""
