@@ -405,12 +405,11 @@ def _client_acceptor(rule: Mapping[str, Any]) -> Accept:
     typed = _type_test(kind)
     low = rule.get("min")
     if kind == "structure":
-        members = rule["members"]
         required = tuple(rule["required"])
-        subs = {name: _client_acceptor(sub) for name, sub in members.items()}
+        subs = {name: _client_acceptor(sub) for name, sub in rule["members"].items()}
 
         def structure(value: Any) -> bool:
-            if not typed(value):
+            if not (type(value) is dict or isinstance(value, dict)):
                 return False
             for needed in required:
                 if needed not in value:
@@ -423,20 +422,47 @@ def _client_acceptor(rule: Mapping[str, Any]) -> Accept:
         return structure
     if kind == "list":
         item_ok = _client_acceptor(rule["member"])
-        return lambda v: (typed(v) and (low is None or not len(v) < low)
-                          and all(item_ok(item) for item in v))
+
+        def items(value: Any) -> bool:
+            if not typed(value) or (low is not None and len(value) < low):
+                return False
+            for item in value:
+                if not item_ok(item):
+                    return False
+            return True
+        return items
     if kind == "map":
         key_ok, value_ok = _client_acceptor(rule["key"]), _client_acceptor(rule["value"])
-        return lambda v: typed(v) and all(key_ok(k) and value_ok(x) for k, x in v.items())
+
+        def pairs(value: Any) -> bool:
+            if not (type(value) is dict or isinstance(value, dict)):
+                return False
+            for key, item in value.items():
+                if not (key_ok(key) and value_ok(item)):
+                    return False
+            return True
+        return pairs
     if kind == "string":
-        if low is None:
-            return lambda v: typed(v) and _text_ok(v)
-        return lambda v: typed(v) and _text_ok(v) and not len(v) < low
+        least = 0 if low is None else low
+
+        def text(value: Any) -> bool:
+            return ((type(value) is str or isinstance(value, str))
+                    and (value.isascii() or lone_surrogate(value) is None)
+                    and len(value) >= least)
+        return text
     if kind == "blob":
-        return lambda v: typed(v) and (type(v) is bytes or not isinstance(v, str) or _text_ok(v))
+        def data(value: Any) -> bool:
+            if type(value) is bytes:
+                return True
+            return typed(value) and (not isinstance(value, str) or _text_ok(value))
+        return data
     if kind in ("integer", "long", "double", "float") and low is not None:
         return lambda v: typed(v) and not v < low
     return typed
+
+
+def _blob_size(value: Any) -> int:
+    return len(value.encode("utf-8", "surrogatepass")) if isinstance(value, str) else len(value)
 
 
 def _service_acceptor(rule: Mapping[str, Any], client_checked: bool) -> Accept:
@@ -444,13 +470,12 @@ def _service_acceptor(rule: Mapping[str, Any], client_checked: bool) -> Accept:
     kind = rule["type"]
     typed = _type_test(kind)
     if kind == "structure":
-        members = rule["members"]
         required = () if client_checked else tuple(rule["required"])
         subs = {name: _service_acceptor(sub, client_checked)
-                for name, sub in members.items() if _constrained(sub)}
+                for name, sub in rule["members"].items() if _constrained(sub)}
 
         def structure(value: Any) -> bool:
-            if not typed(value):
+            if not (type(value) is dict or isinstance(value, dict)):
                 return True  # the client side (or the wire protocol) reports types
             for needed in required:
                 if value.get(needed) is None:
@@ -463,44 +488,59 @@ def _service_acceptor(rule: Mapping[str, Any], client_checked: bool) -> Accept:
             return True
         return structure
     low, high = rule.get("min"), rule.get("max")
-    checks: list[Accept] = []
     if kind in ("integer", "long", "double", "float"):
-        if low is not None and not client_checked:
-            checks.append(lambda v: not v < low)
-        if high is not None:
-            checks.append(lambda v: not v > high)
-    elif kind in ("string", "blob", "list", "map"):
-        if kind == "blob":
-            def size(v: Any) -> int:
-                return len(v.encode("utf-8", "surrogatepass")) if isinstance(v, str) \
-                    else len(v)
-        else:
-            size = len
-        if low is not None and not (client_checked and kind in ("string", "list")):
-            checks.append(lambda v: not size(v) < low)
-        if high is not None:
-            checks.append(lambda v: not size(v) > high)
-        if kind == "string":
-            pattern, enum = rule.get("pattern"), rule.get("enum")
-            if pattern is not None:
-                matcher = _regex(pattern).fullmatch
-                checks.append(lambda v: matcher(v) is not None)
-            if enum is not None:
-                checks.append(lambda v: v in enum)
-        elif kind == "list":
-            item_ok = _service_acceptor(rule["member"], client_checked)
-            checks.append(lambda v: all(item_ok(item) for item in v))
-        elif kind == "map":
-            key_ok = _service_acceptor(rule["key"], client_checked)
-            value_ok = _service_acceptor(rule["value"], client_checked)
-            checks.append(lambda v: all(key_ok(k) and value_ok(x) for k, x in v.items()))
-    if not checks:
+        least = low if not client_checked else None
+        if least is None and high is None:
+            return _always
+
+        def number(value: Any) -> bool:
+            if not typed(value):
+                return True
+            if least is not None and value < least:
+                return False
+            return high is None or not value > high
+        return number
+    if kind not in ("string", "blob", "list", "map"):
         return _always
-    if len(checks) == 1:
-        only = checks[0]
-        return lambda v: not typed(v) or only(v)
-    every = tuple(checks)
-    return lambda v: not typed(v) or all(check(v) for check in every)
+    least = None if client_checked and kind in ("string", "list") else low
+    blob = kind == "blob"
+    matcher = _regex(rule["pattern"]).fullmatch if "pattern" in rule else None
+    enum = rule.get("enum") if kind == "string" else None
+    item_ok = _service_acceptor(rule["member"], client_checked) if kind == "list" else None
+    key_ok = _service_acceptor(rule["key"], client_checked) if kind == "map" else _always
+    value_ok = _service_acceptor(rule["value"], client_checked) if kind == "map" else _always
+    pairs = kind == "map" and not (key_ok is _always and value_ok is _always)
+    if kind == "string" and matcher is None and enum is None:
+        def text(value: Any) -> bool:
+            if not (type(value) is str or isinstance(value, str)):
+                return True
+            size = len(value)
+            return (least is None or size >= least) and (high is None or size <= high)
+        return text
+
+    def sized(value: Any) -> bool:
+        if not typed(value):
+            return True
+        size = _blob_size(value) if blob else len(value)
+        if least is not None and size < least:
+            return False
+        if high is not None and size > high:
+            return False
+        if kind == "string":
+            if matcher is not None and matcher(value) is None:
+                return False
+            if enum is not None and value not in enum:
+                return False
+        elif item_ok is not None:
+            for item in value:
+                if not item_ok(item):
+                    return False
+        elif pairs:
+            for key, item in value.items():
+                if not (key_ok(key) and value_ok(item)):
+                    return False
+        return True
+    return sized
 
 
 @dataclass(frozen=True, slots=True)
