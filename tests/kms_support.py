@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from kmssim import KMS
+from kmssim.core import schema
 
 
 def utc(year: int, month: int = 1, day: int = 1, hour: int = 0, minute: int = 0,
@@ -23,9 +24,12 @@ def new_key(kms: KMS, **kwargs: Any) -> str:
 
 def saved_state(kms: KMS, path: Path) -> dict[str, Any]:
     """Everything `KMS.save` writes (keys, materials, aliases, clock, queue, random-stream
-    position, trail), read back as plain JSON data, without the file's digest (it is a
+    position, trail as one list per event), read back as plain JSON data, without the file's digest (it is a
     hash of the rest, so callers that set the trail aside can compare what remains)."""
     kms.save(path)
     data = json.loads(path.read_text(encoding="utf-8"))
     data.pop("digest", None)
+    # Format 3 stores the trail column-wise: give it back one row per event, as format 2
+    # wrote it, so that callers can compare and slice it.
+    data["trail"] = list(schema.trail_rows(data["trail"]))
     return data
