@@ -116,6 +116,10 @@ class Service(AuditedCalls):
         # advances never interleave and concurrent steps still add up.
         self._advancing = threading.RLock()
         self._ciphers: dict[str, Any] = {}   # material id → ready cipher object (a cache)
+        # KeyId text (a key id or key ARN) → the key id it names, once it named a key: a
+        # pure function of the text, so it is never stale; the key itself is looked up
+        # in the key table on every call. Aliases are not cached: they change.
+        self._named_ids: dict[str, str] = {}
         self._listeners: dict[str, ClockListener] = {}   # name → listener; not saved
 
     @property
@@ -324,6 +328,12 @@ class Service(AuditedCalls):
         one that names no key (``Key '<its ARN here>' does not exist``), and answers a key
         ARN of another Region with ``Invalid arn <that region>``.
         """
+        if type(key_ref) is str:
+            known_id = self._named_ids.get(key_ref)
+            if known_id is not None:
+                key = self._keys.get(known_id)
+                if key is not None:
+                    return self._note(key)
         if not isinstance(key_ref, str) or not key_ref:
             raise ValidationException(f"Invalid type for parameter {parameter}: expected a "
                                       f"key id, key ARN, alias name or alias ARN string.")
@@ -367,6 +377,10 @@ class Service(AuditedCalls):
                 f"Key '{self._arn('key/' + key_id)}' does not exist",
                 hint="This key was deleted, with all its key material: nothing can use it "
                      "again." if key_id in self._deleted else None)
+        if type(key_ref) is str:
+            if len(self._named_ids) >= 4096:   # bounded, whatever the callers send
+                self._named_ids.clear()
+            self._named_ids[key_ref] = key_id
         return self._note(key)
 
     def _alias_target(self, name: str) -> Key:
