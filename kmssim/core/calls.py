@@ -211,12 +211,21 @@ class AuditedCalls:
         # An unknown member (a misspelled ``PlainText``, say) may hold a secret: recorded
         # by name only, as CloudTrail hides what it must not show.
         request = {}
+        shared_pairs = self.trail.shared_pairs
         for k, v in params.items():
             if v is None:
                 continue
             camel = recorded.get(k)
             if camel is not None:
-                request[camel] = v if type(v) is str else _recordable(v)
+                if type(v) is str:
+                    request[camel] = v
+                elif type(v) is dict and all(type(a) is str and type(b) is str
+                                             for a, b in v.items()):
+                    # An encryption context: packed as the trail packs one, shared with
+                    # every other event that has the same pairs (no copy of the dict).
+                    request[camel] = shared_pairs(v)
+                else:
+                    request[camel] = _recordable(v)
             elif k not in _SECRET_PARAMETERS and k not in known:
                 request[_camel(str(k))] = HIDDEN
         if name == "Decrypt":  # CloudTrail always records the algorithm a Decrypt used

@@ -190,6 +190,12 @@ class AuditTrail:
                              interned.setdefault(shapes, shapes))
                             + request_values + response_values)
 
+    def shared_pairs(self, mapping: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+        """A flat str-to-str mapping as `add` stores one: a shared tuple of its pairs (a
+        request value given to `add` in this form comes back from the event as a dict)."""
+        pairs = tuple(mapping.items())
+        return self._interned.setdefault(pairs, pairs)
+
     def _shared_contexts(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
         """``values`` with each flat str-to-str dict replaced by a shared tuple of pairs."""
         interned = self._interned
