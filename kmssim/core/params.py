@@ -616,7 +616,7 @@ def context(name: str, value: Any) -> dict[str, str] | None:
                 raise ValidationException(
                     f"Invalid type for parameter {name}, value: {shown(part)}, type: "
                     f"{type(part)}, valid types: {_VALID_TYPES['string']}")
-            if lone_surrogate(part) is not None:
+            if not part.isascii() and lone_surrogate(part) is not None:
                 raise ValidationException(f"{name} has a string with a lone surrogate, "
                                           "which cannot be encoded as UTF-8.")
         if not key:  # the model sets no minimum; kmssim keeps refusing an empty key
