@@ -202,6 +202,26 @@ def scenario(way: Direct) -> tuple[list[Any], set[str], set[str]]:
     assert ok("decrypt", CiphertextBlob=rsa_sealed, KeyId=rsa_key,
               EncryptionAlgorithm="RSAES_OAEP_SHA_256")["Plaintext"] == b"pin"
 
+    signer = ok("create_key", KeySpec="ECC_NIST_P256",
+                KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    signed = ok("sign", KeyId=signer, Message=b"token", SigningAlgorithm="ECDSA_SHA_256")
+    ok("verify", KeyId=signer, Message=b"token", Signature=signed["Signature"],
+       SigningAlgorithm="ECDSA_SHA_256")
+    fails("verify", "KMSInvalidSignatureException", KeyId=signer, Message=b"forged",
+          Signature=signed["Signature"], SigningAlgorithm="ECDSA_SHA_256")
+    fails("sign", "InvalidKeyUsageException", KeyId=key, Message=b"token",
+          SigningAlgorithm="ECDSA_SHA_256")
+    ok("get_public_key", KeyId=signer)
+    fails("get_public_key", "NotFoundException", KeyId=missing)
+    ok("generate_data_key_pair", KeyId=key, KeyPairSpec="ECC_NIST_P256")
+    fails("generate_data_key_pair", "InvalidKeyUsageException", KeyId=signer,
+          KeyPairSpec="ECC_NIST_P256")
+    ok("generate_data_key_pair_without_plaintext", KeyId=key, KeyPairSpec="ECC_SECG_P256K1")
+    fails("generate_data_key_pair_without_plaintext", "NotFoundException", KeyId=missing,
+          KeyPairSpec="ECC_NIST_P256")
+    ok("untag_resource", KeyId=key, TagKeys=["env"])
+    fails("untag_resource", "NotFoundException", KeyId=missing, TagKeys=["env"])
+
     ok("disable_key", KeyId=other)
     fails("encrypt", "DisabledException", KeyId=other, Plaintext=b"x")
     fails("disable_key", "NotFoundException", KeyId=missing)

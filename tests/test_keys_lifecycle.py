@@ -56,10 +56,11 @@ def test_rsa_and_hmac_keys_report_their_algorithms(kms: KMS) -> None:
     ({"Origin": "EXTERNAL"}, UnsupportedOperationException),
     ({"MultiRegion": True}, UnsupportedOperationException),
     # Valid in AWS, not modelled: unsupported, not "not in the enum".
-    ({"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY"}, UnsupportedOperationException),
-    ({"CustomerMasterKeySpec": "ECC_SECG_P256K1"}, UnsupportedOperationException),
+    ({"KeySpec": "ECC_NIST_P256", "KeyUsage": "KEY_AGREEMENT"}, UnsupportedOperationException),
     ({"KeySpec": "ML_DSA_65", "KeyUsage": "SIGN_VERIFY"}, UnsupportedOperationException),
-    ({"KeySpec": "RSA_2048", "KeyUsage": "SIGN_VERIFY"}, UnsupportedOperationException),
+    # An ECC key cannot have the default KeyUsage ENCRYPT_DECRYPT.
+    ({"CustomerMasterKeySpec": "ECC_SECG_P256K1"}, ValidationException),
+    ({"KeySpec": "RSA_2048", "KeyUsage": "KEY_AGREEMENT"}, ValidationException),
     ({"Tags": [{"TagKey": "a"}]}, ValidationException),
     ({"Policy": ""}, ValidationException),
     ({"Policy": 42}, ValidationException),

@@ -1,7 +1,7 @@
 """`KMS`: the simulated AWS Key Management Service of one account and Region.
 
-Its boto3-shaped operations come from three parts (`kmssim.core.ops.keys`,
-`kmssim.core.ops.rotation`, `kmssim.core.ops.crypto`); this module adds what only a simulator
+Its boto3-shaped operations come from its parts in `kmssim.core.ops` (keys, rotation,
+crypto, signing); this module adds what only a simulator
 has: looking inside a ciphertext, a key's version history, and saving a scenario.
 """
 
@@ -18,6 +18,7 @@ from kmssim.core.keys import Key, StateChange, fingerprint
 from kmssim.core.ops.crypto import CryptoOps
 from kmssim.core.ops.keys import KeyOps
 from kmssim.core.ops.rotation import RotationOps
+from kmssim.core.ops.signing import SigningOps
 
 __all__ = ["KMS", "CiphertextInfo", "Version", "KeyHistory"]
 
@@ -71,7 +72,7 @@ class KeyHistory:
     aliases: tuple[str, ...]
 
 
-class KMS(CryptoOps, RotationOps, KeyOps):
+class KMS(SigningOps, CryptoOps, RotationOps, KeyOps):
     """A simulated AWS KMS with its own clock, shaped like ``boto3.client("kms")``.
 
     ``KMS(seed=7)`` makes the same key ids, key material, data keys and nonces on

@@ -10,9 +10,6 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from kmssim.core import params
 from kmssim.core.calls import operation
 from kmssim.core.errors import (
@@ -25,6 +22,12 @@ from kmssim.core.errors import (
     ValidationException,
 )
 from kmssim.core.keys import SYMMETRIC, Key, KeyMaterial
+from kmssim.core.ops.signing import (
+    ECC_CURVES,
+    new_private_key,
+    private_der,
+    signing_algorithms,
+)
 from kmssim.core.paging import page
 from kmssim.core.state import Service
 
@@ -33,19 +36,24 @@ __all__ = ["KeyOps", "KEY_SPECS"]
 #: KeySpec → (allowed KeyUsage values, secret size in bytes or RSA modulus bits).
 KEY_SPECS: dict[str, tuple[tuple[str, ...], int]] = {
     SYMMETRIC: (("ENCRYPT_DECRYPT",), 32),
-    "RSA_2048": (("ENCRYPT_DECRYPT",), 2048),
-    "RSA_3072": (("ENCRYPT_DECRYPT",), 3072),
-    "RSA_4096": (("ENCRYPT_DECRYPT",), 4096),
+    "RSA_2048": (("ENCRYPT_DECRYPT", "SIGN_VERIFY"), 2048),
+    "RSA_3072": (("ENCRYPT_DECRYPT", "SIGN_VERIFY"), 3072),
+    "RSA_4096": (("ENCRYPT_DECRYPT", "SIGN_VERIFY"), 4096),
+    "ECC_NIST_P256": (("SIGN_VERIFY",), 256),
+    "ECC_NIST_P384": (("SIGN_VERIFY",), 384),
+    "ECC_NIST_P521": (("SIGN_VERIFY",), 521),
+    "ECC_SECG_P256K1": (("SIGN_VERIFY",), 256),
     "HMAC_224": (("GENERATE_VERIFY_MAC",), 28),
     "HMAC_256": (("GENERATE_VERIFY_MAC",), 32),
     "HMAC_384": (("GENERATE_VERIFY_MAC",), 48),
     "HMAC_512": (("GENERATE_VERIFY_MAC",), 64),
 }
 #: KeySpec values AWS accepts but kmssim does not model: refused as unsupported, not as
-#: invalid (so are RSA keys for SIGN_VERIFY, which AWS also allows).
-_UNMODELLED_SPECS = ("ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SECG_P256K1",
-                     "ECC_NIST_EDWARDS25519", "SM2", "ML_DSA_44", "ML_DSA_65", "ML_DSA_87",
+#: invalid (so is KeyUsage KEY_AGREEMENT, which AWS allows for ECC_NIST_* keys).
+_UNMODELLED_SPECS = ("ECC_NIST_EDWARDS25519", "SM2", "ML_DSA_44", "ML_DSA_65", "ML_DSA_87",
                      "ML_KEM_512", "ML_KEM_768", "ML_KEM_1024")
+_USAGES = ("ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT",
+           "KEM_ENCAPSULATION")
 _ALIAS_NAME = re.compile(r"^alias/[a-zA-Z0-9/_-]+$")
 _ALIASES_PER_KEY = 50
 _DEFAULT_POLICY = ('{"Version":"2012-10-17","Id":"key-default-1","Statement":[{"Sid":'
@@ -59,12 +67,10 @@ class KeyOps(Service):
     # -- making keys --------------------------------------------------------
     def _make_key(self, key_spec: str, key_usage: str, description: str, manager: str) -> Key:
         key_id = self.entropy.uuid4()
-        if key_spec.startswith("RSA_"):
-            private = rsa.generate_private_key(public_exponent=65537,
-                                               key_size=KEY_SPECS[key_spec][1])
-            secret = private.private_bytes(serialization.Encoding.DER,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption())
+        if key_spec.startswith("RSA_") or key_spec in ECC_CURVES:
+            # ECC keys come from the seeded stream (the same on every seeded run); RSA keys
+            # cannot, so they differ on every run (see kmssim.core.ops.signing).
+            secret = private_der(new_private_key(key_spec, self.entropy))
             material = KeyMaterial(self.entropy.hex_id(), self.now, None, secret)
         elif key_spec.startswith("HMAC_"):
             material = KeyMaterial(self.entropy.hex_id(), self.now, None,
@@ -112,28 +118,39 @@ class KeyOps(Service):
         """Create a customer managed KMS key and return its ``KeyMetadata``.
 
         ``KeySpec`` is ``SYMMETRIC_DEFAULT`` (the default; AES-256-GCM, rotatable),
-        ``RSA_2048``/``3072``/``4096`` with ``KeyUsage="ENCRYPT_DECRYPT"``, or
-        ``HMAC_224``/``256``/``384``/``512`` with ``KeyUsage="GENERATE_VERIFY_MAC"``.
-        Raises ValidationException for an unknown spec or a usage that does not fit
-        it, and UnsupportedOperationException for what kmssim does not model
-        (ECC, ML-DSA and signing keys, imported material, custom key stores,
-        multi-Region keys).
+        ``RSA_2048``/``3072``/``4096`` with ``KeyUsage="ENCRYPT_DECRYPT"`` or
+        ``"SIGN_VERIFY"``, ``ECC_NIST_P256``/``P384``/``P521`` or ``ECC_SECG_P256K1``
+        with ``KeyUsage="SIGN_VERIFY"``, or ``HMAC_224``/``256``/``384``/``512`` with
+        ``KeyUsage="GENERATE_VERIFY_MAC"``. Raises ValidationException for an unknown
+        spec or a usage that does not fit it, and UnsupportedOperationException for
+        what kmssim does not model (SM2, Ed25519, ML-DSA and ML-KEM keys, KEY_AGREEMENT,
+        custom key stores).
         """
         if KeySpec is not None and CustomerMasterKeySpec is not None:
             raise ValidationException("Specify KeySpec or CustomerMasterKeySpec, not both.")
         requested = KeySpec or CustomerMasterKeySpec
-        signing = KeyUsage == "SIGN_VERIFY" and str(requested).startswith("RSA_")
-        if requested in _UNMODELLED_SPECS or signing:
-            what = f"KeyUsage {KeyUsage} with {requested}" if signing else f"KeySpec {requested}"
+        if requested in _UNMODELLED_SPECS:
             raise UnsupportedOperationException(
-                f"{what} is valid in AWS, but kmssim does not model it: it simulates "
-                "SYMMETRIC_DEFAULT, RSA (ENCRYPT_DECRYPT) and HMAC keys.")
+                f"KeySpec {requested} is valid in AWS, but kmssim does not model it.",
+                hint="kmssim simulates SYMMETRIC_DEFAULT, RSA, ECC (NIST P-256/384/521, "
+                     "secp256k1) and HMAC keys.")
         spec = params.choice("KeySpec", requested or SYMMETRIC, tuple(KEY_SPECS))
         usages = KEY_SPECS[spec][0]
         if KeyUsage is None and spec.startswith("HMAC_"):
             raise ValidationException(
                 f"KeySpec {spec} requires KeyUsage GENERATE_VERIFY_MAC.")
-        usage = params.choice("KeyUsage", KeyUsage or usages[0], usages)
+        if KeyUsage is not None:
+            params.choice("KeyUsage", KeyUsage, _USAGES)
+        usage = KeyUsage or "ENCRYPT_DECRYPT"   # the model's default, for every key spec
+        if usage == "KEY_AGREEMENT" and spec.startswith("ECC_NIST_"):
+            raise UnsupportedOperationException(
+                f"KeyUsage KEY_AGREEMENT with {spec} is valid in AWS, but kmssim does not "
+                "model it.", hint="kmssim's ECC keys are SIGN_VERIFY keys.")
+        if usage not in usages:
+            # AWS's wording (recording create_key_key_agreement_with_rsa).
+            raise ValidationException(f"KeyUsage {usage} is not compatible with KeySpec {spec}",
+                                      hint=f"A {spec} key can have KeyUsage "
+                                           f"{' or '.join(usages)}.")
         description = params.text("Description", Description or "", high=8192)
         if Origin not in (None, "AWS_KMS"):
             raise UnsupportedOperationException(
@@ -171,6 +188,8 @@ class KeyOps(Service):
                      "CustomerMasterKeySpec": key.key_spec, "KeySpec": key.key_spec})
         if key.key_spec.startswith("HMAC_"):
             meta["MacAlgorithms"] = ["HMAC_SHA_" + key.key_spec[5:]]
+        elif key.key_usage == "SIGN_VERIFY":
+            meta["SigningAlgorithms"] = signing_algorithms(key.key_spec)
         elif key.key_spec.startswith("RSA_"):
             meta["EncryptionAlgorithms"] = ["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"]
         else:
@@ -310,6 +329,19 @@ class KeyOps(Service):
         key.tags.update(tags)
         return {}
 
+    @operation("UntagResource", required=("KeyId", "TagKeys"))
+    def untag_resource(self, KeyId: str, TagKeys: list[str]) -> dict[str, Any]:
+        """Remove tags (by key) from a customer managed key; absent keys are ignored.
+        Returns ``{}``."""
+        if not isinstance(TagKeys, list) or not all(isinstance(t, str) for t in TagKeys):
+            raise ValidationException("TagKeys must be a list of strings.")
+        key = self._customer_managed(self._not_pending_deletion(self._key(KeyId, aliases=False)),
+                                     "untag")
+        self._touch(key)
+        for name in TagKeys:
+            key.tags.pop(name, None)
+        return {}
+
     @operation("ListResourceTags", required=("KeyId",))
     def list_resource_tags(self, KeyId: str, Limit: int | None = None,
                            Marker: str | None = None) -> dict[str, Any]:
@@ -410,6 +442,9 @@ class KeyOps(Service):
 
 
 def _family(key_spec: str) -> str:
-    return key_spec.split("_")[0]
+    """Symmetric, HMAC or asymmetric: an alias may move only within one (S-ALIAS)."""
+    if key_spec == SYMMETRIC or key_spec.startswith("HMAC_"):
+        return key_spec.split("_")[0]
+    return "asymmetric"
 
 
