@@ -27,6 +27,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
 
 from kmssim import KMS
+from kmssim.envelope import wrap_key_material
 from kmssim.core import model as api
 from kmssim.aws.bridge import KMSMock, client, mock_kms, simulator
 from kmssim.core.errors import KMSError
@@ -130,7 +131,7 @@ def scenario(way: Direct) -> tuple[list[Any], set[str], set[str]]:
                   KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["KeyId"]
     rsa_key = ok("create_key", KeySpec="RSA_2048",
                  KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["KeyId"]
-    fails("create_key", "UnsupportedOperationException", Origin="EXTERNAL")
+    fails("create_key", "UnsupportedOperationException", Origin="AWS_CLOUDHSM")
     ok("describe_key", KeyId=key)
     fails("describe_key", "NotFoundException", KeyId="alias/missing")
     ok("list_keys", Limit=2)
@@ -221,6 +222,20 @@ def scenario(way: Direct) -> tuple[list[Any], set[str], set[str]]:
           KeyPairSpec="ECC_NIST_P256")
     ok("untag_resource", KeyId=key, TagKeys=["env"])
     fails("untag_resource", "NotFoundException", KeyId=missing, TagKeys=["env"])
+
+    imported = ok("create_key", Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    wrapping = ok("get_parameters_for_import", random_blobs=True, KeyId=imported,
+                  WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")
+    fails("get_parameters_for_import", "UnsupportedOperationException", KeyId=key,
+          WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")
+    ok("import_key_material", KeyId=imported, ImportToken=wrapping["ImportToken"],
+       EncryptedKeyMaterial=wrap_key_material(wrapping["PublicKey"], bytes(range(32))),
+       ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    fails("import_key_material", "InvalidImportTokenException", KeyId=imported,
+          ImportToken=b"forged", EncryptedKeyMaterial=b"x",
+          ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    ok("delete_imported_key_material", KeyId=imported)
+    fails("delete_imported_key_material", "UnsupportedOperationException", KeyId=key)
 
     ok("disable_key", KeyId=other)
     fails("encrypt", "DisabledException", KeyId=other, Plaintext=b"x")

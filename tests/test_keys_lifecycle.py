@@ -53,7 +53,8 @@ def test_rsa_and_hmac_keys_report_their_algorithms(kms: KMS) -> None:
     ({"KeySpec": "SYMMETRIC_DEFAULT", "KeyUsage": "SIGN_VERIFY"}, ValidationException),
     ({"KeySpec": "AES_256"}, ValidationException),
     ({"KeySpec": "RSA_2048", "CustomerMasterKeySpec": "RSA_2048"}, ValidationException),
-    ({"Origin": "EXTERNAL"}, UnsupportedOperationException),
+    ({"Origin": "AWS_CLOUDHSM"}, UnsupportedOperationException),
+    ({"Origin": "EXTERNAL", "KeySpec": "RSA_2048"}, UnsupportedOperationException),
     ({"MultiRegion": True}, UnsupportedOperationException),
     # Valid in AWS, not modelled: unsupported, not "not in the enum".
     ({"KeySpec": "ECC_NIST_P256", "KeyUsage": "KEY_AGREEMENT"}, UnsupportedOperationException),

@@ -126,7 +126,7 @@ def test_each_call_is_audited_once_and_a_refused_request_not_at_all(kms):
     ("ListKeys", {"Marker": "nope"}, "InvalidMarkerException"),
     ("CreateAlias", {"AliasName": "alias/aws/mine", "TargetKeyId": "x"},
      "InvalidAliasNameException"),
-    ("CreateKey", {"Origin": "EXTERNAL"}, "UnsupportedOperationException"),
+    ("CreateKey", {"Origin": "AWS_CLOUDHSM"}, "UnsupportedOperationException"),
     ("CreateKey", {"Nonsense": 1}, "ValidationException"),
 ])
 def test_simulator_errors_become_400_with_the_same_aws_code(kms, operation, body, code):

@@ -181,6 +181,23 @@ OPERATIONS: dict[str, Any] = {
    "structure": {}
   }
  },
+ "DeleteImportedKeyMaterial": {
+  "input": {
+   "structure": {
+    "KeyId": "string",
+    "KeyMaterialId": "string"
+   },
+   "required": [
+    "KeyId"
+   ]
+  },
+  "output": {
+   "structure": {
+    "KeyId": "string",
+    "KeyMaterialId": "string"
+   }
+  }
+ },
  "DescribeKey": {
   "input": {
    "structure": {
@@ -564,6 +581,28 @@ OPERATIONS: dict[str, Any] = {
    }
   }
  },
+ "GetParametersForImport": {
+  "input": {
+   "structure": {
+    "KeyId": "string",
+    "WrappingAlgorithm": "string",
+    "WrappingKeySpec": "string"
+   },
+   "required": [
+    "KeyId",
+    "WrappingAlgorithm",
+    "WrappingKeySpec"
+   ]
+  },
+  "output": {
+   "structure": {
+    "KeyId": "string",
+    "ImportToken": "blob",
+    "PublicKey": "blob",
+    "ParametersValidTo": "timestamp"
+   }
+  }
+ },
  "GetPublicKey": {
   "input": {
    "structure": {
@@ -595,6 +634,31 @@ OPERATIONS: dict[str, Any] = {
     "EncapsulationAlgorithms": {
      "list": "string"
     }
+   }
+  }
+ },
+ "ImportKeyMaterial": {
+  "input": {
+   "structure": {
+    "KeyId": "string",
+    "ImportToken": "blob",
+    "EncryptedKeyMaterial": "blob",
+    "ValidTo": "timestamp",
+    "ExpirationModel": "string",
+    "ImportType": "string",
+    "KeyMaterialDescription": "string",
+    "KeyMaterialId": "string"
+   },
+   "required": [
+    "KeyId",
+    "ImportToken",
+    "EncryptedKeyMaterial"
+   ]
+  },
+  "output": {
+   "structure": {
+    "KeyId": "string",
+    "KeyMaterialId": "string"
    }
   }
  },

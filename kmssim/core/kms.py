@@ -16,6 +16,7 @@ from kmssim.core import blob, persist
 from kmssim.core.errors import InvalidCiphertextException, NotFoundException
 from kmssim.core.keys import Key, StateChange, fingerprint
 from kmssim.core.ops.crypto import CryptoOps
+from kmssim.core.ops.importing import ImportOps
 from kmssim.core.ops.keys import KeyOps
 from kmssim.core.ops.rotation import RotationOps
 from kmssim.core.ops.signing import SigningOps
@@ -72,7 +73,7 @@ class KeyHistory:
     aliases: tuple[str, ...]
 
 
-class KMS(SigningOps, CryptoOps, RotationOps, KeyOps):
+class KMS(ImportOps, SigningOps, CryptoOps, RotationOps, KeyOps):
     """A simulated AWS KMS with its own clock, shaped like ``boto3.client("kms")``.
 
     ``KMS(seed=7)`` makes the same key ids, key material, data keys and nonces on

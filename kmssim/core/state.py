@@ -93,6 +93,7 @@ class Service(AuditedCalls):
         self._lock = threading.RLock()
         self._ciphers: dict[str, Any] = {}   # material id → ready cipher object (a cache)
         self._listeners: dict[str, ClockListener] = {}   # name → listener; not saved
+        self._import_tokens: dict[bytes, Any] = {}       # ImportToken → parameters; not saved
 
     # -- time ---------------------------------------------------------------
     @property
@@ -177,6 +178,8 @@ class Service(AuditedCalls):
                      for key in self._keys.values()
                      if key.state == "PendingDeletion" or (key.state == "Enabled"
                                                            and key.rotation_enabled)]
+            times += [info.valid_to for key in self._keys.values()
+                      for info in key.imports.values() if info.imported and info.valid_to]
             times += [listener.next_due() for listener in self._listeners.values()]
             return min((t for t in times if t is not None), default=None)
 
@@ -186,6 +189,9 @@ class Service(AuditedCalls):
             return False
         if entry.kind == "delete":
             return key.deletion_date == entry.due
+        if entry.kind == "expire":
+            return any(info.imported and info.valid_to is not None and info.valid_to <= entry.due
+                       for info in key.imports.values())
         return key.rotation_enabled and key.next_rotation == entry.due and key.state == "Enabled"
 
     def _fire(self, entry: Due) -> ServiceEvent | None:
@@ -194,6 +200,8 @@ class Service(AuditedCalls):
         key = self._keys[entry.key_id]
         if entry.kind == "delete":
             return self._delete(key)
+        if entry.kind == "expire":
+            return self._expire(key)
         event = self._rotate(key, "AUTOMATIC")
         key.rotation_anchor = self.now
         self.clock.schedule(key.advance_schedule(self.now), "rotate", key.key_id)
@@ -276,6 +284,13 @@ class Service(AuditedCalls):
             raise DisabledException(f"{key.arn} is disabled.")
         if key.state == "PendingDeletion":
             raise KMSInvalidStateException(f"{key.arn} is pending deletion.")
+        if key.state == "PendingImport":
+            # Recorded AWS text (aws_kms_recordings.json: encrypt_pending_import).
+            raise KMSInvalidStateException(
+                f"{key.arn} is pending import.",
+                hint="This key's imported key material is missing (never imported, expired "
+                     "or deleted). Import the same material again (ImportKeyMaterial with "
+                     "ImportType EXISTING_KEY_MATERIAL) and everything works again.")
         return key
 
     @staticmethod
@@ -294,15 +309,44 @@ class Service(AuditedCalls):
     def _new_material(self, rotation_type: str | None) -> KeyMaterial:
         return KeyMaterial(self.entropy.hex_id(), self.now, rotation_type, self.entropy.bytes(32))
 
-    def _rotate(self, key: Key, rotation_type: str) -> ServiceEvent:
+    def _rotate(self, key: Key, rotation_type: str,
+                material: KeyMaterial | None = None) -> ServiceEvent:
+        """Make ``material`` (new KMS-made material if None) the key's current material."""
         previous = key.current.material_id
-        key.add_material(self._new_material(rotation_type))
+        key.add_material(material or self._new_material(rotation_type))
         current = key.current.material_id
         self._record_service("RotateKey", key, {
-            "keyId": key.key_id, "rotationType": rotation_type, "keyOrigin": "AWS_KMS",
+            "keyId": key.key_id, "rotationType": rotation_type, "keyOrigin": key.origin,
             "previousKeyMaterialId": previous, "currentKeyMaterialId": current})
         return ServiceEvent(self.now, "RotateKey", key.key_id, key.arn, rotation_type,
                             previous, current)
+
+    def _drop_imported(self, key: Key, material_id: str) -> None:
+        """Forget an imported material's secret (it expired or was deleted). Unless it was
+        only pending rotation, the key cannot work without it: it goes to PendingImport."""
+        info = key.imports[material_id]
+        info.imported = False
+        pending = key.pending is not None and key.pending.material_id == material_id
+        material = key.pending if pending else key.material(material_id)
+        assert material is not None
+        key.replace_material(KeyMaterial(material.material_id, material.created,
+                                         material.rotation_type, b""))
+        self._ciphers.pop(material_id, None)
+        if not pending and key.state != "PendingImport" and key.state != "PendingDeletion":
+            key.set_state("PendingImport", self.now)
+
+    def _expire(self, key: Key) -> ServiceEvent | None:
+        """Delete every imported material of ``key`` whose ValidTo has come."""
+        gone = [mid for mid, info in key.imports.items()
+                if info.imported and info.valid_to is not None and info.valid_to <= self.now]
+        for material_id in gone:
+            self._drop_imported(key, material_id)
+            self._record_service("DeleteExpiredKeyMaterial", key, {
+                "keyId": key.key_id, "keyMaterialId": material_id})
+        if not gone:
+            return None
+        return ServiceEvent(self.now, "DeleteExpiredKeyMaterial", key.key_id, key.arn,
+                            previous_material_id=gone[0])
 
     def _delete(self, key: Key) -> ServiceEvent:
         del self._keys[key.key_id]

@@ -65,22 +65,26 @@ class KeyOps(Service):
     """Create, describe, list, enable, disable and delete keys; manage aliases."""
 
     # -- making keys --------------------------------------------------------
-    def _make_key(self, key_spec: str, key_usage: str, description: str, manager: str) -> Key:
+    def _make_key(self, key_spec: str, key_usage: str, description: str, manager: str,
+                  *, origin: str = "AWS_KMS") -> Key:
         key_id = self.entropy.uuid4()
-        if key_spec.startswith("RSA_") or key_spec in ECC_CURVES:
+        materials: tuple[KeyMaterial, ...]
+        if origin == "EXTERNAL":
+            materials = ()          # until the customer imports some (PendingImport)
+        elif key_spec.startswith("RSA_") or key_spec in ECC_CURVES:
             # ECC keys come from the seeded stream (the same on every seeded run); RSA keys
             # cannot, so they differ on every run (see kmssim.core.ops.signing).
             secret = private_der(new_private_key(key_spec, self.entropy))
-            material = KeyMaterial(self.entropy.hex_id(), self.now, None, secret)
+            materials = (KeyMaterial(self.entropy.hex_id(), self.now, None, secret),)
         elif key_spec.startswith("HMAC_"):
-            material = KeyMaterial(self.entropy.hex_id(), self.now, None,
-                                   self.entropy.bytes(KEY_SPECS[key_spec][1]))
+            materials = (KeyMaterial(self.entropy.hex_id(), self.now, None,
+                                     self.entropy.bytes(KEY_SPECS[key_spec][1])),)
         else:
-            material = self._new_material(None)
+            materials = (self._new_material(None),)
         key = Key(key_id, self._arn("key/" + key_id), self.now, key_spec, key_usage,
-                  description, manager, (material,), policy=_DEFAULT_POLICY % self.account_id,
-                  ordinal=len(self._keys) + len(self._deleted))
-        key.set_state("Enabled", self.now)
+                  description, manager, materials, policy=_DEFAULT_POLICY % self.account_id,
+                  ordinal=len(self._keys) + len(self._deleted), origin=origin)
+        key.set_state("PendingImport" if origin == "EXTERNAL" else "Enabled", self.now)
         self._keys[key_id] = key
         return key
 
@@ -152,16 +156,24 @@ class KeyOps(Service):
                                       hint=f"A {spec} key can have KeyUsage "
                                            f"{' or '.join(usages)}.")
         description = params.text("Description", Description or "", high=8192)
-        if Origin not in (None, "AWS_KMS"):
+        origin = params.choice("Origin", Origin or "AWS_KMS",
+                               ("AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"))
+        if origin in ("AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"):
             raise UnsupportedOperationException(
-                f"Origin {Origin} is not modelled by kmssim; only AWS_KMS key material is.")
+                f"Origin {origin} is valid in AWS, but kmssim does not model it.",
+                hint="kmssim models key material from KMS (AWS_KMS) or imported (EXTERNAL); "
+                     "custom key stores are not simulated.")
+        if origin == "EXTERNAL" and spec != SYMMETRIC:
+            raise UnsupportedOperationException(
+                f"Origin EXTERNAL with KeySpec {spec} is valid in AWS, but kmssim does not "
+                "model it.", hint="kmssim imports material into SYMMETRIC_DEFAULT keys only.")
         if MultiRegion:
             raise UnsupportedOperationException("kmssim does not model multi-Region keys.")
         if CustomKeyStoreId is not None or XksKeyId is not None:
             raise UnsupportedOperationException("kmssim does not model custom key stores.")
         tags = self._tags(Tags or [])
         policy = None if Policy is None else params.text("Policy", Policy, low=1, high=32768)
-        key = self._make_key(spec, usage, description, "CUSTOMER")
+        key = self._make_key(spec, usage, description, "CUSTOMER", origin=origin)
         key.tags.update(tags)
         if policy is not None:
             key.policy = policy
@@ -184,7 +196,7 @@ class KeyOps(Service):
         }
         if key.state == "PendingDeletion":
             meta["DeletionDate"] = key.deletion_date
-        meta.update({"Origin": "AWS_KMS", "KeyManager": key.manager,
+        meta.update({"Origin": key.origin, "KeyManager": key.manager,
                      "CustomerMasterKeySpec": key.key_spec, "KeySpec": key.key_spec})
         if key.key_spec.startswith("HMAC_"):
             meta["MacAlgorithms"] = ["HMAC_SHA_" + key.key_spec[5:]]
@@ -195,8 +207,13 @@ class KeyOps(Service):
         else:
             meta["EncryptionAlgorithms"] = [SYMMETRIC]
         meta["MultiRegion"] = False
-        if key.symmetric:
+        if key.symmetric and key.materials:
             meta["CurrentKeyMaterialId"] = key.current.material_id
+            info = key.imports.get(key.current.material_id)
+            if info is not None and info.imported:
+                meta["ExpirationModel"] = info.expiration_model
+                if info.valid_to is not None:
+                    meta["ValidTo"] = info.valid_to
         return meta
 
     # -- looking at keys ----------------------------------------------------

@@ -18,6 +18,7 @@ from kmssim.core.errors import (
     DisabledException,
     LimitExceededException,
     UnsupportedOperationException,
+    ValidationException,
 )
 from kmssim.core.keys import ON_DEMAND_LIMIT, Key
 from kmssim.core.paging import page
@@ -33,13 +34,20 @@ class RotationOps(Service):
     ListKeyRotations."""
 
     def _rotatable(self, key_ref: Any, *, managed_ok: bool = False,
-                   enabled: bool = True) -> Key:
+                   enabled: bool = True, external_ok: bool = False) -> Key:
         key = self._key(key_ref, aliases=False)
         if not key.rotatable:
             raise UnsupportedOperationException(
                 f"{key.arn} is a {key.key_spec} key. Only symmetric encryption keys support "
                 "automatic or on-demand rotation; rotate other keys manually with a new key "
                 "and UpdateAlias.")
+        if key.external and not external_ok:
+            # AWS's wording for an operation a key's origin does not allow (recordings
+            # get_parameters_for_import_aws_kms_origin, rotate_on_demand_external_origin_2025_03).
+            raise UnsupportedOperationException(
+                f"{key.arn} origin is EXTERNAL which is not valid for this operation.",
+                hint="Keys with imported key material never rotate automatically; rotate "
+                     "them on demand after importing new material (NEW_KEY_MATERIAL).")
         if key.manager == "AWS" and not managed_ok:
             raise UnsupportedOperationException(
                 f"{key.arn} is an AWS managed key: AWS rotates it every year and you cannot "
@@ -112,7 +120,7 @@ class RotationOps(Service):
         ConflictException when an automatic rotation is due within 20 minutes.
         (AWS completes the rotation asynchronously; kmssim completes it at once.)
         """
-        key = self._rotatable(KeyId)
+        key = self._rotatable(KeyId, external_ok=True)
         if key.on_demand_rotations >= ON_DEMAND_LIMIT:
             raise LimitExceededException(
                 f"{key.arn} has used all {ON_DEMAND_LIMIT} on-demand rotations AWS allows "
@@ -122,9 +130,16 @@ class RotationOps(Service):
             raise ConflictException(
                 f"An automatic rotation of {key.arn} is due at "
                 f"{key.next_rotation.isoformat()}, within 20 minutes. Try again later.")
+        if key.external:
+            self._rotate_imported(key)
+            self._touch(key)
+            return {"KeyId": key.key_id}
         self._touch(key)
         self._rotate(key, "ON_DEMAND")
         return {"KeyId": key.key_id}
+
+    def _rotate_imported(self, key: Key) -> None:  # pragma: no cover - ImportOps defines it
+        raise NotImplementedError
 
     @operation("ListKeyRotations", required=("KeyId",))
     def list_key_rotations(self, KeyId: str, IncludeKeyMaterial: str | None = None,
@@ -139,17 +154,35 @@ class RotationOps(Service):
         """
         include = params.choice("IncludeKeyMaterial", IncludeKeyMaterial or "ROTATIONS_ONLY",
                                 ("ROTATIONS_ONLY", "ALL_KEY_MATERIAL"))
-        key = self._rotatable(KeyId, managed_ok=True, enabled=False)
-        materials = key.materials if include == "ALL_KEY_MATERIAL" else key.materials[1:]
+        if IncludeKeyMaterial is not None:
+            named = self._key(KeyId, aliases=False)
+            if not named.symmetric:
+                # Recorded AWS text (list_key_rotations_include_material_asymmetric).
+                raise ValidationException(
+                    "Input parameter includeKeyMaterial can only be used with symmetric keys.")
+        key = self._rotatable(KeyId, managed_ok=True, enabled=False, external_ok=True)
+        materials = list(key.materials if include == "ALL_KEY_MATERIAL" else key.materials[1:])
+        if include == "ALL_KEY_MATERIAL" and key.pending is not None:
+            materials.append(key.pending)
         chunk, fields = page(materials, Limit, Marker)
         self._touch(key)
-        current = key.current
+        current = key.current if key.materials else None
         rows = []
         for material in chunk:
-            row: dict[str, Any] = {
-                "KeyId": key.key_id, "KeyMaterialId": material.material_id,
-                "KeyMaterialState": "CURRENT" if material is current else "NON_CURRENT"}
-            if material.rotation_type is not None:
+            pending = material is key.pending
+            row: dict[str, Any] = {"KeyId": key.key_id, "KeyMaterialId": material.material_id}
+            info = key.imports.get(material.material_id)
+            if info is not None:
+                if info.description is not None:
+                    row["KeyMaterialDescription"] = info.description
+                row["ImportState"] = "IMPORTED" if info.imported else "PENDING_IMPORT"
+            row["KeyMaterialState"] = ("PENDING_ROTATION" if pending else
+                                       "CURRENT" if material is current else "NON_CURRENT")
+            if info is not None:
+                row["ExpirationModel"] = info.expiration_model
+                if info.valid_to is not None:
+                    row["ValidTo"] = info.valid_to
+            if material.rotation_type is not None and not pending:
                 row["RotationDate"] = material.created
                 row["RotationType"] = material.rotation_type
             rows.append(row)
