@@ -26,7 +26,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
 
-from kmssim import KMS
+from kmssim import KMS, Cloud
 from kmssim.envelope import wrap_key_material
 from kmssim.core import model as api
 from kmssim.aws.bridge import KMSMock, client, mock_kms, simulator
@@ -34,6 +34,11 @@ from kmssim.core.errors import KMSError
 from kmssim.aws.server import serving
 
 SEED = 11
+
+
+def in_a_cloud() -> KMS:
+    """us-east-1 of a seeded Cloud: the same as KMS(seed=SEED), and able to replicate."""
+    return Cloud(seed=SEED).region("us-east-1")
 
 
 class Failed(Exception):
@@ -45,7 +50,7 @@ class Failed(Exception):
 # -- three ways to reach a simulator ----------------------------------------------------
 class Direct:
     def __init__(self) -> None:
-        self.kms = KMS(seed=SEED)
+        self.kms = in_a_cloud()
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
         try:
@@ -72,7 +77,7 @@ class Boto(Direct):
 
 class Bridged(Boto):
     def __init__(self) -> None:
-        self.kms = KMS(seed=SEED)
+        self.kms = in_a_cloud()
         super().__init__(client(self.kms))
 
 
@@ -237,6 +242,13 @@ def scenario(way: Direct) -> tuple[list[Any], set[str], set[str]]:
     ok("delete_imported_key_material", KeyId=imported)
     fails("delete_imported_key_material", "UnsupportedOperationException", KeyId=key)
 
+    global_key = ok("create_key", MultiRegion=True)["KeyMetadata"]["KeyId"]
+    ok("replicate_key", KeyId=global_key, ReplicaRegion="eu-west-1")
+    fails("replicate_key", "UnsupportedOperationException", KeyId=key, ReplicaRegion="eu-west-1")
+    ok("update_primary_region", KeyId=global_key, PrimaryRegion="eu-west-1")
+    fails("update_primary_region", "UnsupportedOperationException", KeyId=global_key,
+          PrimaryRegion="eu-west-1")
+
     ok("disable_key", KeyId=other)
     fails("encrypt", "DisabledException", KeyId=other, Plaintext=b"x")
     fails("disable_key", "NotFoundException", KeyId=missing)
@@ -258,7 +270,7 @@ def scenario(way: Direct) -> tuple[list[Any], set[str], set[str]]:
 @contextmanager
 def three_ways() -> Iterator[list[Direct]]:
     bridged = Bridged()
-    http_kms = KMS(seed=SEED)
+    http_kms = in_a_cloud()
     with serving(http_kms) as server:
         over_http = OverHTTP(server.url, http_kms)
         try:

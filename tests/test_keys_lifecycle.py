@@ -55,7 +55,7 @@ def test_rsa_and_hmac_keys_report_their_algorithms(kms: KMS) -> None:
     ({"KeySpec": "RSA_2048", "CustomerMasterKeySpec": "RSA_2048"}, ValidationException),
     ({"Origin": "AWS_CLOUDHSM"}, UnsupportedOperationException),
     ({"Origin": "EXTERNAL", "KeySpec": "RSA_2048"}, UnsupportedOperationException),
-    ({"MultiRegion": True}, UnsupportedOperationException),
+    ({"MultiRegion": "yes"}, ValidationException),
     # Valid in AWS, not modelled: unsupported, not "not in the enum".
     ({"KeySpec": "ECC_NIST_P256", "KeyUsage": "KEY_AGREEMENT"}, UnsupportedOperationException),
     ({"KeySpec": "ML_DSA_65", "KeyUsage": "SIGN_VERIFY"}, UnsupportedOperationException),

@@ -9,6 +9,7 @@ every other module in here is private to the core (a contract test enforces it).
 from kmssim.core import envelope, errors, model
 from kmssim.core.blob import HEADER_SIZE
 from kmssim.core.clock import Clock
+from kmssim.core.cloud import Cloud
 from kmssim.core.errors import KMSError
 from kmssim.core.keys import SecretBytes
 from kmssim.core.kms import KMS, CiphertextInfo, KeyHistory, Version
@@ -18,6 +19,6 @@ from kmssim.core.trail import AuditEvent, AuditTrail
 
 __version__ = "0.1.0"
 
-__all__ = ["KMS", "KMSError", "Clock", "CiphertextInfo", "KeyHistory", "Version", "ServiceEvent",
-           "SecretBytes", "Table", "AuditEvent", "AuditTrail", "HEADER_SIZE", "envelope",
-           "errors", "model"]
+__all__ = ["KMS", "KMSError", "Clock", "Cloud", "CiphertextInfo", "KeyHistory", "Version",
+           "ServiceEvent", "SecretBytes", "Table", "AuditEvent", "AuditTrail", "HEADER_SIZE",
+           "envelope", "errors", "model"]

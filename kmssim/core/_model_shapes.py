@@ -849,6 +849,116 @@ OPERATIONS: dict[str, Any] = {
    }
   }
  },
+ "ReplicateKey": {
+  "input": {
+   "structure": {
+    "KeyId": "string",
+    "ReplicaRegion": "string",
+    "Policy": "string",
+    "BypassPolicyLockoutSafetyCheck": "boolean",
+    "Description": "string",
+    "Tags": {
+     "list": {
+      "structure": {
+       "TagKey": "string",
+       "TagValue": "string"
+      },
+      "required": [
+       "TagKey",
+       "TagValue"
+      ]
+     }
+    }
+   },
+   "required": [
+    "KeyId",
+    "ReplicaRegion"
+   ]
+  },
+  "output": {
+   "structure": {
+    "ReplicaKeyMetadata": {
+     "structure": {
+      "AWSAccountId": "string",
+      "KeyId": "string",
+      "Arn": "string",
+      "CreationDate": "timestamp",
+      "Enabled": "boolean",
+      "Description": "string",
+      "KeyUsage": "string",
+      "KeyState": "string",
+      "DeletionDate": "timestamp",
+      "ValidTo": "timestamp",
+      "Origin": "string",
+      "CustomKeyStoreId": "string",
+      "CloudHsmClusterId": "string",
+      "ExpirationModel": "string",
+      "KeyManager": "string",
+      "CustomerMasterKeySpec": "string",
+      "KeySpec": "string",
+      "EncryptionAlgorithms": {
+       "list": "string"
+      },
+      "SigningAlgorithms": {
+       "list": "string"
+      },
+      "KeyAgreementAlgorithms": {
+       "list": "string"
+      },
+      "EncapsulationAlgorithms": {
+       "list": "string"
+      },
+      "MultiRegion": "boolean",
+      "MultiRegionConfiguration": {
+       "structure": {
+        "MultiRegionKeyType": "string",
+        "PrimaryKey": {
+         "structure": {
+          "Arn": "string",
+          "Region": "string"
+         }
+        },
+        "ReplicaKeys": {
+         "list": {
+          "structure": {
+           "Arn": "string",
+           "Region": "string"
+          }
+         }
+        }
+       }
+      },
+      "PendingDeletionWindowInDays": "integer",
+      "MacAlgorithms": {
+       "list": "string"
+      },
+      "XksKeyConfiguration": {
+       "structure": {
+        "Id": "string"
+       }
+      },
+      "CurrentKeyMaterialId": "string"
+     },
+     "required": [
+      "KeyId"
+     ]
+    },
+    "ReplicaPolicy": "string",
+    "ReplicaTags": {
+     "list": {
+      "structure": {
+       "TagKey": "string",
+       "TagValue": "string"
+      },
+      "required": [
+       "TagKey",
+       "TagValue"
+      ]
+     }
+    }
+   }
+  }
+ },
  "RotateKeyOnDemand": {
   "input": {
    "structure": {
@@ -976,6 +1086,21 @@ OPERATIONS: dict[str, Any] = {
    "required": [
     "KeyId",
     "Description"
+   ]
+  },
+  "output": {
+   "structure": {}
+  }
+ },
+ "UpdatePrimaryRegion": {
+  "input": {
+   "structure": {
+    "KeyId": "string",
+    "PrimaryRegion": "string"
+   },
+   "required": [
+    "KeyId",
+    "PrimaryRegion"
    ]
   },
   "output": {

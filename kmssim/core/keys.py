@@ -96,6 +96,11 @@ class Key:
     # with ImportType NEW_KEY_MATERIAL that waits for RotateKeyOnDemand (PENDING_ROTATION).
     imports: dict[str, ImportInfo] = field(default_factory=dict)
     pending: KeyMaterial | None = None
+    # Multi-Region keys (id "mrk-…"): every related key (one per Region, same id and
+    # material) records the primary's Region and the replicas' Regions.
+    multi_region: bool = False
+    primary_region: str | None = None
+    replica_regions: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:
         return (f"Key({self.key_id}, {self.key_spec}, {self.state}, "
@@ -115,6 +120,10 @@ class Key:
     @property
     def external(self) -> bool:
         return self.origin == "EXTERNAL"
+
+    def is_replica_in(self, region: str) -> bool:
+        """Whether this is a multi-Region replica key (its copy in ``region``)."""
+        return self.multi_region and self.primary_region != region
 
     @property
     def current(self) -> KeyMaterial:

@@ -18,6 +18,7 @@ from kmssim.core.keys import Key, StateChange, fingerprint
 from kmssim.core.ops.crypto import CryptoOps
 from kmssim.core.ops.importing import ImportOps
 from kmssim.core.ops.keys import KeyOps
+from kmssim.core.ops.multiregion import MultiRegionOps
 from kmssim.core.ops.rotation import RotationOps
 from kmssim.core.ops.signing import SigningOps
 
@@ -73,7 +74,7 @@ class KeyHistory:
     aliases: tuple[str, ...]
 
 
-class KMS(ImportOps, SigningOps, CryptoOps, RotationOps, KeyOps):
+class KMS(MultiRegionOps, ImportOps, SigningOps, CryptoOps, RotationOps, KeyOps):
     """A simulated AWS KMS with its own clock, shaped like ``boto3.client("kms")``.
 
     ``KMS(seed=7)`` makes the same key ids, key material, data keys and nonces on
@@ -86,8 +87,10 @@ class KMS(ImportOps, SigningOps, CryptoOps, RotationOps, KeyOps):
     what they are for: ``GrantTokens`` (no grants), ``DryRunModifiers``, ``PolicyName``,
     ``BypassPolicyLockoutSafetyCheck`` (``Policy`` and ``Tags`` are kept but no policy
     is enforced). Others are refused with an AWS-named error when set, since kmssim
-    cannot honour them: ``Origin`` other than ``AWS_KMS``, ``CustomKeyStoreId``,
-    ``XksKeyId``, ``MultiRegion=True`` and ``Recipient`` (Nitro Enclaves).
+    cannot honour them: ``Origin`` ``AWS_CLOUDHSM`` or ``EXTERNAL_KEY_STORE``,
+    ``CustomKeyStoreId``, ``XksKeyId`` and ``Recipient`` (Nitro Enclaves).
+    ``MultiRegion=True`` keys work in one Region alone; to replicate them, hold several
+    Regions on one clock with `kmssim.Cloud`.
 
     >>> kms = KMS(seed=1)
     >>> key_id = kms.create_key()["KeyMetadata"]["KeyId"]
@@ -112,7 +115,7 @@ class KMS(ImportOps, SigningOps, CryptoOps, RotationOps, KeyOps):
         """
         with self._lock:
             parsed = blob.parse(ciphertext)
-            key = self._keys.get(parsed.key_id) or self._deleted.get(parsed.key_id)
+            key = self._blob_key(parsed.key_id)
             if key is None:
                 raise InvalidCiphertextException(
                     "The ciphertext names a key this simulator never had.")

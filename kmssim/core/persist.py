@@ -67,6 +67,9 @@ def _key_to_json(key: Key) -> dict[str, Any]:
         "imports": {mid: [i.description, i.expiration_model, _time(i.valid_to), i.imported]
                     for mid, i in key.imports.items()},
         "pending": None if key.pending is None else _material_to_json(key.pending),
+        # Added with multi-Region keys (optional when loading).
+        "multi_region": key.multi_region, "primary_region": key.primary_region,
+        "replica_regions": list(key.replica_regions),
     }
 
 
@@ -98,7 +101,10 @@ def _key_from_json(data: dict[str, Any]) -> Key:
                         for mid, (desc, model, valid_to, imported)
                         in data.get("imports", {}).items()},
                pending=None if pending is None else KeyMaterial(
-                   pending[0], _at(pending[1]), pending[2], base64.b64decode(pending[3])))
+                   pending[0], _at(pending[1]), pending[2], base64.b64decode(pending[3])),
+               multi_region=bool(data.get("multi_region", False)),
+               primary_region=data.get("primary_region"),
+               replica_regions=list(data.get("replica_regions", [])))
 
 
 def _event_to_json(event: AuditEvent) -> list[Any]:

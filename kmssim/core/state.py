@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from kmssim.core import blob
 from kmssim.core.calls import AuditedCalls, CallFrame
 from kmssim.core.clock import Clock, Due, as_utc
 from kmssim.core.entropy import Entropy
@@ -94,6 +95,9 @@ class Service(AuditedCalls):
         self._ciphers: dict[str, Any] = {}   # material id → ready cipher object (a cache)
         self._listeners: dict[str, ClockListener] = {}   # name → listener; not saved
         self._import_tokens: dict[bytes, Any] = {}       # ImportToken → parameters; not saved
+        # The `kmssim.core.cloud.Cloud` this Region belongs to (one clock, related
+        # multi-Region keys), or None for a simulator of one Region on its own.
+        self._cloud: Any = None
 
     # -- time ---------------------------------------------------------------
     @property
@@ -129,8 +133,14 @@ class Service(AuditedCalls):
         """Move simulated time to ``when`` (not before now); see `advance`.
 
         Clock listeners (`add_clock_listener`) act at their own due instants on the
-        way, after KMS's events due at the same instant.
+        way, after KMS's events due at the same instant. In a `Cloud`, every Region
+        moves together (its events, from every Region, are returned).
         """
+        if self._cloud is not None:
+            return list(self._cloud.advance_to(when))
+        return self._advance_here(when)
+
+    def _advance_here(self, when: datetime) -> list[ServiceEvent]:
         with self._lock:
             target = as_utc(when)
             fired: list[ServiceEvent] = []
@@ -176,8 +186,9 @@ class Service(AuditedCalls):
         with self._lock:
             times = [key.deletion_date if key.state == "PendingDeletion" else key.next_rotation
                      for key in self._keys.values()
-                     if key.state == "PendingDeletion" or (key.state == "Enabled"
-                                                           and key.rotation_enabled)]
+                     if key.state == "PendingDeletion" or (
+                         key.state == "Enabled" and key.rotation_enabled
+                         and not key.is_replica_in(self.region))]
             times += [info.valid_to for key in self._keys.values()
                       for info in key.imports.values() if info.imported and info.valid_to]
             times += [listener.next_due() for listener in self._listeners.values()]
@@ -189,6 +200,8 @@ class Service(AuditedCalls):
             return False
         if entry.kind == "delete":
             return key.deletion_date == entry.due
+        if key.is_replica_in(self.region):
+            return False                  # only a primary rotates (and expires nothing else)
         if entry.kind == "expire":
             return any(info.imported and info.valid_to is not None and info.valid_to <= entry.due
                        for info in key.imports.values())
@@ -205,6 +218,7 @@ class Service(AuditedCalls):
         event = self._rotate(key, "AUTOMATIC")
         key.rotation_anchor = self.now
         self.clock.schedule(key.advance_schedule(self.now), "rotate", key.key_id)
+        self._sync_replicas(key)
         return event
 
     # -- who is calling -------------------------------------------------------
@@ -265,6 +279,14 @@ class Service(AuditedCalls):
             raise NotFoundException(f"Key '{self._arn('key/' + key_id)}' does not exist")
         return self._note(key)
 
+    def _blob_key(self, blob_key_id: str) -> Key | None:
+        """The key (live or deleted) a ciphertext header names, multi-Region ones too."""
+        for key_id in (blob_key_id, blob.mrk_id(blob_key_id)):
+            key = self._keys.get(key_id) or self._deleted.get(key_id)
+            if key is not None:
+                return key
+        return None
+
     def _alias_target(self, name: str) -> Key:
         entry = self._aliases.get(name)
         if entry is None and name.startswith("alias/aws/") \
@@ -315,6 +337,10 @@ class Service(AuditedCalls):
         previous = key.current.material_id
         key.add_material(material or self._new_material(rotation_type))
         current = key.current.material_id
+        # A multi-Region primary copies the new material to every replica before it is
+        # used (S-ROT, "Rotating multi-Region keys"); kmssim does it at the same instant.
+        for replica in self._related(key):
+            replica.add_material(key.current)
         self._record_service("RotateKey", key, {
             "keyId": key.key_id, "rotationType": rotation_type, "keyOrigin": key.origin,
             "previousKeyMaterialId": previous, "currentKeyMaterialId": current})
@@ -347,6 +373,24 @@ class Service(AuditedCalls):
             return None
         return ServiceEvent(self.now, "DeleteExpiredKeyMaterial", key.key_id, key.arn,
                             previous_material_id=gone[0])
+
+    def _related(self, key: Key) -> list[Key]:
+        """The other Regions' keys related to a multi-Region ``key`` (none without a Cloud)."""
+        if not key.multi_region or self._cloud is None:
+            return []
+        return self._cloud.related(key, self.region)
+
+    def _sync_replicas(self, key: Key) -> None:
+        """Copy a multi-Region primary's shared properties (rotation schedule, material) to
+        its replicas, which never rotate by themselves."""
+        for replica in self._related(key):
+            replica.rotation_enabled = key.rotation_enabled
+            replica.rotation_period_days = key.rotation_period_days
+            replica.rotation_anchor = key.rotation_anchor
+            replica.next_rotation = key.next_rotation
+            replica.on_demand_rotations = key.on_demand_rotations
+            if not key.external:
+                replica.materials = key.materials
 
     def _delete(self, key: Key) -> ServiceEvent:
         del self._keys[key.key_id]

@@ -274,6 +274,10 @@ class ImportOps(Service):
         """RotateKeyOnDemand on an EXTERNAL key: the pending material becomes current."""
         if key.state == "PendingImport":
             self._usable(key)
+        if key.multi_region and key.replica_regions:
+            raise UnsupportedOperationException(
+                "", hint="kmssim does not model rotating imported material of a multi-Region "
+                         "key with replicas (PENDING_MULTI_REGION_IMPORT_AND_ROTATION).")
         if key.pending is None or not key.imports[key.pending.material_id].imported:
             # Recorded AWS text (rotate_on_demand_external_no_pending_material).
             raise KMSInvalidStateException(

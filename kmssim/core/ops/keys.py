@@ -66,8 +66,9 @@ class KeyOps(Service):
 
     # -- making keys --------------------------------------------------------
     def _make_key(self, key_spec: str, key_usage: str, description: str, manager: str,
-                  *, origin: str = "AWS_KMS") -> Key:
-        key_id = self.entropy.uuid4()
+                  *, origin: str = "AWS_KMS", multi_region: bool = False) -> Key:
+        # A multi-Region key's id is "mrk-" and 32 hex digits, the same in every Region.
+        key_id = "mrk-" + self.entropy.bytes(16).hex() if multi_region else self.entropy.uuid4()
         materials: tuple[KeyMaterial, ...]
         if origin == "EXTERNAL":
             materials = ()          # until the customer imports some (PendingImport)
@@ -83,7 +84,8 @@ class KeyOps(Service):
             materials = (self._new_material(None),)
         key = Key(key_id, self._arn("key/" + key_id), self.now, key_spec, key_usage,
                   description, manager, materials, policy=_DEFAULT_POLICY % self.account_id,
-                  ordinal=len(self._keys) + len(self._deleted), origin=origin)
+                  ordinal=len(self._keys) + len(self._deleted), origin=origin,
+                  multi_region=multi_region, primary_region=self.region if multi_region else None)
         key.set_state("PendingImport" if origin == "EXTERNAL" else "Enabled", self.now)
         self._keys[key_id] = key
         return key
@@ -167,13 +169,13 @@ class KeyOps(Service):
             raise UnsupportedOperationException(
                 f"Origin EXTERNAL with KeySpec {spec} is valid in AWS, but kmssim does not "
                 "model it.", hint="kmssim imports material into SYMMETRIC_DEFAULT keys only.")
-        if MultiRegion:
-            raise UnsupportedOperationException("kmssim does not model multi-Region keys.")
+        multi_region = False if MultiRegion is None else params.flag("MultiRegion", MultiRegion)
         if CustomKeyStoreId is not None or XksKeyId is not None:
             raise UnsupportedOperationException("kmssim does not model custom key stores.")
         tags = self._tags(Tags or [])
         policy = None if Policy is None else params.text("Policy", Policy, low=1, high=32768)
-        key = self._make_key(spec, usage, description, "CUSTOMER", origin=origin)
+        key = self._make_key(spec, usage, description, "CUSTOMER", origin=origin,
+                             multi_region=multi_region)
         key.tags.update(tags)
         if policy is not None:
             key.policy = policy
@@ -187,6 +189,9 @@ class KeyOps(Service):
                 and isinstance(t.get("TagValue"), str) for t in tags):
             raise ValidationException("Tags must be a list of {'TagKey': str, 'TagValue': str}.")
         return {t["TagKey"]: t["TagValue"] for t in tags}
+
+    def _multi_region_configuration(self, key: Key) -> dict[str, Any]:
+        raise NotImplementedError  # pragma: no cover - MultiRegionOps defines it
 
     def _metadata(self, key: Key) -> dict[str, Any]:
         meta: dict[str, Any] = {
@@ -206,7 +211,9 @@ class KeyOps(Service):
             meta["EncryptionAlgorithms"] = ["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"]
         else:
             meta["EncryptionAlgorithms"] = [SYMMETRIC]
-        meta["MultiRegion"] = False
+        meta["MultiRegion"] = key.multi_region
+        if key.multi_region:
+            meta["MultiRegionConfiguration"] = self._multi_region_configuration(key)
         if key.symmetric and key.materials:
             meta["CurrentKeyMaterialId"] = key.current.material_id
             info = key.imports.get(key.current.material_id)
@@ -272,6 +279,7 @@ class KeyOps(Service):
             self._rotate(key, "AUTOMATIC")
             key.rotation_anchor = self.now
             self.clock.schedule(key.advance_schedule(self.now), "rotate", key.key_id)
+            self._sync_replicas(key)
         return {}
 
     @operation("DisableKey", required=("KeyId",))

@@ -33,6 +33,9 @@ class RotationOps(Service):
     """EnableKeyRotation, DisableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand,
     ListKeyRotations."""
 
+    def _primary_only(self, key: Key, action: str) -> Key:
+        raise NotImplementedError  # pragma: no cover - MultiRegionOps defines it
+
     def _rotatable(self, key_ref: Any, *, managed_ok: bool = False,
                    enabled: bool = True, external_ok: bool = False) -> Key:
         key = self._key(key_ref, aliases=False)
@@ -72,7 +75,7 @@ class RotationOps(Service):
         """
         period = 365 if RotationPeriodInDays is None else params.integer(
             "RotationPeriodInDays", RotationPeriodInDays, 90, 2560)
-        key = self._rotatable(KeyId)
+        key = self._primary_only(self._rotatable(KeyId), "enable automatic rotation")
         self._touch(key)
         if key.rotation_enabled and key.rotation_anchor is not None:
             due = max(key.rotation_anchor + timedelta(days=period), self.now)
@@ -81,6 +84,7 @@ class RotationOps(Service):
         else:
             due = key.start_schedule(period, self.now)
         self.clock.schedule(due, "rotate", key.key_id)
+        self._sync_replicas(key)
         return {}
 
     @operation("DisableKeyRotation", required=("KeyId",))
@@ -89,9 +93,10 @@ class RotationOps(Service):
         material and keeps every earlier material for decryption; turning rotation on
         again starts a fresh schedule. On-demand rotation still works. Returns ``{}``.
         """
-        key = self._rotatable(KeyId)
+        key = self._primary_only(self._rotatable(KeyId), "disable automatic rotation")
         self._touch(key)
         key.stop_schedule()
+        self._sync_replicas(key)
         return {}
 
     @operation("GetKeyRotationStatus", required=("KeyId",))
@@ -120,7 +125,7 @@ class RotationOps(Service):
         ConflictException when an automatic rotation is due within 20 minutes.
         (AWS completes the rotation asynchronously; kmssim completes it at once.)
         """
-        key = self._rotatable(KeyId, external_ok=True)
+        key = self._primary_only(self._rotatable(KeyId, external_ok=True), "rotate on demand")
         if key.on_demand_rotations >= ON_DEMAND_LIMIT:
             raise LimitExceededException(
                 f"{key.arn} has used all {ON_DEMAND_LIMIT} on-demand rotations AWS allows "
@@ -136,6 +141,7 @@ class RotationOps(Service):
             return {"KeyId": key.key_id}
         self._touch(key)
         self._rotate(key, "ON_DEMAND")
+        self._sync_replicas(key)
         return {"KeyId": key.key_id}
 
     def _rotate_imported(self, key: Key) -> None:  # pragma: no cover - ImportOps defines it
