@@ -153,3 +153,17 @@ def test_lesson_5_runs_in_the_real_ui_with_its_figures_and_call_counts(lab):
     table = next(text for text in outputs if "with a Bucket Key" in text)
     assert "960" in table and "48" in table
     nb.screenshot(nb.locator(".jp-RenderedImage").last, "lesson5-last-figure.png")
+
+
+def test_lesson_7_expiry_panel_locks_the_key_in_the_real_ui(lab):
+    from playwright.sync_api import expect
+
+    nb, image = _panel_after_run_all(lab, "07_rotation_at_the_edges.ipynb")
+    status = nb.locator(".widget-html").first
+    expect(status).to_contain_text("1 version, v1 current")
+    for _ in range(2):
+        before = image.get_attribute("src")
+        nb.click("+1 month")
+        nb.wait_for_src_change(image, before)
+    expect(status).to_contain_text("key PendingImport")
+    expect(nb.locator(".widget-html").nth(1)).to_contain_text("imported key material expired")

@@ -54,6 +54,9 @@ _EXPLANATIONS = {
 def explain(error: Exception) -> str:
     """A one-line, learner-friendly account of ``error`` that still names the AWS error."""
     if isinstance(error, KMSError):
+        if error.code == "KMSInvalidStateException" and "pending import" in error.message:
+            return (f"{error.code}: the key's imported key material is missing (it expired "
+                    "or was deleted). Import the same material again to use the key.")
         reason = _EXPLANATIONS.get(error.code, error.message)
         return f"{error.code}: {reason}"
     return f"Unexpected {type(error).__name__}: {error}"
@@ -189,7 +192,7 @@ class TimeControls:
         parts = [f"{self.kms.now:%Y-%m-%d %H:%M} UTC", key_label(history),
                  f"{n} version{'s' if n > 1 else ''}, v{n} current"
                  if history.state != "Deleted" else f"deleted, {n} versions destroyed"]
-        if history.state in ("Disabled", "PendingDeletion"):
+        if history.state in ("Disabled", "PendingDeletion", "PendingImport"):
             parts.append(f"key {history.state}")
         if history.next_rotation is not None:
             parts.append(f"rotates every {history.rotation_period_days} days, next "
@@ -237,6 +240,10 @@ class TimeControls:
             elif event.name == "DeleteKey":
                 self.messages.insert(0, f"{event.time:%Y-%m-%d}  the key was deleted: what it "
                                         "encrypted can never be decrypted")
+            elif event.name == "DeleteExpiredKeyMaterial":
+                self.messages.insert(0, f"{event.time:%Y-%m-%d}  imported key material "
+                                        "expired: the key is PendingImport until it is "
+                                        "imported again")
         others = len(events) - len(ours)
         rotations = sum(e.name == "RotateKey" for e in ours)
         if rotations:
