@@ -9,6 +9,7 @@ operation is `kmssim.core.calls`.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +34,9 @@ from kmssim.core.trail import AuditTrail
 __all__ = ["Service", "ServiceEvent", "ClockListener", "AWS_MANAGED_SERVICES"]
 
 #: The ``alias/aws/<service>`` names for which KMS makes an AWS managed key on first use.
+#: What AWS accepts as a key ID: a UUID, or ``mrk-`` and 32 hex digits (multi-Region).
+_KEY_ID = re.compile(r"^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                     r"[0-9a-fA-F]{12}|mrk-[0-9a-fA-F]{32})$")
 AWS_MANAGED_SERVICES = ("s3", "secretsmanager", "lambda", "rds", "ebs", "dynamodb", "sns",
                         "sqs", "ssm", "acm", "redshift", "elasticfilesystem", "logs", "kinesis")
 
@@ -251,7 +255,12 @@ class Service(AuditedCalls):
         return f"arn:aws:kms:{self.region}:{self.account_id}:{resource}"
 
     def _key(self, key_ref: Any, *, aliases: bool = True, parameter: str = "KeyId") -> Key:
-        """The key named by an id, key ARN, alias name or alias ARN (or raise as AWS does)."""
+        """The key named by an id, key ARN, alias name or alias ARN (or raise as AWS does).
+
+        AWS tells a malformed key id (``Invalid keyId 'fake-key-id'``) from a well-formed
+        one that names no key (``Key '<its ARN here>' does not exist``), and answers a key
+        ARN of another Region with ``Invalid arn <that region>``.
+        """
         if not isinstance(key_ref, str) or not key_ref:
             raise ValidationException(f"Invalid type for parameter {parameter}: expected a "
                                       f"key id, key ARN, alias name or alias ARN string.")
@@ -263,20 +272,38 @@ class Service(AuditedCalls):
                 raise InvalidArnException(
                     f"Invalid arn {key_ref!r}: expected "
                     "arn:aws:kms:<region>:<account>:key/<id> or :alias/<name>.")
-            if parts[3] != self.region or parts[4] != self.account_id:
-                raise NotFoundException(f"Key '{key_ref}' does not exist in this simulator "
-                                        f"({self.region}, account {self.account_id}).")
+            if parts[3] != self.region:
+                raise NotFoundException(
+                    f"Invalid arn {parts[3]}",
+                    hint=f"This simulator is Region {self.region}; the ARN names a key in "
+                         f"{parts[3]}. KMS keys are Regional: use an ARN of {self.region}.")
+            if parts[4] != self.account_id:
+                raise NotFoundException(
+                    f"Key '{key_ref}' does not exist",
+                    hint=f"The ARN names account {parts[4]}; kmssim simulates account "
+                         f"{self.account_id} only and has no keys shared from other accounts.")
             resource = parts[5]
         if resource.startswith("alias/"):
             if not aliases:
                 raise NotFoundException(
-                    f"Invalid keyId '{key_ref}': this operation takes a key ID or key ARN, "
-                    "not an alias.")
+                    f"Invalid keyId '{key_ref}'",
+                    hint="This operation takes a key ID or key ARN, not an alias: look the "
+                         "key up first, e.g. kms.describe_key(KeyId=alias)['KeyMetadata']"
+                         "['KeyId'].")
             return self._note(self._alias_target(resource))
         key_id = resource[4:] if resource.startswith("key/") else resource
+        if not _KEY_ID.fullmatch(key_id):
+            raise NotFoundException(
+                f"Invalid keyId '{key_ref}'",
+                hint="A key ID is a UUID such as 1234abcd-12ab-34cd-56ef-1234567890ab (or "
+                     "mrk- and 32 hex digits for a multi-Region key); an alias name starts "
+                     "with alias/.")
         key = self._keys.get(key_id)
         if key is None:
-            raise NotFoundException(f"Key '{self._arn('key/' + key_id)}' does not exist")
+            raise NotFoundException(
+                f"Key '{self._arn('key/' + key_id)}' does not exist",
+                hint="This key was deleted, with all its key material: nothing can use it "
+                     "again." if key_id in self._deleted else None)
         return self._note(key)
 
     def _blob_key(self, blob_key_id: str) -> Key | None:
@@ -303,9 +330,10 @@ class Service(AuditedCalls):
     def _usable(self, key: Key) -> Key:
         """Check that ``key`` may be used in a cryptographic operation."""
         if key.state == "Disabled":
-            raise DisabledException(f"{key.arn} is disabled.")
-        if key.state == "PendingDeletion":
-            raise KMSInvalidStateException(f"{key.arn} is pending deletion.")
+            raise DisabledException(
+                f"{key.arn} is disabled.",
+                hint="A disabled key keeps its key material but cannot be used; EnableKey "
+                     "makes it usable again.")
         if key.state == "PendingImport":
             # Recorded AWS text (aws_kms_recordings.json: encrypt_pending_import).
             raise KMSInvalidStateException(
@@ -313,7 +341,7 @@ class Service(AuditedCalls):
                 hint="This key's imported key material is missing (never imported, expired "
                      "or deleted). Import the same material again (ImportKeyMaterial with "
                      "ImportType EXISTING_KEY_MATERIAL) and everything works again.")
-        return key
+        return self._not_pending_deletion(key)
 
     @staticmethod
     def _dry_run(dry_run: Any) -> None:
@@ -324,7 +352,10 @@ class Service(AuditedCalls):
 
     def _not_pending_deletion(self, key: Key) -> Key:
         if key.state == "PendingDeletion":
-            raise KMSInvalidStateException(f"{key.arn} is pending deletion.")
+            raise KMSInvalidStateException(
+                f"{key.arn} is pending deletion.",
+                hint=f"The key will be deleted on {key.deletion_date:%Y-%m-%d}; until then "
+                     "CancelKeyDeletion stops it (the key comes back Disabled).")
         return key
 
     # -- what KMS does by itself --------------------------------------------

@@ -37,13 +37,23 @@ class RotationOps(Service):
         raise NotImplementedError  # pragma: no cover - MultiRegionOps defines it
 
     def _rotatable(self, key_ref: Any, *, managed_ok: bool = False,
-                   enabled: bool = True, external_ok: bool = False) -> Key:
+                   enabled: bool = True, on_demand: bool = False,
+                   external_ok: bool = False) -> Key:
+        # AWS checks that the key exists, then its state, then its type: a disabled RSA
+        # key asked to rotate on demand is a DisabledException.
         key = self._key(key_ref, aliases=False)
+        if enabled:
+            self._not_pending_deletion(key)
+            if key.state == "Disabled":
+                raise DisabledException(f"{key.arn} is disabled.")
         if not key.rotatable:
-            raise UnsupportedOperationException(
-                f"{key.arn} is a {key.key_spec} key. Only symmetric encryption keys support "
-                "automatic or on-demand rotation; rotate other keys manually with a new key "
-                "and UpdateAlias.")
+            why = (f"{key.arn} is a {key.key_spec} key. Only symmetric encryption keys support "
+                   "automatic or on-demand rotation; rotate other keys manually with a new key "
+                   "and UpdateAlias.")
+            # AWS's RotateKeyOnDemand says nothing more than the code; for the other
+            # rotation operations no recording shows AWS's words, so kmssim's stay.
+            raise UnsupportedOperationException("" if on_demand else why,
+                                                hint=why if on_demand else None)
         if key.external and not external_ok:
             # AWS's wording for an operation a key's origin does not allow (recordings
             # get_parameters_for_import_aws_kms_origin, rotate_on_demand_external_origin_2025_03).
@@ -55,10 +65,6 @@ class RotationOps(Service):
             raise UnsupportedOperationException(
                 f"{key.arn} is an AWS managed key: AWS rotates it every year and you cannot "
                 "change or trigger that.")
-        if enabled:
-            self._not_pending_deletion(key)
-            if key.state == "Disabled":
-                raise DisabledException(f"{key.arn} is disabled.")
         return key
 
     @operation("EnableKeyRotation", required=("KeyId",))
@@ -118,18 +124,21 @@ class RotationOps(Service):
 
     @operation("RotateKeyOnDemand", required=("KeyId",))
     def rotate_key_on_demand(self, KeyId: str) -> dict[str, Any]:
-        """Rotate the key's material now. Returns ``{"KeyId": <key id>}``.
+        """Rotate the key's material now. Returns ``{"KeyId": <key ARN>}``.
 
         The automatic schedule, if any, is untouched. AWS allows 25 on-demand
         rotations per key: the 26th raises LimitExceededException. Raises
         ConflictException when an automatic rotation is due within 20 minutes.
         (AWS completes the rotation asynchronously; kmssim completes it at once.)
         """
-        key = self._primary_only(self._rotatable(KeyId, external_ok=True), "rotate on demand")
+        key = self._primary_only(self._rotatable(KeyId, on_demand=True, external_ok=True),
+                                 "rotate on demand")
         if key.on_demand_rotations >= ON_DEMAND_LIMIT:
             raise LimitExceededException(
-                f"{key.arn} has used all {ON_DEMAND_LIMIT} on-demand rotations AWS allows "
-                "for a key.")
+                "The on-demand rotations limit has been reached for the given keyId. No more "
+                f"on-demand rotations can be performed for this key: {key.arn}",
+                hint=f"AWS allows {ON_DEMAND_LIMIT} on-demand rotations per key over its "
+                     "lifetime. Automatic rotation still works.")
         if key.rotation_enabled and key.next_rotation is not None \
                 and key.next_rotation - self.now <= _CONFLICT_WINDOW:
             raise ConflictException(
@@ -138,11 +147,11 @@ class RotationOps(Service):
         if key.external:
             self._rotate_imported(key)
             self._touch(key)
-            return {"KeyId": key.key_id}
+            return {"KeyId": key.arn}
         self._touch(key)
         self._rotate(key, "ON_DEMAND")
         self._sync_replicas(key)
-        return {"KeyId": key.key_id}
+        return {"KeyId": key.arn}
 
     def _rotate_imported(self, key: Key) -> None:  # pragma: no cover - ImportOps defines it
         raise NotImplementedError
@@ -160,12 +169,11 @@ class RotationOps(Service):
         """
         include = params.choice("IncludeKeyMaterial", IncludeKeyMaterial or "ROTATIONS_ONLY",
                                 ("ROTATIONS_ONLY", "ALL_KEY_MATERIAL"))
-        if IncludeKeyMaterial is not None:
-            named = self._key(KeyId, aliases=False)
-            if not named.symmetric:
-                # Recorded AWS text (list_key_rotations_include_material_asymmetric).
-                raise ValidationException(
-                    "Input parameter includeKeyMaterial can only be used with symmetric keys.")
+        key = self._key(KeyId, aliases=False)
+        if include == "ALL_KEY_MATERIAL" and not key.rotatable:
+            # Recorded AWS text (list_key_rotations_include_material_asymmetric).
+            raise ValidationException(
+                "Input parameter includeKeyMaterial can only be used with symmetric keys.")
         key = self._rotatable(KeyId, managed_ok=True, enabled=False, external_ok=True)
         materials = list(key.materials if include == "ALL_KEY_MATERIAL" else key.materials[1:])
         if include == "ALL_KEY_MATERIAL" and key.pending is not None:
