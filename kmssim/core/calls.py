@@ -111,6 +111,10 @@ class AuditedCalls:
     def now(self) -> datetime:  # pragma: no cover - Service defines it
         raise NotImplementedError
 
+    @property
+    def principal(self) -> str:  # pragma: no cover - Service defines it
+        raise NotImplementedError
+
     def _note(self, key: Key) -> Key:
         """Name ``key`` in this call's audit event unless the call already names one, so
         that a call that fails (a DisabledException, say) still says which key it was for."""
@@ -150,7 +154,7 @@ class AuditedCalls:
             request["sourceKeyMaterialId"] = frame.source_material_id
             request["sourceKeyId"] = frame.source.arn
         self.trail.append(AuditEvent(
-            self.trail.next_sequence(), self.now, name, "AwsApiCall", self._principal,
+            self.trail.next_sequence(), self.now, name, "AwsApiCall", self.principal,
             key.arn if key else None, request or None, elements,
             error.code if error else None, error.message if error else None,
             frame.material_id, self.region, self.account_id))

@@ -44,16 +44,15 @@ _FORMAT = "kmssim-cloud"
 class Cloud:
     """The Regions of one account, sharing one simulated clock (see the module doc).
 
-    ``seed`` makes every Region deterministic: ``home`` (default us-east-1) uses the seed
-    itself, so it makes what ``KMS(seed=seed)`` makes; every other Region's stream is
-    seeded with the seed and the Region's name, so Regions never repeat each other's ids
-    or material. ``start`` is the simulated start date.
+    ``seed`` makes every Region deterministic: each Region is ``KMS(seed=seed,
+    region=…)``, whose random stream mixes in the Region and account, so Regions never
+    repeat each other's ids or material, and us-east-1 makes what ``KMS(seed=seed)``
+    makes. ``start`` is the simulated start date.
     """
 
     def __init__(self, seed: int | str | bytes | None = None, start: datetime | None = None,
-                 account_id: str = "111122223333", home: str = "us-east-1") -> None:
+                 account_id: str = "111122223333") -> None:
         self.seed = seed
-        self.home = home
         self.account_id = account_id
         self._start = start
         self._regions: dict[str, KMS] = {}
@@ -62,20 +61,13 @@ class Cloud:
     def __repr__(self) -> str:
         return f"<Cloud {self.account_id} at {self.now.isoformat()}: {sorted(self._regions)}>"
 
-    def _region_seed(self, name: str) -> int | str | bytes | None:
-        if self.seed is None or name == self.home:
-            return self.seed
-        if isinstance(self.seed, bytes):
-            return self.seed + b"/" + name.encode()
-        return f"{self.seed}/{name}"
-
     def region(self, name: str) -> KMS:
         """The simulator of Region ``name`` (for example ``"eu-west-1"``), made now at the
         cloud's current time if no one has used it yet."""
         from kmssim.core.kms import KMS
         with self._lock:
             if name not in self._regions:
-                kms = KMS(seed=self._region_seed(name), start=self._start if not self._regions
+                kms = KMS(seed=self.seed, start=self._start if not self._regions
                           else self.now, region=name, account_id=self.account_id)
                 self.add(kms)
             return self._regions[name]
@@ -165,7 +157,7 @@ class Cloud:
                 kms.save(where / f"{name}.json")
             seed = self.seed.hex() if isinstance(self.seed, bytes) else self.seed
             (where / "cloud.json").write_text(json.dumps({
-                "format": _FORMAT, "account_id": self.account_id, "home": self.home,
+                "format": _FORMAT, "account_id": self.account_id,
                 "seed": seed, "seed_is_bytes": isinstance(self.seed, bytes),
                 "regions": sorted(self._regions)}), encoding="utf-8")
 
@@ -179,8 +171,7 @@ class Cloud:
             if data.get("format") != _FORMAT:
                 raise ValueError("not a kmssim cloud")
             seed = bytes.fromhex(data["seed"]) if data["seed_is_bytes"] else data["seed"]
-            cloud = cls(seed=seed, account_id=data["account_id"],
-                        home=data.get("home", "us-east-1"))
+            cloud = cls(seed=seed, account_id=data["account_id"])
             for name in data["regions"]:
                 cloud.add(KMS.load(where / f"{name}.json"))
         except CorruptScenarioError:

@@ -23,7 +23,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from kmssim.core import blob, params
-from kmssim.core.errors import InvalidCiphertextException, ValidationException
+from kmssim.core.errors import ValidationException
 
 if TYPE_CHECKING:
     from kmssim.core.kms import KMS
@@ -85,20 +85,36 @@ def unseal(kms: KMS, record: SealedRecord, context: Mapping[str, str] | None = N
     """Decrypt a `SealedRecord`: KMS decrypts its data key, then AES-GCM the record.
 
     ``context`` defaults to the one stored in the record; pass another to see a wrong
-    context fail. Raises InvalidCiphertextException if the record or its data key was
-    tampered with or the context is wrong, plus whatever Decrypt raises (a disabled or
-    deleted key, IncorrectKeyException for a ``key_id`` naming another key).
+    context fail. Two different failures, as in real code:
+
+    - KMS's Decrypt of the data key fails with what Decrypt raises:
+      InvalidCiphertextException when the encrypted data key was changed or the context
+      is wrong (the context is bound to the data key), a disabled or deleted key,
+      IncorrectKeyException for a ``key_id`` naming another key;
+    - when KMS succeeded but the *record* itself was changed, the local AES-GCM check
+      fails with ``cryptography.exceptions.InvalidTag``: no KMS call failed, so there
+      is no AWS error code, just what the cryptography library raises.
     """
     if not isinstance(record, SealedRecord):
         raise ValidationException("unseal() takes a SealedRecord made by seal().")
     ctx = params.context("context", record.context if context is None else context)
     data_key = kms.decrypt(CiphertextBlob=record.encrypted_data_key, EncryptionContext=ctx,
                            KeyId=key_id)["Plaintext"]
+    return _open_locally(data_key, record.nonce, record.ciphertext, ctx)
+
+
+def _open_locally(data_key: bytes, nonce: bytes, ciphertext: bytes,
+                  context: Mapping[str, str] | None) -> bytes:
+    """AES-GCM decryption on this machine; a failed check raises `InvalidTag`.
+
+    A nonce of the wrong length (a damaged record) fails the same way: AES-GCM would
+    refuse it with ValueError, but to the reader it is the same "this record does
+    not authenticate", so it is reported as the library reports a bad tag.
+    """
     try:
-        return AESGCM(data_key).decrypt(record.nonce, record.ciphertext, _aad(ctx))
-    except (InvalidTag, ValueError):
-        raise InvalidCiphertextException(
-            "The record was changed after it was sealed, or its context is wrong.") from None
+        return AESGCM(data_key).decrypt(nonce, ciphertext, _aad(context))
+    except ValueError:
+        raise InvalidTag() from None
 
 
 def rewrap(kms: KMS, record: SealedRecord, key_id: str | None = None) -> SealedRecord:
@@ -127,16 +143,13 @@ def open_with_data_key(record: SealedRecord, data_key: bytes) -> bytes:
 
     This is what anyone holding a leaked data key can do: no KMS call, no key
     policy, no audit event, and rotating or re-wrapping the KMS key changes nothing.
-    Raises InvalidCiphertextException if the key is not this record's data key.
+    Raises ``cryptography.exceptions.InvalidTag`` if the key is not this record's
+    data key (or the record was changed): a local failure, not a KMS error.
     """
     if not isinstance(record, SealedRecord):
         raise ValidationException("open_with_data_key() takes a SealedRecord made by seal().")
     key = params.blob("data_key", data_key, low=16, high=32)
-    try:
-        return AESGCM(key).decrypt(record.nonce, record.ciphertext, _aad(record.context))
-    except (InvalidTag, ValueError):
-        raise InvalidCiphertextException(
-            "This data key does not open the record (or the record was changed).") from None
+    return _open_locally(key, record.nonce, record.ciphertext, record.context)
 
 
 # -- bringing your own key material (Origin EXTERNAL) -------------------------------------

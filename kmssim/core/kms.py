@@ -169,7 +169,9 @@ class KMS(MultiRegionOps, ImportOps, SigningOps, CryptoOps, RotationOps, KeyOps)
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the whole scenario to ``path`` as versioned JSON, atomically.
 
-        The file holds key material (like a backup would): keep it private.
+        The file holds every key's material in base64 (like a backup would): it is
+        written with mode 0600 and must be treated as a secret. Raises
+        ScenarioFileError (code ValidationException) if it cannot be written.
         """
         with self._lock:
             persist.save(self, path)
@@ -178,7 +180,10 @@ class KMS(MultiRegionOps, ImportOps, SigningOps, CryptoOps, RotationOps, KeyOps)
     def load(cls, path: str | os.PathLike[str]) -> KMS:
         """Read a scenario written by `save`; it continues exactly where it stopped.
 
-        Raises CorruptScenarioError (code ValidationException) if the file is not a
-        kmssim scenario or is damaged.
+        Raises CorruptScenarioError (code ValidationException), naming what is wrong, if
+        the file is not a kmssim scenario, is damaged, or was edited after it was saved:
+        every member is checked against a strict schema, each key material against its
+        check value, and the whole content against the file's SHA-256 digest (an
+        integrity check against accidental edits, not a signature).
         """
         return persist.load(cls, path)

@@ -235,7 +235,7 @@ class ImportOps(Service):
 
     def _import_new(self, key: Key, material_id: str, secret: bytes) -> None:
         if not key.materials:          # the first import: the key's original material
-            key.materials = (KeyMaterial(material_id, self.now, None, secret),)
+            key.materials = [KeyMaterial(material_id, self.now, None, secret)]
             return
         if key.pending is not None:
             # Recorded AWS text (import_key_material_second_pending).

@@ -61,8 +61,8 @@ EXERCISES = (
     Exercise("7.2", "int",
              "When any material that is not pending rotation expires, the whole key goes to "
              "PendingImport.",
-             "v1 expired on day 30, so the whole key is PendingImport: neither record "
-             "decrypts until v1 is imported again.",
+             "the first material (v1) expired on day 30, so the whole key is PendingImport: "
+             "neither record decrypts until v1 is imported again.",
              _records_readable_after_expiry),
     Exercise("7.3", "int",
              "The replica gets every rotation of its primary. Count the rotations in 365 days "
