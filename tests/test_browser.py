@@ -168,4 +168,5 @@ def test_lesson_7_expiry_panel_locks_the_key_in_the_real_ui(lab):
         nb.click("+1 month")
         nb.wait_for_src_change(image, before)
     expect(status).to_contain_text("key PendingImport")
-    expect(nb.locator(".widget-html").nth(1)).to_contain_text("imported key material expired")
+    log = nb.locator(".widget-html").filter(has_text="imported key material expired")
+    expect(log.first).to_be_visible()

@@ -17,6 +17,7 @@ from kmssim import KMS
 from kmssim.core import SecretBytes
 from kmssim.core.errors import (
     DisabledException,
+    ParamValidationError,
     InvalidKeyUsageException,
     KMSInvalidSignatureException,
     UnsupportedOperationException,
@@ -324,7 +325,7 @@ def test_untag_resource_and_list_resource_tags_pages(kms: KMS) -> None:
     kms.untag_resource(KeyId=key, TagKeys=["t01", "t02", "t04"])
     # Recording list_resource_tags_after_untag_all.
     assert kms.list_resource_tags(KeyId=key)["Tags"] == []
-    with pytest.raises(ValidationException):
+    with pytest.raises(ParamValidationError):     # botocore: TagKeys is a list
         kms.untag_resource(KeyId=key, TagKeys="t01")
 
 

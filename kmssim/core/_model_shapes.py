@@ -2,1164 +2,1046 @@
 
 from typing import Any
 
-OPERATIONS: dict[str, Any] = {
- "CancelKeyDeletion": {
-  "input": {
-   "structure": {
-    "KeyId": "string"
-   },
-   "required": [
-    "KeyId"
-   ]
-  },
-  "output": {
-   "structure": {
-    "KeyId": "string"
-   }
-  }
- },
- "CreateAlias": {
-  "input": {
-   "structure": {
-    "AliasName": "string",
-    "TargetKeyId": "string"
-   },
-   "required": [
-    "AliasName",
-    "TargetKeyId"
-   ]
-  },
-  "output": {
-   "structure": {}
-  }
- },
- "CreateKey": {
-  "input": {
-   "structure": {
-    "Policy": "string",
-    "Description": "string",
-    "KeyUsage": "string",
-    "CustomerMasterKeySpec": "string",
-    "KeySpec": "string",
-    "Origin": "string",
-    "CustomKeyStoreId": "string",
-    "BypassPolicyLockoutSafetyCheck": "boolean",
-    "Tags": {
-     "list": {
-      "structure": {
-       "TagKey": "string",
-       "TagValue": "string"
-      },
-      "required": [
-       "TagKey",
-       "TagValue"
-      ]
-     }
-    },
-    "MultiRegion": "boolean",
-    "XksKeyId": "string"
-   }
-  },
-  "output": {
-   "structure": {
-    "KeyMetadata": {
-     "structure": {
-      "AWSAccountId": "string",
-      "KeyId": "string",
-      "Arn": "string",
-      "CreationDate": "timestamp",
-      "Enabled": "boolean",
-      "Description": "string",
-      "KeyUsage": "string",
-      "KeyState": "string",
-      "DeletionDate": "timestamp",
-      "ValidTo": "timestamp",
-      "Origin": "string",
-      "CustomKeyStoreId": "string",
-      "CloudHsmClusterId": "string",
-      "ExpirationModel": "string",
-      "KeyManager": "string",
-      "CustomerMasterKeySpec": "string",
-      "KeySpec": "string",
-      "EncryptionAlgorithms": {
-       "list": "string"
-      },
-      "SigningAlgorithms": {
-       "list": "string"
-      },
-      "KeyAgreementAlgorithms": {
-       "list": "string"
-      },
-      "EncapsulationAlgorithms": {
-       "list": "string"
-      },
-      "MultiRegion": "boolean",
-      "MultiRegionConfiguration": {
-       "structure": {
-        "MultiRegionKeyType": "string",
-        "PrimaryKey": {
-         "structure": {
-          "Arn": "string",
-          "Region": "string"
-         }
-        },
-        "ReplicaKeys": {
-         "list": {
-          "structure": {
-           "Arn": "string",
-           "Region": "string"
-          }
-         }
-        }
-       }
-      },
-      "PendingDeletionWindowInDays": "integer",
-      "MacAlgorithms": {
-       "list": "string"
-      },
-      "XksKeyConfiguration": {
-       "structure": {
-        "Id": "string"
-       }
-      },
-      "CurrentKeyMaterialId": "string"
-     },
-     "required": [
-      "KeyId"
-     ]
-    }
-   }
-  }
- },
- "Decrypt": {
-  "input": {
-   "structure": {
-    "CiphertextBlob": "blob",
-    "EncryptionContext": {
-     "map": [
-      "string",
-      "string"
-     ]
-    },
-    "GrantTokens": {
-     "list": "string"
-    },
-    "KeyId": "string",
-    "EncryptionAlgorithm": "string",
-    "Recipient": {
-     "structure": {
-      "KeyEncryptionAlgorithm": "string",
-      "AttestationDocument": "blob"
-     }
-    },
-    "DryRun": "boolean",
-    "DryRunModifiers": {
-     "list": "string"
-    }
-   }
-  },
-  "output": {
-   "structure": {
-    "KeyId": "string",
-    "Plaintext": "blob",
-    "EncryptionAlgorithm": "string",
-    "CiphertextForRecipient": "blob",
-    "KeyMaterialId": "string"
-   }
-  }
- },
- "DeleteAlias": {
-  "input": {
-   "structure": {
-    "AliasName": "string"
-   },
-   "required": [
-    "AliasName"
-   ]
-  },
-  "output": {
-   "structure": {}
-  }
- },
- "DeleteImportedKeyMaterial": {
-  "input": {
-   "structure": {
-    "KeyId": "string",
-    "KeyMaterialId": "string"
-   },
-   "required": [
-    "KeyId"
-   ]
-  },
-  "output": {
-   "structure": {
-    "KeyId": "string",
-    "KeyMaterialId": "string"
-   }
-  }
- },
- "DescribeKey": {
-  "input": {
-   "structure": {
-    "KeyId": "string",
-    "GrantTokens": {
-     "list": "string"
-    }
-   },
-   "required": [
-    "KeyId"
-   ]
-  },
-  "output": {
-   "structure": {
-    "KeyMetadata": {
-     "structure": {
-      "AWSAccountId": "string",
-      "KeyId": "string",
-      "Arn": "string",
-      "CreationDate": "timestamp",
-      "Enabled": "boolean",
-      "Description": "string",
-      "KeyUsage": "string",
-      "KeyState": "string",
-      "DeletionDate": "timestamp",
-      "ValidTo": "timestamp",
-      "Origin": "string",
-      "CustomKeyStoreId": "string",
-      "CloudHsmClusterId": "string",
-      "ExpirationModel": "string",
-      "KeyManager": "string",
-      "CustomerMasterKeySpec": "string",
-      "KeySpec": "string",
-      "EncryptionAlgorithms": {
-       "list": "string"
-      },
-      "SigningAlgorithms": {
-       "list": "string"
-      },
-      "KeyAgreementAlgorithms": {
-       "list": "string"
-      },
-      "EncapsulationAlgorithms": {
-       "list": "string"
-      },
-      "MultiRegion": "boolean",
-      "MultiRegionConfiguration": {
-       "structure": {
-        "MultiRegionKeyType": "string",
-        "PrimaryKey": {
-         "structure": {
-          "Arn": "string",
-          "Region": "string"
-         }
-        },
-        "ReplicaKeys": {
-         "list": {
-          "structure": {
-           "Arn": "string",
-           "Region": "string"
-          }
-         }
-        }
-       }
-      },
-      "PendingDeletionWindowInDays": "integer",
-      "MacAlgorithms": {
-       "list": "string"
-      },
-      "XksKeyConfiguration": {
-       "structure": {
-        "Id": "string"
-       }
-      },
-      "CurrentKeyMaterialId": "string"
-     },
-     "required": [
-      "KeyId"
-     ]
-    }
-   }
-  }
- },
- "DisableKey": {
-  "input": {
-   "structure": {
-    "KeyId": "string"
-   },
-   "required": [
-    "KeyId"
-   ]
-  },
-  "output": {
-   "structure": {}
-  }
- },
- "DisableKeyRotation": {
-  "input": {
-   "structure": {
-    "KeyId": "string"
-   },
-   "required": [
-    "KeyId"
-   ]
-  },
-  "output": {
-   "structure": {}
-  }
- },
- "EnableKey": {
-  "input": {
-   "structure": {
-    "KeyId": "string"
-   },
-   "required": [
-    "KeyId"
-   ]
-  },
-  "output": {
-   "structure": {}
-  }
- },
- "EnableKeyRotation": {
-  "input": {
-   "structure": {
-    "KeyId": "string",
-    "RotationPeriodInDays": "integer"
-   },
-   "required": [
-    "KeyId"
-   ]
-  },
-  "output": {
-   "structure": {}
-  }
- },
- "Encrypt": {
-  "input": {
-   "structure": {
-    "KeyId": "string",
-    "Plaintext": "blob",
-    "EncryptionContext": {
-     "map": [
-      "string",
-      "string"
-     ]
-    },
-    "GrantTokens": {
-     "list": "string"
-    },
-    "EncryptionAlgorithm": "string",
-    "DryRun": "boolean"
-   },
-   "required": [
-    "KeyId",
-    "Plaintext"
-   ]
-  },
-  "output": {
-   "structure": {
-    "CiphertextBlob": "blob",
-    "KeyId": "string",
-    "EncryptionAlgorithm": "string"
-   }
-  }
- },
- "GenerateDataKey": {
-  "input": {
-   "structure": {
-    "KeyId": "string",
-    "EncryptionContext": {
-     "map": [
-      "string",
-      "string"
-     ]
-    },
-    "NumberOfBytes": "integer",
-    "KeySpec": "string",
-    "GrantTokens": {
-     "list": "string"
-    },
-    "Recipient": {
-     "structure": {
-      "KeyEncryptionAlgorithm": "string",
-      "AttestationDocument": "blob"
-     }
-    },
-    "DryRun": "boolean"
-   },
-   "required": [
-    "KeyId"
-   ]
-  },
-  "output": {
-   "structure": {
-    "CiphertextBlob": "blob",
-    "Plaintext": "blob",
-    "KeyId": "string",
-    "CiphertextForRecipient": "blob",
-    "KeyMaterialId": "string"
-   }
-  }
- },
- "GenerateDataKeyPair": {
-  "input": {
-   "structure": {
-    "EncryptionContext": {
-     "map": [
-      "string",
-      "string"
-     ]
-    },
-    "KeyId": "string",
-    "KeyPairSpec": "string",
-    "GrantTokens": {
-     "list": "string"
-    },
-    "Recipient": {
-     "structure": {
-      "KeyEncryptionAlgorithm": "string",
-      "AttestationDocument": "blob"
-     }
-    },
-    "DryRun": "boolean"
-   },
-   "required": [
-    "KeyId",
-    "KeyPairSpec"
-   ]
-  },
-  "output": {
-   "structure": {
-    "PrivateKeyCiphertextBlob": "blob",
-    "PrivateKeyPlaintext": "blob",
-    "PublicKey": "blob",
-    "KeyId": "string",
-    "KeyPairSpec": "string",
-    "CiphertextForRecipient": "blob",
-    "KeyMaterialId": "string"
-   }
-  }
- },
- "GenerateDataKeyPairWithoutPlaintext": {
-  "input": {
-   "structure": {
-    "EncryptionContext": {
-     "map": [
-      "string",
-      "string"
-     ]
-    },
-    "KeyId": "string",
-    "KeyPairSpec": "string",
-    "GrantTokens": {
-     "list": "string"
-    },
-    "DryRun": "boolean"
-   },
-   "required": [
-    "KeyId",
-    "KeyPairSpec"
-   ]
-  },
-  "output": {
-   "structure": {
-    "PrivateKeyCiphertextBlob": "blob",
-    "PublicKey": "blob",
-    "KeyId": "string",
-    "KeyPairSpec": "string",
-    "KeyMaterialId": "string"
-   }
-  }
- },
- "GenerateDataKeyWithoutPlaintext": {
-  "input": {
-   "structure": {
-    "KeyId": "string",
-    "EncryptionContext": {
-     "map": [
-      "string",
-      "string"
-     ]
-    },
-    "KeySpec": "string",
-    "NumberOfBytes": "integer",
-    "GrantTokens": {
-     "list": "string"
-    },
-    "DryRun": "boolean"
-   },
-   "required": [
-    "KeyId"
-   ]
-  },
-  "output": {
-   "structure": {
-    "CiphertextBlob": "blob",
-    "KeyId": "string",
-    "KeyMaterialId": "string"
-   }
-  }
- },
- "GenerateMac": {
-  "input": {
-   "structure": {
-    "Message": "blob",
-    "KeyId": "string",
-    "MacAlgorithm": "string",
-    "GrantTokens": {
-     "list": "string"
-    },
-    "DryRun": "boolean"
-   },
-   "required": [
-    "Message",
-    "KeyId",
-    "MacAlgorithm"
-   ]
-  },
-  "output": {
-   "structure": {
-    "Mac": "blob",
-    "MacAlgorithm": "string",
-    "KeyId": "string"
-   }
-  }
- },
- "GenerateRandom": {
-  "input": {
-   "structure": {
-    "NumberOfBytes": "integer",
-    "CustomKeyStoreId": "string",
-    "Recipient": {
-     "structure": {
-      "KeyEncryptionAlgorithm": "string",
-      "AttestationDocument": "blob"
-     }
-    }
-   }
-  },
-  "output": {
-   "structure": {
-    "Plaintext": "blob",
-    "CiphertextForRecipient": "blob"
-   }
-  }
- },
- "GetKeyPolicy": {
-  "input": {
-   "structure": {
-    "KeyId": "string",
-    "PolicyName": "string"
-   },
-   "required": [
-    "KeyId"
-   ]
-  },
-  "output": {
-   "structure": {
-    "Policy": "string",
-    "PolicyName": "string"
-   }
-  }
- },
- "GetKeyRotationStatus": {
-  "input": {
-   "structure": {
-    "KeyId": "string"
-   },
-   "required": [
-    "KeyId"
-   ]
-  },
-  "output": {
-   "structure": {
-    "KeyRotationEnabled": "boolean",
-    "KeyId": "string",
-    "RotationPeriodInDays": "integer",
-    "NextRotationDate": "timestamp",
-    "OnDemandRotationStartDate": "timestamp"
-   }
-  }
- },
- "GetParametersForImport": {
-  "input": {
-   "structure": {
-    "KeyId": "string",
-    "WrappingAlgorithm": "string",
-    "WrappingKeySpec": "string"
-   },
-   "required": [
-    "KeyId",
-    "WrappingAlgorithm",
-    "WrappingKeySpec"
-   ]
-  },
-  "output": {
-   "structure": {
-    "KeyId": "string",
-    "ImportToken": "blob",
-    "PublicKey": "blob",
-    "ParametersValidTo": "timestamp"
-   }
-  }
- },
- "GetPublicKey": {
-  "input": {
-   "structure": {
-    "KeyId": "string",
-    "GrantTokens": {
-     "list": "string"
-    }
-   },
-   "required": [
-    "KeyId"
-   ]
-  },
-  "output": {
-   "structure": {
-    "KeyId": "string",
-    "PublicKey": "blob",
-    "CustomerMasterKeySpec": "string",
-    "KeySpec": "string",
-    "KeyUsage": "string",
-    "EncryptionAlgorithms": {
-     "list": "string"
-    },
-    "SigningAlgorithms": {
-     "list": "string"
-    },
-    "KeyAgreementAlgorithms": {
-     "list": "string"
-    },
-    "EncapsulationAlgorithms": {
-     "list": "string"
-    }
-   }
-  }
- },
- "ImportKeyMaterial": {
-  "input": {
-   "structure": {
-    "KeyId": "string",
-    "ImportToken": "blob",
-    "EncryptedKeyMaterial": "blob",
-    "ValidTo": "timestamp",
-    "ExpirationModel": "string",
-    "ImportType": "string",
-    "KeyMaterialDescription": "string",
-    "KeyMaterialId": "string"
-   },
-   "required": [
-    "KeyId",
-    "ImportToken",
-    "EncryptedKeyMaterial"
-   ]
-  },
-  "output": {
-   "structure": {
-    "KeyId": "string",
-    "KeyMaterialId": "string"
-   }
-  }
- },
- "ListAliases": {
-  "input": {
-   "structure": {
-    "KeyId": "string",
-    "Limit": "integer",
-    "Marker": "string"
-   }
-  },
-  "output": {
-   "structure": {
-    "Aliases": {
-     "list": {
-      "structure": {
-       "AliasName": "string",
-       "AliasArn": "string",
-       "TargetKeyId": "string",
-       "CreationDate": "timestamp",
-       "LastUpdatedDate": "timestamp"
-      }
-     }
-    },
-    "NextMarker": "string",
-    "Truncated": "boolean"
-   }
-  },
-  "paginator": {
-   "limit_key": "Limit",
-   "input_token": "Marker",
-   "output_token": "NextMarker",
-   "more_results": "Truncated",
-   "result_key": "Aliases"
-  }
- },
- "ListKeyRotations": {
-  "input": {
-   "structure": {
-    "KeyId": "string",
-    "IncludeKeyMaterial": "string",
-    "Limit": "integer",
-    "Marker": "string"
-   },
-   "required": [
-    "KeyId"
-   ]
-  },
-  "output": {
-   "structure": {
-    "Rotations": {
-     "list": {
-      "structure": {
-       "KeyId": "string",
-       "KeyMaterialId": "string",
-       "KeyMaterialDescription": "string",
-       "ImportState": "string",
-       "KeyMaterialState": "string",
-       "ExpirationModel": "string",
-       "ValidTo": "timestamp",
-       "RotationDate": "timestamp",
-       "RotationType": "string"
-      }
-     }
-    },
-    "NextMarker": "string",
-    "Truncated": "boolean"
-   }
-  },
-  "paginator": {
-   "input_token": "Marker",
-   "limit_key": "Limit",
-   "more_results": "Truncated",
-   "output_token": "NextMarker",
-   "result_key": "Rotations"
-  }
- },
- "ListKeys": {
-  "input": {
-   "structure": {
-    "Limit": "integer",
-    "Marker": "string",
-    "ResourceOwners": {
-     "list": "string"
-    }
-   }
-  },
-  "output": {
-   "structure": {
-    "Keys": {
-     "list": {
-      "structure": {
-       "KeyId": "string",
-       "KeyArn": "string"
-      }
-     }
-    },
-    "NextMarker": "string",
-    "Truncated": "boolean"
-   }
-  },
-  "paginator": {
-   "limit_key": "Limit",
-   "input_token": "Marker",
-   "output_token": "NextMarker",
-   "more_results": "Truncated",
-   "result_key": "Keys"
-  }
- },
- "ListResourceTags": {
-  "input": {
-   "structure": {
-    "KeyId": "string",
-    "Limit": "integer",
-    "Marker": "string"
-   },
-   "required": [
-    "KeyId"
-   ]
-  },
-  "output": {
-   "structure": {
-    "Tags": {
-     "list": {
-      "structure": {
-       "TagKey": "string",
-       "TagValue": "string"
-      },
-      "required": [
-       "TagKey",
-       "TagValue"
-      ]
-     }
-    },
-    "NextMarker": "string",
-    "Truncated": "boolean"
-   }
-  },
-  "paginator": {
-   "input_token": "Marker",
-   "limit_key": "Limit",
-   "more_results": "Truncated",
-   "output_token": "NextMarker",
-   "result_key": "Tags"
-  }
- },
- "ReEncrypt": {
-  "input": {
-   "structure": {
-    "CiphertextBlob": "blob",
-    "SourceEncryptionContext": {
-     "map": [
-      "string",
-      "string"
-     ]
-    },
-    "SourceKeyId": "string",
-    "DestinationKeyId": "string",
-    "DestinationEncryptionContext": {
-     "map": [
-      "string",
-      "string"
-     ]
-    },
-    "SourceEncryptionAlgorithm": "string",
-    "DestinationEncryptionAlgorithm": "string",
-    "GrantTokens": {
-     "list": "string"
-    },
-    "DryRun": "boolean",
-    "DryRunModifiers": {
-     "list": "string"
-    }
-   },
-   "required": [
-    "DestinationKeyId"
-   ]
-  },
-  "output": {
-   "structure": {
-    "CiphertextBlob": "blob",
-    "SourceKeyId": "string",
-    "KeyId": "string",
-    "SourceEncryptionAlgorithm": "string",
-    "DestinationEncryptionAlgorithm": "string",
-    "SourceKeyMaterialId": "string",
-    "DestinationKeyMaterialId": "string"
-   }
-  }
- },
- "ReplicateKey": {
-  "input": {
-   "structure": {
-    "KeyId": "string",
-    "ReplicaRegion": "string",
-    "Policy": "string",
-    "BypassPolicyLockoutSafetyCheck": "boolean",
-    "Description": "string",
-    "Tags": {
-     "list": {
-      "structure": {
-       "TagKey": "string",
-       "TagValue": "string"
-      },
-      "required": [
-       "TagKey",
-       "TagValue"
-      ]
-     }
-    }
-   },
-   "required": [
-    "KeyId",
-    "ReplicaRegion"
-   ]
-  },
-  "output": {
-   "structure": {
-    "ReplicaKeyMetadata": {
-     "structure": {
-      "AWSAccountId": "string",
-      "KeyId": "string",
-      "Arn": "string",
-      "CreationDate": "timestamp",
-      "Enabled": "boolean",
-      "Description": "string",
-      "KeyUsage": "string",
-      "KeyState": "string",
-      "DeletionDate": "timestamp",
-      "ValidTo": "timestamp",
-      "Origin": "string",
-      "CustomKeyStoreId": "string",
-      "CloudHsmClusterId": "string",
-      "ExpirationModel": "string",
-      "KeyManager": "string",
-      "CustomerMasterKeySpec": "string",
-      "KeySpec": "string",
-      "EncryptionAlgorithms": {
-       "list": "string"
-      },
-      "SigningAlgorithms": {
-       "list": "string"
-      },
-      "KeyAgreementAlgorithms": {
-       "list": "string"
-      },
-      "EncapsulationAlgorithms": {
-       "list": "string"
-      },
-      "MultiRegion": "boolean",
-      "MultiRegionConfiguration": {
-       "structure": {
-        "MultiRegionKeyType": "string",
-        "PrimaryKey": {
-         "structure": {
-          "Arn": "string",
-          "Region": "string"
-         }
-        },
-        "ReplicaKeys": {
-         "list": {
-          "structure": {
-           "Arn": "string",
-           "Region": "string"
-          }
-         }
-        }
-       }
-      },
-      "PendingDeletionWindowInDays": "integer",
-      "MacAlgorithms": {
-       "list": "string"
-      },
-      "XksKeyConfiguration": {
-       "structure": {
-        "Id": "string"
-       }
-      },
-      "CurrentKeyMaterialId": "string"
-     },
-     "required": [
-      "KeyId"
-     ]
-    },
-    "ReplicaPolicy": "string",
-    "ReplicaTags": {
-     "list": {
-      "structure": {
-       "TagKey": "string",
-       "TagValue": "string"
-      },
-      "required": [
-       "TagKey",
-       "TagValue"
-      ]
-     }
-    }
-   }
-  }
- },
- "RotateKeyOnDemand": {
-  "input": {
-   "structure": {
-    "KeyId": "string"
-   },
-   "required": [
-    "KeyId"
-   ]
-  },
-  "output": {
-   "structure": {
-    "KeyId": "string"
-   }
-  }
- },
- "ScheduleKeyDeletion": {
-  "input": {
-   "structure": {
-    "KeyId": "string",
-    "PendingWindowInDays": "integer"
-   },
-   "required": [
-    "KeyId"
-   ]
-  },
-  "output": {
-   "structure": {
-    "KeyId": "string",
-    "DeletionDate": "timestamp",
-    "KeyState": "string",
-    "PendingWindowInDays": "integer"
-   }
-  }
- },
- "Sign": {
-  "input": {
-   "structure": {
-    "KeyId": "string",
-    "Message": "blob",
-    "MessageType": "string",
-    "GrantTokens": {
-     "list": "string"
-    },
-    "SigningAlgorithm": "string",
-    "DryRun": "boolean"
-   },
-   "required": [
-    "KeyId",
-    "Message",
-    "SigningAlgorithm"
-   ]
-  },
-  "output": {
-   "structure": {
-    "KeyId": "string",
-    "Signature": "blob",
-    "SigningAlgorithm": "string"
-   }
-  }
- },
- "TagResource": {
-  "input": {
-   "structure": {
-    "KeyId": "string",
-    "Tags": {
-     "list": {
-      "structure": {
-       "TagKey": "string",
-       "TagValue": "string"
-      },
-      "required": [
-       "TagKey",
-       "TagValue"
-      ]
-     }
-    }
-   },
-   "required": [
-    "KeyId",
-    "Tags"
-   ]
-  },
-  "output": {
-   "structure": {}
-  }
- },
- "UntagResource": {
-  "input": {
-   "structure": {
-    "KeyId": "string",
-    "TagKeys": {
-     "list": "string"
-    }
-   },
-   "required": [
-    "KeyId",
-    "TagKeys"
-   ]
-  },
-  "output": {
-   "structure": {}
-  }
- },
- "UpdateAlias": {
-  "input": {
-   "structure": {
-    "AliasName": "string",
-    "TargetKeyId": "string"
-   },
-   "required": [
-    "AliasName",
-    "TargetKeyId"
-   ]
-  },
-  "output": {
-   "structure": {}
-  }
- },
- "UpdateKeyDescription": {
-  "input": {
-   "structure": {
-    "KeyId": "string",
-    "Description": "string"
-   },
-   "required": [
-    "KeyId",
-    "Description"
-   ]
-  },
-  "output": {
-   "structure": {}
-  }
- },
- "UpdatePrimaryRegion": {
-  "input": {
-   "structure": {
-    "KeyId": "string",
-    "PrimaryRegion": "string"
-   },
-   "required": [
-    "KeyId",
-    "PrimaryRegion"
-   ]
-  },
-  "output": {
-   "structure": {}
-  }
- },
- "Verify": {
-  "input": {
-   "structure": {
-    "KeyId": "string",
-    "Message": "blob",
-    "MessageType": "string",
-    "Signature": "blob",
-    "SigningAlgorithm": "string",
-    "GrantTokens": {
-     "list": "string"
-    },
-    "DryRun": "boolean"
-   },
-   "required": [
-    "KeyId",
-    "Message",
-    "Signature",
-    "SigningAlgorithm"
-   ]
-  },
-  "output": {
-   "structure": {
-    "KeyId": "string",
-    "SignatureValid": "boolean",
-    "SigningAlgorithm": "string"
-   }
-  }
- },
- "VerifyMac": {
-  "input": {
-   "structure": {
-    "Message": "blob",
-    "KeyId": "string",
-    "MacAlgorithm": "string",
-    "Mac": "blob",
-    "GrantTokens": {
-     "list": "string"
-    },
-    "DryRun": "boolean"
-   },
-   "required": [
-    "Message",
-    "KeyId",
-    "MacAlgorithm",
-    "Mac"
-   ]
-  },
-  "output": {
-   "structure": {
-    "KeyId": "string",
-    "MacValid": "boolean",
-    "MacAlgorithm": "string"
-   }
-  }
- }
-}
+OPERATIONS: dict[str, Any] = {'CancelKeyDeletion': {'input': {'structure': {'KeyId': 'string'}, 'required': ['KeyId']},
+                       'output': {'structure': {'KeyId': 'string'}},
+                       'rules': {'type': 'structure',
+                                 'members': {'KeyId': {'type': 'string',
+                                                       'min': 1,
+                                                       'max': 2048}},
+                                 'required': ['KeyId']}},
+ 'CreateAlias': {'input': {'structure': {'AliasName': 'string', 'TargetKeyId': 'string'},
+                           'required': ['AliasName', 'TargetKeyId']},
+                 'output': {'structure': {}},
+                 'rules': {'type': 'structure',
+                           'members': {'AliasName': {'type': 'string',
+                                                     'min': 1,
+                                                     'max': 256,
+                                                     'pattern': '^[a-zA-Z0-9:/_-]+$'},
+                                       'TargetKeyId': {'type': 'string',
+                                                       'min': 1,
+                                                       'max': 2048}},
+                           'required': ['AliasName', 'TargetKeyId']}},
+ 'CreateKey': {'input': {'structure': {'Policy': 'string',
+                                       'Description': 'string',
+                                       'KeyUsage': 'string',
+                                       'CustomerMasterKeySpec': 'string',
+                                       'KeySpec': 'string',
+                                       'Origin': 'string',
+                                       'CustomKeyStoreId': 'string',
+                                       'BypassPolicyLockoutSafetyCheck': 'boolean',
+                                       'Tags': {'list': {'structure': {'TagKey': 'string',
+                                                                       'TagValue': 'string'},
+                                                         'required': ['TagKey', 'TagValue']}},
+                                       'MultiRegion': 'boolean',
+                                       'XksKeyId': 'string'}},
+               'output': {'structure': {'KeyMetadata': {'structure': {'AWSAccountId': 'string',
+                                                                      'KeyId': 'string',
+                                                                      'Arn': 'string',
+                                                                      'CreationDate': 'timestamp',
+                                                                      'Enabled': 'boolean',
+                                                                      'Description': 'string',
+                                                                      'KeyUsage': 'string',
+                                                                      'KeyState': 'string',
+                                                                      'DeletionDate': 'timestamp',
+                                                                      'ValidTo': 'timestamp',
+                                                                      'Origin': 'string',
+                                                                      'CustomKeyStoreId': 'string',
+                                                                      'CloudHsmClusterId': 'string',
+                                                                      'ExpirationModel': 'string',
+                                                                      'KeyManager': 'string',
+                                                                      'CustomerMasterKeySpec': 'string',
+                                                                      'KeySpec': 'string',
+                                                                      'EncryptionAlgorithms': {'list': 'string'},
+                                                                      'SigningAlgorithms': {'list': 'string'},
+                                                                      'KeyAgreementAlgorithms': {'list': 'string'},
+                                                                      'EncapsulationAlgorithms': {'list': 'string'},
+                                                                      'MultiRegion': 'boolean',
+                                                                      'MultiRegionConfiguration': {'structure': {'MultiRegionKeyType': 'string',
+                                                                                                                 'PrimaryKey': {'structure': {'Arn': 'string',
+                                                                                                                                              'Region': 'string'}},
+                                                                                                                 'ReplicaKeys': {'list': {'structure': {'Arn': 'string',
+                                                                                                                                                        'Region': 'string'}}}}},
+                                                                      'PendingDeletionWindowInDays': 'integer',
+                                                                      'MacAlgorithms': {'list': 'string'},
+                                                                      'XksKeyConfiguration': {'structure': {'Id': 'string'}},
+                                                                      'CurrentKeyMaterialId': 'string'},
+                                                        'required': ['KeyId']}}},
+               'rules': {'type': 'structure',
+                         'members': {'Policy': {'type': 'string',
+                                                'min': 1,
+                                                'max': 131072,
+                                                'pattern': '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+'},
+                                     'Description': {'type': 'string', 'min': 0, 'max': 8192},
+                                     'KeyUsage': {'type': 'string',
+                                                  'enum': ['SIGN_VERIFY',
+                                                           'ENCRYPT_DECRYPT',
+                                                           'GENERATE_VERIFY_MAC',
+                                                           'KEY_AGREEMENT',
+                                                           'ENCAPSULATE_DECAPSULATE']},
+                                     'CustomerMasterKeySpec': {'type': 'string',
+                                                               'enum': ['RSA_2048',
+                                                                        'RSA_3072',
+                                                                        'RSA_4096',
+                                                                        'ECC_NIST_P256',
+                                                                        'ECC_NIST_P384',
+                                                                        'ECC_NIST_P521',
+                                                                        'ECC_SECG_P256K1',
+                                                                        'SYMMETRIC_DEFAULT',
+                                                                        'HMAC_224',
+                                                                        'HMAC_256',
+                                                                        'HMAC_384',
+                                                                        'HMAC_512',
+                                                                        'SM2']},
+                                     'KeySpec': {'type': 'string',
+                                                 'enum': ['RSA_2048',
+                                                          'RSA_3072',
+                                                          'RSA_4096',
+                                                          'ECC_NIST_P256',
+                                                          'ECC_NIST_P384',
+                                                          'ECC_NIST_P521',
+                                                          'ECC_SECG_P256K1',
+                                                          'SYMMETRIC_DEFAULT',
+                                                          'HMAC_224',
+                                                          'HMAC_256',
+                                                          'HMAC_384',
+                                                          'HMAC_512',
+                                                          'SM2',
+                                                          'ML_DSA_44',
+                                                          'ML_DSA_65',
+                                                          'ML_DSA_87',
+                                                          'ECC_NIST_EDWARDS25519',
+                                                          'ML_KEM_512',
+                                                          'ML_KEM_768',
+                                                          'ML_KEM_1024']},
+                                     'Origin': {'type': 'string',
+                                                'enum': ['AWS_KMS',
+                                                         'EXTERNAL',
+                                                         'AWS_CLOUDHSM',
+                                                         'EXTERNAL_KEY_STORE']},
+                                     'CustomKeyStoreId': {'type': 'string',
+                                                          'min': 1,
+                                                          'max': 64},
+                                     'BypassPolicyLockoutSafetyCheck': {'type': 'boolean'},
+                                     'Tags': {'type': 'list',
+                                              'member': {'type': 'structure',
+                                                         'members': {'TagKey': {'type': 'string',
+                                                                                'min': 1,
+                                                                                'max': 128},
+                                                                     'TagValue': {'type': 'string',
+                                                                                  'min': 0,
+                                                                                  'max': 256}},
+                                                         'required': ['TagKey', 'TagValue']}},
+                                     'MultiRegion': {'type': 'boolean'},
+                                     'XksKeyId': {'type': 'string',
+                                                  'min': 1,
+                                                  'max': 128,
+                                                  'pattern': '^[a-zA-Z0-9-_.]+$'}},
+                         'required': []}},
+ 'Decrypt': {'input': {'structure': {'CiphertextBlob': 'blob',
+                                     'EncryptionContext': {'map': ['string', 'string']},
+                                     'GrantTokens': {'list': 'string'},
+                                     'KeyId': 'string',
+                                     'EncryptionAlgorithm': 'string',
+                                     'Recipient': {'structure': {'KeyEncryptionAlgorithm': 'string',
+                                                                 'AttestationDocument': 'blob'}},
+                                     'DryRun': 'boolean',
+                                     'DryRunModifiers': {'list': 'string'}}},
+             'output': {'structure': {'KeyId': 'string',
+                                      'Plaintext': 'blob',
+                                      'EncryptionAlgorithm': 'string',
+                                      'CiphertextForRecipient': 'blob',
+                                      'KeyMaterialId': 'string'}},
+             'rules': {'type': 'structure',
+                       'members': {'CiphertextBlob': {'type': 'blob', 'min': 1, 'max': 6144},
+                                   'EncryptionContext': {'type': 'map',
+                                                         'key': {'type': 'string'},
+                                                         'value': {'type': 'string'}},
+                                   'GrantTokens': {'type': 'list',
+                                                   'min': 0,
+                                                   'max': 10,
+                                                   'member': {'type': 'string',
+                                                              'min': 1,
+                                                              'max': 8192}},
+                                   'KeyId': {'type': 'string', 'min': 1, 'max': 2048},
+                                   'EncryptionAlgorithm': {'type': 'string',
+                                                           'enum': ['SYMMETRIC_DEFAULT',
+                                                                    'RSAES_OAEP_SHA_1',
+                                                                    'RSAES_OAEP_SHA_256',
+                                                                    'SM2PKE']},
+                                   'Recipient': {'type': 'structure',
+                                                 'members': {'KeyEncryptionAlgorithm': {'type': 'string',
+                                                                                        'enum': ['RSAES_OAEP_SHA_256']},
+                                                             'AttestationDocument': {'type': 'blob',
+                                                                                     'min': 1,
+                                                                                     'max': 262144}},
+                                                 'required': []},
+                                   'DryRun': {'type': 'boolean'},
+                                   'DryRunModifiers': {'type': 'list',
+                                                       'member': {'type': 'string',
+                                                                  'enum': ['IGNORE_CIPHERTEXT']}}},
+                       'required': []}},
+ 'DeleteAlias': {'input': {'structure': {'AliasName': 'string'}, 'required': ['AliasName']},
+                 'output': {'structure': {}},
+                 'rules': {'type': 'structure',
+                           'members': {'AliasName': {'type': 'string',
+                                                     'min': 1,
+                                                     'max': 256,
+                                                     'pattern': '^[a-zA-Z0-9:/_-]+$'}},
+                           'required': ['AliasName']}},
+ 'DeleteImportedKeyMaterial': {'input': {'structure': {'KeyId': 'string',
+                                                       'KeyMaterialId': 'string'},
+                                         'required': ['KeyId']},
+                               'output': {'structure': {'KeyId': 'string',
+                                                        'KeyMaterialId': 'string'}},
+                               'rules': {'type': 'structure',
+                                         'members': {'KeyId': {'type': 'string',
+                                                               'min': 1,
+                                                               'max': 2048},
+                                                     'KeyMaterialId': {'type': 'string',
+                                                                       'min': 64,
+                                                                       'max': 64,
+                                                                       'pattern': '^[a-f0-9]+$'}},
+                                         'required': ['KeyId']}},
+ 'DescribeKey': {'input': {'structure': {'KeyId': 'string', 'GrantTokens': {'list': 'string'}},
+                           'required': ['KeyId']},
+                 'output': {'structure': {'KeyMetadata': {'structure': {'AWSAccountId': 'string',
+                                                                        'KeyId': 'string',
+                                                                        'Arn': 'string',
+                                                                        'CreationDate': 'timestamp',
+                                                                        'Enabled': 'boolean',
+                                                                        'Description': 'string',
+                                                                        'KeyUsage': 'string',
+                                                                        'KeyState': 'string',
+                                                                        'DeletionDate': 'timestamp',
+                                                                        'ValidTo': 'timestamp',
+                                                                        'Origin': 'string',
+                                                                        'CustomKeyStoreId': 'string',
+                                                                        'CloudHsmClusterId': 'string',
+                                                                        'ExpirationModel': 'string',
+                                                                        'KeyManager': 'string',
+                                                                        'CustomerMasterKeySpec': 'string',
+                                                                        'KeySpec': 'string',
+                                                                        'EncryptionAlgorithms': {'list': 'string'},
+                                                                        'SigningAlgorithms': {'list': 'string'},
+                                                                        'KeyAgreementAlgorithms': {'list': 'string'},
+                                                                        'EncapsulationAlgorithms': {'list': 'string'},
+                                                                        'MultiRegion': 'boolean',
+                                                                        'MultiRegionConfiguration': {'structure': {'MultiRegionKeyType': 'string',
+                                                                                                                   'PrimaryKey': {'structure': {'Arn': 'string',
+                                                                                                                                                'Region': 'string'}},
+                                                                                                                   'ReplicaKeys': {'list': {'structure': {'Arn': 'string',
+                                                                                                                                                          'Region': 'string'}}}}},
+                                                                        'PendingDeletionWindowInDays': 'integer',
+                                                                        'MacAlgorithms': {'list': 'string'},
+                                                                        'XksKeyConfiguration': {'structure': {'Id': 'string'}},
+                                                                        'CurrentKeyMaterialId': 'string'},
+                                                          'required': ['KeyId']}}},
+                 'rules': {'type': 'structure',
+                           'members': {'KeyId': {'type': 'string', 'min': 1, 'max': 2048},
+                                       'GrantTokens': {'type': 'list',
+                                                       'min': 0,
+                                                       'max': 10,
+                                                       'member': {'type': 'string',
+                                                                  'min': 1,
+                                                                  'max': 8192}}},
+                           'required': ['KeyId']}},
+ 'DisableKey': {'input': {'structure': {'KeyId': 'string'}, 'required': ['KeyId']},
+                'output': {'structure': {}},
+                'rules': {'type': 'structure',
+                          'members': {'KeyId': {'type': 'string', 'min': 1, 'max': 2048}},
+                          'required': ['KeyId']}},
+ 'DisableKeyRotation': {'input': {'structure': {'KeyId': 'string'}, 'required': ['KeyId']},
+                        'output': {'structure': {}},
+                        'rules': {'type': 'structure',
+                                  'members': {'KeyId': {'type': 'string',
+                                                        'min': 1,
+                                                        'max': 2048}},
+                                  'required': ['KeyId']}},
+ 'EnableKey': {'input': {'structure': {'KeyId': 'string'}, 'required': ['KeyId']},
+               'output': {'structure': {}},
+               'rules': {'type': 'structure',
+                         'members': {'KeyId': {'type': 'string', 'min': 1, 'max': 2048}},
+                         'required': ['KeyId']}},
+ 'EnableKeyRotation': {'input': {'structure': {'KeyId': 'string',
+                                               'RotationPeriodInDays': 'integer'},
+                                 'required': ['KeyId']},
+                       'output': {'structure': {}},
+                       'rules': {'type': 'structure',
+                                 'members': {'KeyId': {'type': 'string', 'min': 1, 'max': 2048},
+                                             'RotationPeriodInDays': {'type': 'integer',
+                                                                      'min': 90,
+                                                                      'max': 2560}},
+                                 'required': ['KeyId']}},
+ 'Encrypt': {'input': {'structure': {'KeyId': 'string',
+                                     'Plaintext': 'blob',
+                                     'EncryptionContext': {'map': ['string', 'string']},
+                                     'GrantTokens': {'list': 'string'},
+                                     'EncryptionAlgorithm': 'string',
+                                     'DryRun': 'boolean'},
+                       'required': ['KeyId', 'Plaintext']},
+             'output': {'structure': {'CiphertextBlob': 'blob',
+                                      'KeyId': 'string',
+                                      'EncryptionAlgorithm': 'string'}},
+             'rules': {'type': 'structure',
+                       'members': {'KeyId': {'type': 'string', 'min': 1, 'max': 2048},
+                                   'Plaintext': {'type': 'blob',
+                                                 'min': 1,
+                                                 'max': 4096,
+                                                 'sensitive': True},
+                                   'EncryptionContext': {'type': 'map',
+                                                         'key': {'type': 'string'},
+                                                         'value': {'type': 'string'}},
+                                   'GrantTokens': {'type': 'list',
+                                                   'min': 0,
+                                                   'max': 10,
+                                                   'member': {'type': 'string',
+                                                              'min': 1,
+                                                              'max': 8192}},
+                                   'EncryptionAlgorithm': {'type': 'string',
+                                                           'enum': ['SYMMETRIC_DEFAULT',
+                                                                    'RSAES_OAEP_SHA_1',
+                                                                    'RSAES_OAEP_SHA_256',
+                                                                    'SM2PKE']},
+                                   'DryRun': {'type': 'boolean'}},
+                       'required': ['KeyId', 'Plaintext']}},
+ 'GenerateDataKey': {'input': {'structure': {'KeyId': 'string',
+                                             'EncryptionContext': {'map': ['string', 'string']},
+                                             'NumberOfBytes': 'integer',
+                                             'KeySpec': 'string',
+                                             'GrantTokens': {'list': 'string'},
+                                             'Recipient': {'structure': {'KeyEncryptionAlgorithm': 'string',
+                                                                         'AttestationDocument': 'blob'}},
+                                             'DryRun': 'boolean'},
+                               'required': ['KeyId']},
+                     'output': {'structure': {'CiphertextBlob': 'blob',
+                                              'Plaintext': 'blob',
+                                              'KeyId': 'string',
+                                              'CiphertextForRecipient': 'blob',
+                                              'KeyMaterialId': 'string'}},
+                     'rules': {'type': 'structure',
+                               'members': {'KeyId': {'type': 'string', 'min': 1, 'max': 2048},
+                                           'EncryptionContext': {'type': 'map',
+                                                                 'key': {'type': 'string'},
+                                                                 'value': {'type': 'string'}},
+                                           'NumberOfBytes': {'type': 'integer',
+                                                             'min': 1,
+                                                             'max': 1024},
+                                           'KeySpec': {'type': 'string',
+                                                       'enum': ['AES_256', 'AES_128']},
+                                           'GrantTokens': {'type': 'list',
+                                                           'min': 0,
+                                                           'max': 10,
+                                                           'member': {'type': 'string',
+                                                                      'min': 1,
+                                                                      'max': 8192}},
+                                           'Recipient': {'type': 'structure',
+                                                         'members': {'KeyEncryptionAlgorithm': {'type': 'string',
+                                                                                                'enum': ['RSAES_OAEP_SHA_256']},
+                                                                     'AttestationDocument': {'type': 'blob',
+                                                                                             'min': 1,
+                                                                                             'max': 262144}},
+                                                         'required': []},
+                                           'DryRun': {'type': 'boolean'}},
+                               'required': ['KeyId']}},
+ 'GenerateDataKeyPair': {'input': {'structure': {'EncryptionContext': {'map': ['string',
+                                                                               'string']},
+                                                 'KeyId': 'string',
+                                                 'KeyPairSpec': 'string',
+                                                 'GrantTokens': {'list': 'string'},
+                                                 'Recipient': {'structure': {'KeyEncryptionAlgorithm': 'string',
+                                                                             'AttestationDocument': 'blob'}},
+                                                 'DryRun': 'boolean'},
+                                   'required': ['KeyId', 'KeyPairSpec']},
+                         'output': {'structure': {'PrivateKeyCiphertextBlob': 'blob',
+                                                  'PrivateKeyPlaintext': 'blob',
+                                                  'PublicKey': 'blob',
+                                                  'KeyId': 'string',
+                                                  'KeyPairSpec': 'string',
+                                                  'CiphertextForRecipient': 'blob',
+                                                  'KeyMaterialId': 'string'}},
+                         'rules': {'type': 'structure',
+                                   'members': {'EncryptionContext': {'type': 'map',
+                                                                     'key': {'type': 'string'},
+                                                                     'value': {'type': 'string'}},
+                                               'KeyId': {'type': 'string',
+                                                         'min': 1,
+                                                         'max': 2048},
+                                               'KeyPairSpec': {'type': 'string',
+                                                               'enum': ['RSA_2048',
+                                                                        'RSA_3072',
+                                                                        'RSA_4096',
+                                                                        'ECC_NIST_P256',
+                                                                        'ECC_NIST_P384',
+                                                                        'ECC_NIST_P521',
+                                                                        'ECC_SECG_P256K1',
+                                                                        'SM2',
+                                                                        'ECC_NIST_EDWARDS25519',
+                                                                        'ML_KEM_512',
+                                                                        'ML_KEM_768',
+                                                                        'ML_KEM_1024']},
+                                               'GrantTokens': {'type': 'list',
+                                                               'min': 0,
+                                                               'max': 10,
+                                                               'member': {'type': 'string',
+                                                                          'min': 1,
+                                                                          'max': 8192}},
+                                               'Recipient': {'type': 'structure',
+                                                             'members': {'KeyEncryptionAlgorithm': {'type': 'string',
+                                                                                                    'enum': ['RSAES_OAEP_SHA_256']},
+                                                                         'AttestationDocument': {'type': 'blob',
+                                                                                                 'min': 1,
+                                                                                                 'max': 262144}},
+                                                             'required': []},
+                                               'DryRun': {'type': 'boolean'}},
+                                   'required': ['KeyId', 'KeyPairSpec']}},
+ 'GenerateDataKeyPairWithoutPlaintext': {'input': {'structure': {'EncryptionContext': {'map': ['string',
+                                                                                               'string']},
+                                                                 'KeyId': 'string',
+                                                                 'KeyPairSpec': 'string',
+                                                                 'GrantTokens': {'list': 'string'},
+                                                                 'DryRun': 'boolean'},
+                                                   'required': ['KeyId', 'KeyPairSpec']},
+                                         'output': {'structure': {'PrivateKeyCiphertextBlob': 'blob',
+                                                                  'PublicKey': 'blob',
+                                                                  'KeyId': 'string',
+                                                                  'KeyPairSpec': 'string',
+                                                                  'KeyMaterialId': 'string'}},
+                                         'rules': {'type': 'structure',
+                                                   'members': {'EncryptionContext': {'type': 'map',
+                                                                                     'key': {'type': 'string'},
+                                                                                     'value': {'type': 'string'}},
+                                                               'KeyId': {'type': 'string',
+                                                                         'min': 1,
+                                                                         'max': 2048},
+                                                               'KeyPairSpec': {'type': 'string',
+                                                                               'enum': ['RSA_2048',
+                                                                                        'RSA_3072',
+                                                                                        'RSA_4096',
+                                                                                        'ECC_NIST_P256',
+                                                                                        'ECC_NIST_P384',
+                                                                                        'ECC_NIST_P521',
+                                                                                        'ECC_SECG_P256K1',
+                                                                                        'SM2',
+                                                                                        'ECC_NIST_EDWARDS25519',
+                                                                                        'ML_KEM_512',
+                                                                                        'ML_KEM_768',
+                                                                                        'ML_KEM_1024']},
+                                                               'GrantTokens': {'type': 'list',
+                                                                               'min': 0,
+                                                                               'max': 10,
+                                                                               'member': {'type': 'string',
+                                                                                          'min': 1,
+                                                                                          'max': 8192}},
+                                                               'DryRun': {'type': 'boolean'}},
+                                                   'required': ['KeyId', 'KeyPairSpec']}},
+ 'GenerateDataKeyWithoutPlaintext': {'input': {'structure': {'KeyId': 'string',
+                                                             'EncryptionContext': {'map': ['string',
+                                                                                           'string']},
+                                                             'KeySpec': 'string',
+                                                             'NumberOfBytes': 'integer',
+                                                             'GrantTokens': {'list': 'string'},
+                                                             'DryRun': 'boolean'},
+                                               'required': ['KeyId']},
+                                     'output': {'structure': {'CiphertextBlob': 'blob',
+                                                              'KeyId': 'string',
+                                                              'KeyMaterialId': 'string'}},
+                                     'rules': {'type': 'structure',
+                                               'members': {'KeyId': {'type': 'string',
+                                                                     'min': 1,
+                                                                     'max': 2048},
+                                                           'EncryptionContext': {'type': 'map',
+                                                                                 'key': {'type': 'string'},
+                                                                                 'value': {'type': 'string'}},
+                                                           'KeySpec': {'type': 'string',
+                                                                       'enum': ['AES_256',
+                                                                                'AES_128']},
+                                                           'NumberOfBytes': {'type': 'integer',
+                                                                             'min': 1,
+                                                                             'max': 1024},
+                                                           'GrantTokens': {'type': 'list',
+                                                                           'min': 0,
+                                                                           'max': 10,
+                                                                           'member': {'type': 'string',
+                                                                                      'min': 1,
+                                                                                      'max': 8192}},
+                                                           'DryRun': {'type': 'boolean'}},
+                                               'required': ['KeyId']}},
+ 'GenerateMac': {'input': {'structure': {'Message': 'blob',
+                                         'KeyId': 'string',
+                                         'MacAlgorithm': 'string',
+                                         'GrantTokens': {'list': 'string'},
+                                         'DryRun': 'boolean'},
+                           'required': ['Message', 'KeyId', 'MacAlgorithm']},
+                 'output': {'structure': {'Mac': 'blob',
+                                          'MacAlgorithm': 'string',
+                                          'KeyId': 'string'}},
+                 'rules': {'type': 'structure',
+                           'members': {'Message': {'type': 'blob',
+                                                   'min': 1,
+                                                   'max': 4096,
+                                                   'sensitive': True},
+                                       'KeyId': {'type': 'string', 'min': 1, 'max': 2048},
+                                       'MacAlgorithm': {'type': 'string',
+                                                        'enum': ['HMAC_SHA_224',
+                                                                 'HMAC_SHA_256',
+                                                                 'HMAC_SHA_384',
+                                                                 'HMAC_SHA_512']},
+                                       'GrantTokens': {'type': 'list',
+                                                       'min': 0,
+                                                       'max': 10,
+                                                       'member': {'type': 'string',
+                                                                  'min': 1,
+                                                                  'max': 8192}},
+                                       'DryRun': {'type': 'boolean'}},
+                           'required': ['Message', 'KeyId', 'MacAlgorithm']}},
+ 'GenerateRandom': {'input': {'structure': {'NumberOfBytes': 'integer',
+                                            'CustomKeyStoreId': 'string',
+                                            'Recipient': {'structure': {'KeyEncryptionAlgorithm': 'string',
+                                                                        'AttestationDocument': 'blob'}}}},
+                    'output': {'structure': {'Plaintext': 'blob',
+                                             'CiphertextForRecipient': 'blob'}},
+                    'rules': {'type': 'structure',
+                              'members': {'NumberOfBytes': {'type': 'integer',
+                                                            'min': 1,
+                                                            'max': 1024},
+                                          'CustomKeyStoreId': {'type': 'string',
+                                                               'min': 1,
+                                                               'max': 64},
+                                          'Recipient': {'type': 'structure',
+                                                        'members': {'KeyEncryptionAlgorithm': {'type': 'string',
+                                                                                               'enum': ['RSAES_OAEP_SHA_256']},
+                                                                    'AttestationDocument': {'type': 'blob',
+                                                                                            'min': 1,
+                                                                                            'max': 262144}},
+                                                        'required': []}},
+                              'required': []}},
+ 'GetKeyPolicy': {'input': {'structure': {'KeyId': 'string', 'PolicyName': 'string'},
+                            'required': ['KeyId']},
+                  'output': {'structure': {'Policy': 'string', 'PolicyName': 'string'}},
+                  'rules': {'type': 'structure',
+                            'members': {'KeyId': {'type': 'string', 'min': 1, 'max': 2048},
+                                        'PolicyName': {'type': 'string',
+                                                       'min': 1,
+                                                       'max': 128,
+                                                       'pattern': '[\\w]+'}},
+                            'required': ['KeyId']}},
+ 'GetKeyRotationStatus': {'input': {'structure': {'KeyId': 'string'}, 'required': ['KeyId']},
+                          'output': {'structure': {'KeyRotationEnabled': 'boolean',
+                                                   'KeyId': 'string',
+                                                   'RotationPeriodInDays': 'integer',
+                                                   'NextRotationDate': 'timestamp',
+                                                   'OnDemandRotationStartDate': 'timestamp'}},
+                          'rules': {'type': 'structure',
+                                    'members': {'KeyId': {'type': 'string',
+                                                          'min': 1,
+                                                          'max': 2048}},
+                                    'required': ['KeyId']}},
+ 'GetParametersForImport': {'input': {'structure': {'KeyId': 'string',
+                                                    'WrappingAlgorithm': 'string',
+                                                    'WrappingKeySpec': 'string'},
+                                      'required': ['KeyId',
+                                                   'WrappingAlgorithm',
+                                                   'WrappingKeySpec']},
+                            'output': {'structure': {'KeyId': 'string',
+                                                     'ImportToken': 'blob',
+                                                     'PublicKey': 'blob',
+                                                     'ParametersValidTo': 'timestamp'}},
+                            'rules': {'type': 'structure',
+                                      'members': {'KeyId': {'type': 'string',
+                                                            'min': 1,
+                                                            'max': 2048},
+                                                  'WrappingAlgorithm': {'type': 'string',
+                                                                        'enum': ['RSAES_PKCS1_V1_5',
+                                                                                 'RSAES_OAEP_SHA_1',
+                                                                                 'RSAES_OAEP_SHA_256',
+                                                                                 'RSA_AES_KEY_WRAP_SHA_1',
+                                                                                 'RSA_AES_KEY_WRAP_SHA_256',
+                                                                                 'SM2PKE']},
+                                                  'WrappingKeySpec': {'type': 'string',
+                                                                      'enum': ['RSA_2048',
+                                                                               'RSA_3072',
+                                                                               'RSA_4096',
+                                                                               'SM2']}},
+                                      'required': ['KeyId',
+                                                   'WrappingAlgorithm',
+                                                   'WrappingKeySpec']}},
+ 'GetPublicKey': {'input': {'structure': {'KeyId': 'string', 'GrantTokens': {'list': 'string'}},
+                            'required': ['KeyId']},
+                  'output': {'structure': {'KeyId': 'string',
+                                           'PublicKey': 'blob',
+                                           'CustomerMasterKeySpec': 'string',
+                                           'KeySpec': 'string',
+                                           'KeyUsage': 'string',
+                                           'EncryptionAlgorithms': {'list': 'string'},
+                                           'SigningAlgorithms': {'list': 'string'},
+                                           'KeyAgreementAlgorithms': {'list': 'string'},
+                                           'EncapsulationAlgorithms': {'list': 'string'}}},
+                  'rules': {'type': 'structure',
+                            'members': {'KeyId': {'type': 'string', 'min': 1, 'max': 2048},
+                                        'GrantTokens': {'type': 'list',
+                                                        'min': 0,
+                                                        'max': 10,
+                                                        'member': {'type': 'string',
+                                                                   'min': 1,
+                                                                   'max': 8192}}},
+                            'required': ['KeyId']}},
+ 'ImportKeyMaterial': {'input': {'structure': {'KeyId': 'string',
+                                               'ImportToken': 'blob',
+                                               'EncryptedKeyMaterial': 'blob',
+                                               'ValidTo': 'timestamp',
+                                               'ExpirationModel': 'string',
+                                               'ImportType': 'string',
+                                               'KeyMaterialDescription': 'string',
+                                               'KeyMaterialId': 'string'},
+                                 'required': ['KeyId', 'ImportToken', 'EncryptedKeyMaterial']},
+                       'output': {'structure': {'KeyId': 'string', 'KeyMaterialId': 'string'}},
+                       'rules': {'type': 'structure',
+                                 'members': {'KeyId': {'type': 'string', 'min': 1, 'max': 2048},
+                                             'ImportToken': {'type': 'blob',
+                                                             'min': 1,
+                                                             'max': 6144},
+                                             'EncryptedKeyMaterial': {'type': 'blob',
+                                                                      'min': 1,
+                                                                      'max': 6144},
+                                             'ValidTo': {'type': 'timestamp'},
+                                             'ExpirationModel': {'type': 'string',
+                                                                 'enum': ['KEY_MATERIAL_EXPIRES',
+                                                                          'KEY_MATERIAL_DOES_NOT_EXPIRE']},
+                                             'ImportType': {'type': 'string',
+                                                            'enum': ['NEW_KEY_MATERIAL',
+                                                                     'EXISTING_KEY_MATERIAL']},
+                                             'KeyMaterialDescription': {'type': 'string',
+                                                                        'min': 0,
+                                                                        'max': 256,
+                                                                        'pattern': '^[a-zA-Z0-9:/_\\s.-]+$'},
+                                             'KeyMaterialId': {'type': 'string',
+                                                               'min': 64,
+                                                               'max': 64,
+                                                               'pattern': '^[a-f0-9]+$'}},
+                                 'required': ['KeyId', 'ImportToken', 'EncryptedKeyMaterial']}},
+ 'ListAliases': {'input': {'structure': {'KeyId': 'string',
+                                         'Limit': 'integer',
+                                         'Marker': 'string'}},
+                 'output': {'structure': {'Aliases': {'list': {'structure': {'AliasName': 'string',
+                                                                             'AliasArn': 'string',
+                                                                             'TargetKeyId': 'string',
+                                                                             'CreationDate': 'timestamp',
+                                                                             'LastUpdatedDate': 'timestamp'}}},
+                                          'NextMarker': 'string',
+                                          'Truncated': 'boolean'}},
+                 'rules': {'type': 'structure',
+                           'members': {'KeyId': {'type': 'string', 'min': 1, 'max': 2048},
+                                       'Limit': {'type': 'integer', 'min': 1, 'max': 1000},
+                                       'Marker': {'type': 'string',
+                                                  'min': 1,
+                                                  'max': 1024,
+                                                  'pattern': '[\\u0020-\\u00FF]*'}},
+                           'required': []},
+                 'paginator': {'limit_key': 'Limit',
+                               'input_token': 'Marker',
+                               'output_token': 'NextMarker',
+                               'more_results': 'Truncated',
+                               'result_key': 'Aliases'}},
+ 'ListKeyRotations': {'input': {'structure': {'KeyId': 'string',
+                                              'IncludeKeyMaterial': 'string',
+                                              'Limit': 'integer',
+                                              'Marker': 'string'},
+                                'required': ['KeyId']},
+                      'output': {'structure': {'Rotations': {'list': {'structure': {'KeyId': 'string',
+                                                                                    'KeyMaterialId': 'string',
+                                                                                    'KeyMaterialDescription': 'string',
+                                                                                    'ImportState': 'string',
+                                                                                    'KeyMaterialState': 'string',
+                                                                                    'ExpirationModel': 'string',
+                                                                                    'ValidTo': 'timestamp',
+                                                                                    'RotationDate': 'timestamp',
+                                                                                    'RotationType': 'string'}}},
+                                               'NextMarker': 'string',
+                                               'Truncated': 'boolean'}},
+                      'rules': {'type': 'structure',
+                                'members': {'KeyId': {'type': 'string', 'min': 1, 'max': 2048},
+                                            'IncludeKeyMaterial': {'type': 'string',
+                                                                   'enum': ['ALL_KEY_MATERIAL',
+                                                                            'ROTATIONS_ONLY']},
+                                            'Limit': {'type': 'integer', 'min': 1, 'max': 1000},
+                                            'Marker': {'type': 'string',
+                                                       'min': 1,
+                                                       'max': 1024,
+                                                       'pattern': '[\\u0020-\\u00FF]*'}},
+                                'required': ['KeyId']},
+                      'paginator': {'input_token': 'Marker',
+                                    'limit_key': 'Limit',
+                                    'more_results': 'Truncated',
+                                    'output_token': 'NextMarker',
+                                    'result_key': 'Rotations'}},
+ 'ListKeys': {'input': {'structure': {'Limit': 'integer',
+                                      'Marker': 'string',
+                                      'ResourceOwners': {'list': 'string'}}},
+              'output': {'structure': {'Keys': {'list': {'structure': {'KeyId': 'string',
+                                                                       'KeyArn': 'string'}}},
+                                       'NextMarker': 'string',
+                                       'Truncated': 'boolean'}},
+              'rules': {'type': 'structure',
+                        'members': {'Limit': {'type': 'integer', 'min': 1, 'max': 1000},
+                                    'Marker': {'type': 'string',
+                                               'min': 1,
+                                               'max': 1024,
+                                               'pattern': '[\\u0020-\\u00FF]*'},
+                                    'ResourceOwners': {'type': 'list',
+                                                       'min': 1,
+                                                       'max': 2,
+                                                       'member': {'type': 'string',
+                                                                  'enum': ['SELF',
+                                                                           'OTHER_ACCOUNTS_VIA_RAM']}}},
+                        'required': []},
+              'paginator': {'limit_key': 'Limit',
+                            'input_token': 'Marker',
+                            'output_token': 'NextMarker',
+                            'more_results': 'Truncated',
+                            'result_key': 'Keys'}},
+ 'ListResourceTags': {'input': {'structure': {'KeyId': 'string',
+                                              'Limit': 'integer',
+                                              'Marker': 'string'},
+                                'required': ['KeyId']},
+                      'output': {'structure': {'Tags': {'list': {'structure': {'TagKey': 'string',
+                                                                               'TagValue': 'string'},
+                                                                 'required': ['TagKey',
+                                                                              'TagValue']}},
+                                               'NextMarker': 'string',
+                                               'Truncated': 'boolean'}},
+                      'rules': {'type': 'structure',
+                                'members': {'KeyId': {'type': 'string', 'min': 1, 'max': 2048},
+                                            'Limit': {'type': 'integer', 'min': 1, 'max': 1000},
+                                            'Marker': {'type': 'string',
+                                                       'min': 1,
+                                                       'max': 1024,
+                                                       'pattern': '[\\u0020-\\u00FF]*'}},
+                                'required': ['KeyId']},
+                      'paginator': {'input_token': 'Marker',
+                                    'limit_key': 'Limit',
+                                    'more_results': 'Truncated',
+                                    'output_token': 'NextMarker',
+                                    'result_key': 'Tags'}},
+ 'ReEncrypt': {'input': {'structure': {'CiphertextBlob': 'blob',
+                                       'SourceEncryptionContext': {'map': ['string', 'string']},
+                                       'SourceKeyId': 'string',
+                                       'DestinationKeyId': 'string',
+                                       'DestinationEncryptionContext': {'map': ['string',
+                                                                                'string']},
+                                       'SourceEncryptionAlgorithm': 'string',
+                                       'DestinationEncryptionAlgorithm': 'string',
+                                       'GrantTokens': {'list': 'string'},
+                                       'DryRun': 'boolean',
+                                       'DryRunModifiers': {'list': 'string'}},
+                         'required': ['DestinationKeyId']},
+               'output': {'structure': {'CiphertextBlob': 'blob',
+                                        'SourceKeyId': 'string',
+                                        'KeyId': 'string',
+                                        'SourceEncryptionAlgorithm': 'string',
+                                        'DestinationEncryptionAlgorithm': 'string',
+                                        'SourceKeyMaterialId': 'string',
+                                        'DestinationKeyMaterialId': 'string'}},
+               'rules': {'type': 'structure',
+                         'members': {'CiphertextBlob': {'type': 'blob', 'min': 1, 'max': 6144},
+                                     'SourceEncryptionContext': {'type': 'map',
+                                                                 'key': {'type': 'string'},
+                                                                 'value': {'type': 'string'}},
+                                     'SourceKeyId': {'type': 'string', 'min': 1, 'max': 2048},
+                                     'DestinationKeyId': {'type': 'string',
+                                                          'min': 1,
+                                                          'max': 2048},
+                                     'DestinationEncryptionContext': {'type': 'map',
+                                                                      'key': {'type': 'string'},
+                                                                      'value': {'type': 'string'}},
+                                     'SourceEncryptionAlgorithm': {'type': 'string',
+                                                                   'enum': ['SYMMETRIC_DEFAULT',
+                                                                            'RSAES_OAEP_SHA_1',
+                                                                            'RSAES_OAEP_SHA_256',
+                                                                            'SM2PKE']},
+                                     'DestinationEncryptionAlgorithm': {'type': 'string',
+                                                                        'enum': ['SYMMETRIC_DEFAULT',
+                                                                                 'RSAES_OAEP_SHA_1',
+                                                                                 'RSAES_OAEP_SHA_256',
+                                                                                 'SM2PKE']},
+                                     'GrantTokens': {'type': 'list',
+                                                     'min': 0,
+                                                     'max': 10,
+                                                     'member': {'type': 'string',
+                                                                'min': 1,
+                                                                'max': 8192}},
+                                     'DryRun': {'type': 'boolean'},
+                                     'DryRunModifiers': {'type': 'list',
+                                                         'member': {'type': 'string',
+                                                                    'enum': ['IGNORE_CIPHERTEXT']}}},
+                         'required': ['DestinationKeyId']}},
+ 'ReplicateKey': {'input': {'structure': {'KeyId': 'string',
+                                          'ReplicaRegion': 'string',
+                                          'Policy': 'string',
+                                          'BypassPolicyLockoutSafetyCheck': 'boolean',
+                                          'Description': 'string',
+                                          'Tags': {'list': {'structure': {'TagKey': 'string',
+                                                                          'TagValue': 'string'},
+                                                            'required': ['TagKey',
+                                                                         'TagValue']}}},
+                            'required': ['KeyId', 'ReplicaRegion']},
+                  'output': {'structure': {'ReplicaKeyMetadata': {'structure': {'AWSAccountId': 'string',
+                                                                                'KeyId': 'string',
+                                                                                'Arn': 'string',
+                                                                                'CreationDate': 'timestamp',
+                                                                                'Enabled': 'boolean',
+                                                                                'Description': 'string',
+                                                                                'KeyUsage': 'string',
+                                                                                'KeyState': 'string',
+                                                                                'DeletionDate': 'timestamp',
+                                                                                'ValidTo': 'timestamp',
+                                                                                'Origin': 'string',
+                                                                                'CustomKeyStoreId': 'string',
+                                                                                'CloudHsmClusterId': 'string',
+                                                                                'ExpirationModel': 'string',
+                                                                                'KeyManager': 'string',
+                                                                                'CustomerMasterKeySpec': 'string',
+                                                                                'KeySpec': 'string',
+                                                                                'EncryptionAlgorithms': {'list': 'string'},
+                                                                                'SigningAlgorithms': {'list': 'string'},
+                                                                                'KeyAgreementAlgorithms': {'list': 'string'},
+                                                                                'EncapsulationAlgorithms': {'list': 'string'},
+                                                                                'MultiRegion': 'boolean',
+                                                                                'MultiRegionConfiguration': {'structure': {'MultiRegionKeyType': 'string',
+                                                                                                                           'PrimaryKey': {'structure': {'Arn': 'string',
+                                                                                                                                                        'Region': 'string'}},
+                                                                                                                           'ReplicaKeys': {'list': {'structure': {'Arn': 'string',
+                                                                                                                                                                  'Region': 'string'}}}}},
+                                                                                'PendingDeletionWindowInDays': 'integer',
+                                                                                'MacAlgorithms': {'list': 'string'},
+                                                                                'XksKeyConfiguration': {'structure': {'Id': 'string'}},
+                                                                                'CurrentKeyMaterialId': 'string'},
+                                                                  'required': ['KeyId']},
+                                           'ReplicaPolicy': 'string',
+                                           'ReplicaTags': {'list': {'structure': {'TagKey': 'string',
+                                                                                  'TagValue': 'string'},
+                                                                    'required': ['TagKey',
+                                                                                 'TagValue']}}}},
+                  'rules': {'type': 'structure',
+                            'members': {'KeyId': {'type': 'string', 'min': 1, 'max': 2048},
+                                        'ReplicaRegion': {'type': 'string',
+                                                          'min': 1,
+                                                          'max': 32,
+                                                          'pattern': '^([a-z]+-){2,3}\\d+$'},
+                                        'Policy': {'type': 'string',
+                                                   'min': 1,
+                                                   'max': 131072,
+                                                   'pattern': '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+'},
+                                        'BypassPolicyLockoutSafetyCheck': {'type': 'boolean'},
+                                        'Description': {'type': 'string',
+                                                        'min': 0,
+                                                        'max': 8192},
+                                        'Tags': {'type': 'list',
+                                                 'member': {'type': 'structure',
+                                                            'members': {'TagKey': {'type': 'string',
+                                                                                   'min': 1,
+                                                                                   'max': 128},
+                                                                        'TagValue': {'type': 'string',
+                                                                                     'min': 0,
+                                                                                     'max': 256}},
+                                                            'required': ['TagKey',
+                                                                         'TagValue']}}},
+                            'required': ['KeyId', 'ReplicaRegion']}},
+ 'RotateKeyOnDemand': {'input': {'structure': {'KeyId': 'string'}, 'required': ['KeyId']},
+                       'output': {'structure': {'KeyId': 'string'}},
+                       'rules': {'type': 'structure',
+                                 'members': {'KeyId': {'type': 'string',
+                                                       'min': 1,
+                                                       'max': 2048}},
+                                 'required': ['KeyId']}},
+ 'ScheduleKeyDeletion': {'input': {'structure': {'KeyId': 'string',
+                                                 'PendingWindowInDays': 'integer'},
+                                   'required': ['KeyId']},
+                         'output': {'structure': {'KeyId': 'string',
+                                                  'DeletionDate': 'timestamp',
+                                                  'KeyState': 'string',
+                                                  'PendingWindowInDays': 'integer'}},
+                         'rules': {'type': 'structure',
+                                   'members': {'KeyId': {'type': 'string',
+                                                         'min': 1,
+                                                         'max': 2048},
+                                               'PendingWindowInDays': {'type': 'integer',
+                                                                       'min': 1,
+                                                                       'max': 365}},
+                                   'required': ['KeyId']}},
+ 'Sign': {'input': {'structure': {'KeyId': 'string',
+                                  'Message': 'blob',
+                                  'MessageType': 'string',
+                                  'GrantTokens': {'list': 'string'},
+                                  'SigningAlgorithm': 'string',
+                                  'DryRun': 'boolean'},
+                    'required': ['KeyId', 'Message', 'SigningAlgorithm']},
+          'output': {'structure': {'KeyId': 'string',
+                                   'Signature': 'blob',
+                                   'SigningAlgorithm': 'string'}},
+          'rules': {'type': 'structure',
+                    'members': {'KeyId': {'type': 'string', 'min': 1, 'max': 2048},
+                                'Message': {'type': 'blob',
+                                            'min': 1,
+                                            'max': 4096,
+                                            'sensitive': True},
+                                'MessageType': {'type': 'string',
+                                                'enum': ['RAW', 'DIGEST', 'EXTERNAL_MU']},
+                                'GrantTokens': {'type': 'list',
+                                                'min': 0,
+                                                'max': 10,
+                                                'member': {'type': 'string',
+                                                           'min': 1,
+                                                           'max': 8192}},
+                                'SigningAlgorithm': {'type': 'string',
+                                                     'enum': ['RSASSA_PSS_SHA_256',
+                                                              'RSASSA_PSS_SHA_384',
+                                                              'RSASSA_PSS_SHA_512',
+                                                              'RSASSA_PKCS1_V1_5_SHA_256',
+                                                              'RSASSA_PKCS1_V1_5_SHA_384',
+                                                              'RSASSA_PKCS1_V1_5_SHA_512',
+                                                              'ECDSA_SHA_256',
+                                                              'ECDSA_SHA_384',
+                                                              'ECDSA_SHA_512',
+                                                              'SM2DSA',
+                                                              'ML_DSA_SHAKE_256',
+                                                              'ED25519_SHA_512',
+                                                              'ED25519_PH_SHA_512']},
+                                'DryRun': {'type': 'boolean'}},
+                    'required': ['KeyId', 'Message', 'SigningAlgorithm']}},
+ 'TagResource': {'input': {'structure': {'KeyId': 'string',
+                                         'Tags': {'list': {'structure': {'TagKey': 'string',
+                                                                         'TagValue': 'string'},
+                                                           'required': ['TagKey',
+                                                                        'TagValue']}}},
+                           'required': ['KeyId', 'Tags']},
+                 'output': {'structure': {}},
+                 'rules': {'type': 'structure',
+                           'members': {'KeyId': {'type': 'string', 'min': 1, 'max': 2048},
+                                       'Tags': {'type': 'list',
+                                                'member': {'type': 'structure',
+                                                           'members': {'TagKey': {'type': 'string',
+                                                                                  'min': 1,
+                                                                                  'max': 128},
+                                                                       'TagValue': {'type': 'string',
+                                                                                    'min': 0,
+                                                                                    'max': 256}},
+                                                           'required': ['TagKey',
+                                                                        'TagValue']}}},
+                           'required': ['KeyId', 'Tags']}},
+ 'UntagResource': {'input': {'structure': {'KeyId': 'string', 'TagKeys': {'list': 'string'}},
+                             'required': ['KeyId', 'TagKeys']},
+                   'output': {'structure': {}},
+                   'rules': {'type': 'structure',
+                             'members': {'KeyId': {'type': 'string', 'min': 1, 'max': 2048},
+                                         'TagKeys': {'type': 'list',
+                                                     'member': {'type': 'string',
+                                                                'min': 1,
+                                                                'max': 128}}},
+                             'required': ['KeyId', 'TagKeys']}},
+ 'UpdateAlias': {'input': {'structure': {'AliasName': 'string', 'TargetKeyId': 'string'},
+                           'required': ['AliasName', 'TargetKeyId']},
+                 'output': {'structure': {}},
+                 'rules': {'type': 'structure',
+                           'members': {'AliasName': {'type': 'string',
+                                                     'min': 1,
+                                                     'max': 256,
+                                                     'pattern': '^[a-zA-Z0-9:/_-]+$'},
+                                       'TargetKeyId': {'type': 'string',
+                                                       'min': 1,
+                                                       'max': 2048}},
+                           'required': ['AliasName', 'TargetKeyId']}},
+ 'UpdateKeyDescription': {'input': {'structure': {'KeyId': 'string', 'Description': 'string'},
+                                    'required': ['KeyId', 'Description']},
+                          'output': {'structure': {}},
+                          'rules': {'type': 'structure',
+                                    'members': {'KeyId': {'type': 'string',
+                                                          'min': 1,
+                                                          'max': 2048},
+                                                'Description': {'type': 'string',
+                                                                'min': 0,
+                                                                'max': 8192}},
+                                    'required': ['KeyId', 'Description']}},
+ 'UpdatePrimaryRegion': {'input': {'structure': {'KeyId': 'string', 'PrimaryRegion': 'string'},
+                                   'required': ['KeyId', 'PrimaryRegion']},
+                         'output': {'structure': {}},
+                         'rules': {'type': 'structure',
+                                   'members': {'KeyId': {'type': 'string',
+                                                         'min': 1,
+                                                         'max': 2048},
+                                               'PrimaryRegion': {'type': 'string',
+                                                                 'min': 1,
+                                                                 'max': 32,
+                                                                 'pattern': '^([a-z]+-){2,3}\\d+$'}},
+                                   'required': ['KeyId', 'PrimaryRegion']}},
+ 'Verify': {'input': {'structure': {'KeyId': 'string',
+                                    'Message': 'blob',
+                                    'MessageType': 'string',
+                                    'Signature': 'blob',
+                                    'SigningAlgorithm': 'string',
+                                    'GrantTokens': {'list': 'string'},
+                                    'DryRun': 'boolean'},
+                      'required': ['KeyId', 'Message', 'Signature', 'SigningAlgorithm']},
+            'output': {'structure': {'KeyId': 'string',
+                                     'SignatureValid': 'boolean',
+                                     'SigningAlgorithm': 'string'}},
+            'rules': {'type': 'structure',
+                      'members': {'KeyId': {'type': 'string', 'min': 1, 'max': 2048},
+                                  'Message': {'type': 'blob',
+                                              'min': 1,
+                                              'max': 4096,
+                                              'sensitive': True},
+                                  'MessageType': {'type': 'string',
+                                                  'enum': ['RAW', 'DIGEST', 'EXTERNAL_MU']},
+                                  'Signature': {'type': 'blob', 'min': 1, 'max': 6144},
+                                  'SigningAlgorithm': {'type': 'string',
+                                                       'enum': ['RSASSA_PSS_SHA_256',
+                                                                'RSASSA_PSS_SHA_384',
+                                                                'RSASSA_PSS_SHA_512',
+                                                                'RSASSA_PKCS1_V1_5_SHA_256',
+                                                                'RSASSA_PKCS1_V1_5_SHA_384',
+                                                                'RSASSA_PKCS1_V1_5_SHA_512',
+                                                                'ECDSA_SHA_256',
+                                                                'ECDSA_SHA_384',
+                                                                'ECDSA_SHA_512',
+                                                                'SM2DSA',
+                                                                'ML_DSA_SHAKE_256',
+                                                                'ED25519_SHA_512',
+                                                                'ED25519_PH_SHA_512']},
+                                  'GrantTokens': {'type': 'list',
+                                                  'min': 0,
+                                                  'max': 10,
+                                                  'member': {'type': 'string',
+                                                             'min': 1,
+                                                             'max': 8192}},
+                                  'DryRun': {'type': 'boolean'}},
+                      'required': ['KeyId', 'Message', 'Signature', 'SigningAlgorithm']}},
+ 'VerifyMac': {'input': {'structure': {'Message': 'blob',
+                                       'KeyId': 'string',
+                                       'MacAlgorithm': 'string',
+                                       'Mac': 'blob',
+                                       'GrantTokens': {'list': 'string'},
+                                       'DryRun': 'boolean'},
+                         'required': ['Message', 'KeyId', 'MacAlgorithm', 'Mac']},
+               'output': {'structure': {'KeyId': 'string',
+                                        'MacValid': 'boolean',
+                                        'MacAlgorithm': 'string'}},
+               'rules': {'type': 'structure',
+                         'members': {'Message': {'type': 'blob',
+                                                 'min': 1,
+                                                 'max': 4096,
+                                                 'sensitive': True},
+                                     'KeyId': {'type': 'string', 'min': 1, 'max': 2048},
+                                     'MacAlgorithm': {'type': 'string',
+                                                      'enum': ['HMAC_SHA_224',
+                                                               'HMAC_SHA_256',
+                                                               'HMAC_SHA_384',
+                                                               'HMAC_SHA_512']},
+                                     'Mac': {'type': 'blob', 'min': 1, 'max': 6144},
+                                     'GrantTokens': {'type': 'list',
+                                                     'min': 0,
+                                                     'max': 10,
+                                                     'member': {'type': 'string',
+                                                                'min': 1,
+                                                                'max': 8192}},
+                                     'DryRun': {'type': 'boolean'}},
+                         'required': ['Message', 'KeyId', 'MacAlgorithm', 'Mac']}}}

@@ -167,7 +167,7 @@ class KeyOps(Service):
                 "You must specify a KeyUsage value for all KMS keys except for symmetric "
                 "encryption keys.",
                 hint=f"For {spec}, add KeyUsage=\"{usages[0]}\".")
-        usage = KeyUsage or usages[0]
+        usage = usages[0] if KeyUsage is None else KeyUsage   # never `or`: "" is not None
         if usage == "KEY_AGREEMENT" and spec.startswith("ECC_NIST_"):
             raise UnsupportedOperationException(
                 f"KeyUsage KEY_AGREEMENT with {spec} is valid in AWS, but kmssim does not "
@@ -178,8 +178,9 @@ class KeyOps(Service):
                 f"KeyUsage {usage} is not compatible with KeySpec {spec}",
                 hint=f"{spec} keys take KeyUsage "
                      f"{' or '.join(_USAGES_IN_AWS[spec.split('_')[0]])}.")
-        description = params.text("Description", Description or "", high=8192)
-        origin = params.choice("Origin", Origin or "AWS_KMS",
+        description = params.text("Description", "" if Description is None else Description,
+                                  high=8192)
+        origin = params.choice("Origin", "AWS_KMS" if Origin is None else Origin,
                                ("AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"))
         if origin in ("AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"):
             raise UnsupportedOperationException(
