@@ -7,6 +7,7 @@ import pytest
 
 from kmssim.lessons import teach
 from kmssim.lessons.exercises import EXERCISES, evaluate, expected
+from datetime import UTC
 
 
 @pytest.mark.parametrize("exercise_id, answer", [
@@ -59,14 +60,14 @@ def test_an_unanswered_service_exercise_prints_its_hint(capsys):
 
 def test_the_answers_do_not_depend_on_the_learners_simulator():
     # The learner tries 2.4 on a KMS of their own seed; the solver uses the exercises' seed.
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from kmssim import KMS
 
-    kms = KMS(seed=1, start=datetime(2025, 2, 10, tzinfo=timezone.utc))
+    kms = KMS(seed=1, start=datetime(2025, 2, 10, tzinfo=UTC))
     key_id = kms.create_key()["KeyMetadata"]["KeyId"]
     kms.enable_key_rotation(KeyId=key_id, RotationPeriodInDays=100)
-    kms.advance_to(datetime(2025, 4, 1, tzinfo=timezone.utc))
+    kms.advance_to(datetime(2025, 4, 1, tzinfo=UTC))
     kms.rotate_key_on_demand(KeyId=key_id)
     automatic = [e for e in kms.advance(days=400) if e.rotation_type == "AUTOMATIC"]
     assert automatic[1].time.date() == expected("2.4")

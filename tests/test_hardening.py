@@ -15,6 +15,7 @@ from kmssim import KMS
 from kmssim.errors import (
     CorruptScenarioError,
     InvalidMarkerException,
+    ParamValidationError,
     ScenarioFileError,
     ValidationException,
 )
@@ -137,8 +138,11 @@ def test_a_ciphertext_from_one_region_does_not_decrypt_in_another_under_mock_kms
 
 
 # -- item 7 (markers): a marker that only looks numeric is an InvalidMarkerException -------
-@pytest.mark.parametrize("marker", ["kmssim:²", "kmssim:١", "kmssim:1\n", "kmssim: 1",
-                                    "kmssim:+1", "kmssim:", "kmssim:9" * 30, 5, None.__class__])
+# (Markers outside the model's pattern [\u0020-\u00FF]*, such as "kmssim:١" or one ending in a
+# newline, and markers that are not strings, are refused by parameter validation first:
+# tests/test_validation_cases.py.)
+@pytest.mark.parametrize("marker", ["kmssim:²", "kmssim: 1", "kmssim:+1", "kmssim:",
+                                    "kmssim:9" * 30])
 def test_markers_that_are_not_ours_are_invalid_marker_exceptions(marker):
     kms = KMS(seed=3)
     for _ in range(3):
@@ -287,3 +291,18 @@ def test_save_into_a_read_only_folder_is_a_scenario_file_error(tmp_path):
 def test_load_of_a_path_with_a_nul_is_a_corrupt_scenario_error(tmp_path):
     with pytest.raises(CorruptScenarioError):
         KMS.load(str(tmp_path / "a\x00b.json"))
+
+
+@pytest.mark.parametrize("marker", ["kmssim:١", "kmssim:1\n"])
+def test_markers_outside_the_models_pattern_are_validation_errors(marker):
+    # The model's Marker pattern is [\u0020-\u00FF]*; the service checks it before paging.
+    kms = KMS(seed=3)
+    with pytest.raises(ValidationException, match="regular expression pattern"):
+        kms.list_keys(Limit=1, Marker=marker)
+
+
+@pytest.mark.parametrize("marker", [5, None.__class__])
+def test_markers_that_are_not_strings_are_refused_before_sending(marker):
+    kms = KMS(seed=3)
+    with pytest.raises(ParamValidationError, match="Invalid type for parameter Marker"):
+        kms.list_keys(Limit=1, Marker=marker)

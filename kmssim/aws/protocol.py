@@ -40,6 +40,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from kmssim.core import model as api
+from kmssim.core import HIDDEN, received_over_the_wire
 from kmssim.core.errors import KMSError, ValidationException
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ MAX_BODY_BYTES = 256 * 1024
 MAX_DEPTH = 32
 #: What the audit trail records in place of the value of a member the model does not
 #: have: its name is kept, its value (perhaps a misplaced secret, perhaps huge) is not.
-UNKNOWN_VALUE = "(value not recorded)"
+UNKNOWN_VALUE = HIDDEN   # what CloudTrail writes in place of a value it hides
 #: The ``X-Amz-Target`` prefix of the simulator's own operations.
 SIMULATOR_PREFIX = "KmsSim"
 
@@ -114,7 +115,10 @@ def _call(kms: KMS, target: str, body: bytes | str | None) -> dict[str, Any]:
     if simulator_operation is not None:
         return simulator_operation(kms, request)
     params = _decode(api.input_type(name), request, "")
-    return getattr(kms, api.method_name(name))(**params)
+    # Whoever sent this may have skipped botocore's checks: the operation makes them itself,
+    # as the service does, and answers with the service's errors.
+    with received_over_the_wire():
+        return getattr(kms, api.method_name(name))(**params)
 
 
 def _parse(body: bytes | str | None) -> dict[str, Any]:
@@ -141,6 +145,7 @@ def _parse(body: bytes | str | None) -> dict[str, Any]:
     if _depth(request) > MAX_DEPTH:
         raise SerializationException(f"The request body is nested more than {MAX_DEPTH} "
                                      "levels deep.")
+    _refuse_lone_surrogates(request)
     return request
 
 
@@ -164,6 +169,26 @@ def _depth(value: Any) -> int:
             return depth
         stack.extend((child, depth + 1) for child in children)
     return deepest
+
+
+def _refuse_lone_surrogates(value: Any) -> None:
+    """JSON may escape half of a surrogate pair (``"\\ud800"``), which decodes to a
+    string that is not Unicode text: refused before anything runs, never a 500."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise SerializationException(
+                    "The request body has a string with a lone surrogate (an unpaired "
+                    "\\uD800-\\uDFFF escape), which is not valid Unicode.") from None
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 # -- JSON → Python, by the model's types --------------------------------------------

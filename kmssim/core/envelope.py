@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -63,6 +63,11 @@ def _aad(context: Mapping[str, str] | None) -> bytes:
     return _RECORD_MAGIC + blob.canonical_context(context)
 
 
+def _given(**params: Any) -> dict[str, Any]:
+    """The parameters that have a value: as with boto3, None is not "absent" to KMS."""
+    return {name: value for name, value in params.items() if value is not None}
+
+
 def seal(kms: KMS, key_id: str, plaintext: bytes,
          context: Mapping[str, str] | None = None) -> SealedRecord:
     """Encrypt ``plaintext`` (any size) under a fresh data key from ``kms``.
@@ -72,7 +77,8 @@ def seal(kms: KMS, key_id: str, plaintext: bytes,
     """
     data = params.blob("plaintext", plaintext, low=0, high=2**31)
     ctx = params.context("context", context)
-    response = kms.generate_data_key(KeyId=key_id, KeySpec="AES_256", EncryptionContext=ctx)
+    response = kms.generate_data_key(KeyId=key_id, KeySpec="AES_256",
+                                     **_given(EncryptionContext=ctx))
     nonce = kms.entropy.bytes(12)  # a fresh key per record, so a random nonce is safe
     ciphertext = AESGCM(response["Plaintext"]).encrypt(nonce, data, _aad(ctx))
     return SealedRecord(response["CiphertextBlob"], nonce, ciphertext, ctx,
@@ -97,8 +103,8 @@ def unseal(kms: KMS, record: SealedRecord, context: Mapping[str, str] | None = N
     if not isinstance(record, SealedRecord):
         raise ValidationException("unseal() takes a SealedRecord made by seal().")
     ctx = params.context("context", record.context if context is None else context)
-    data_key = kms.decrypt(CiphertextBlob=record.encrypted_data_key, EncryptionContext=ctx,
-                           KeyId=key_id)["Plaintext"]
+    data_key = kms.decrypt(CiphertextBlob=record.encrypted_data_key,
+                           **_given(EncryptionContext=ctx, KeyId=key_id))["Plaintext"]
     return _open_locally(data_key, record.nonce, record.ciphertext, ctx)
 
 
@@ -129,9 +135,9 @@ def rewrap(kms: KMS, record: SealedRecord, key_id: str | None = None) -> SealedR
         raise ValidationException("rewrap() takes a SealedRecord made by seal().")
     context = dict(record.context) if record.context else None
     response = kms.re_encrypt(CiphertextBlob=record.encrypted_data_key,
-                              SourceEncryptionContext=context,
-                              DestinationKeyId=key_id or record.key_arn,
-                              DestinationEncryptionContext=context)
+                              DestinationKeyId=record.key_arn if key_id is None else key_id,
+                              **_given(SourceEncryptionContext=context,
+                                       DestinationEncryptionContext=context))
     return replace(record, encrypted_data_key=response["CiphertextBlob"],
                    key_arn=response["KeyId"],
                    key_material_id=response["DestinationKeyMaterialId"])

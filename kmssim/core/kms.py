@@ -87,6 +87,14 @@ class KMS(CryptoOps, RotationOps, KeyOps):
     cannot honour them: ``Origin`` other than ``AWS_KMS``, ``CustomKeyStoreId``,
     ``XksKeyId``, ``MultiRegion=True`` and ``Recipient`` (Nitro Enclaves).
 
+    Parameters are checked as with a boto3 client against AWS (`kmssim.core.params`):
+    what botocore refuses before sending (a missing or unknown member, a wrong type, a
+    value under its minimum) raises `kmssim.errors.ParamValidationError` with botocore's
+    text, leaves no audit event and changes nothing; what only the service checks
+    (maximums, patterns, enums, blob lengths) raises ValidationException in AWS's words.
+    A string holding a lone surrogate (``"\\ud800"``) is not Unicode text and botocore
+    cannot encode it: it is refused as a ParamValidationError too, before anything changes.
+
     >>> kms = KMS(seed=1)
     >>> key_id = kms.create_key()["KeyMetadata"]["KeyId"]
     >>> kms.enable_key_rotation(KeyId=key_id, RotationPeriodInDays=90)

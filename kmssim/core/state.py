@@ -79,13 +79,18 @@ class ClockListener(Protocol):
         None or later than ``now``. Must not raise for what it does on schedule."""
 
 
+_REGION = re.compile(r"([a-z]+-){2,3}\d+", re.ASCII)
+
+
 class Service(AuditedCalls):
     """State shared by every operation: keys, aliases, clock, randomness, trail."""
 
     def __init__(self, seed: int | str | bytes | None = None, start: datetime | None = None,
                  region: str = "us-east-1", account_id: str = "111122223333") -> None:
-        if not isinstance(region, str) or not region:
-            raise ValidationException("region must be a non-empty string such as 'us-east-1'.")
+        # The model's RegionType pattern, matched in full (so "us-east-1:999" or a trailing
+        # newline cannot slip into every ARN).
+        if not isinstance(region, str) or not _REGION.fullmatch(region):
+            raise ValidationException("region must be an AWS Region name such as 'us-east-1'.")
         if not (isinstance(account_id, str) and len(account_id) == 12 and account_id.isdigit()):
             raise ValidationException("account_id must be 12 digits, e.g. '111122223333'.")
         self.region = region

@@ -9,6 +9,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 
 from kmssim.core import KMS, KMSError
+from kmssim.core.errors import ParamValidationError
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -21,7 +22,8 @@ def sim(start: datetime = START) -> KMS:
 def error_code(call: Callable[[], Any]) -> str | None:
     """The AWS error code ``call`` fails with, or None if it succeeds.
 
-    A failed local AES-GCM check (cryptography's InvalidTag) answers "InvalidTag".
+    A failed local AES-GCM check (cryptography's InvalidTag) answers "InvalidTag", and a
+    parameter botocore would refuse before sending answers "ParamValidationError".
     """
     try:
         call()
@@ -29,6 +31,8 @@ def error_code(call: Callable[[], Any]) -> str | None:
         return error.code
     except InvalidTag:
         return "InvalidTag"
+    except ParamValidationError:
+        return "ParamValidationError"
     return None
 
 
