@@ -163,7 +163,8 @@ def _write_lab_settings(settings_dir: Path) -> None:
     notif.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
     # Save widget state with the notebook, as `python -m kmssim.lessons.preflight --setup`
     # (and scripts/lessons) sets it for a workshop: a saved lesson reopens with its panels.
-    widgets = settings_dir / "@jupyter-widgets" / "jupyterlab-manager" / "plugin.jupyterlab-settings"
+    widgets = (settings_dir / "@jupyter-widgets" / "jupyterlab-manager"
+               / "plugin.jupyterlab-settings")
     widgets.parent.mkdir(parents=True, exist_ok=True)
     widgets.write_text(json.dumps({"saveState": True}))
 
