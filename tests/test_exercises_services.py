@@ -13,7 +13,7 @@ from datetime import UTC
 @pytest.mark.parametrize("exercise_id, answer", [
     ("5.1", 150),          # 50 GenerateDataKey + 100 Decrypt, no Bucket Key
     ("5.2", 2),            # last secret rotation on day 480: after the key's first rotation
-    ("5.3", 5),            # original, day 0, day 30, day 60 (failed, finished later), day 120
+    ("5.3", 6),            # original, day 0, 30, 60 (failed, finished by the retry), 90, 120
     ("5.4", "update"),     # only a configuration write encrypts the variables again
     ("5.5", 3),            # two yearly rotations in two and a half years
     ("6.1", 13),           # records of days 0..360 were wrapped by version 1
