@@ -51,11 +51,12 @@ def _valid(rule: dict[str, Any], rng: random.Random) -> Any:
         return rng.choice(rule["enum"])
     if kind == "string":
         low = rule.get("min", 0)
-        return "a" * max(low, rng.randint(low, min(rule.get("max", 8), 8)))
+        return "a" * rng.randint(low, max(low, min(rule.get("max", 8), 8)))
     if kind == "blob":
         return bytes(rng.randrange(256) for _ in range(rng.randint(1, 40)))
     if kind in ("integer", "long"):
-        return rng.randint(rule.get("min", 0), min(rule.get("max", 100), 100))
+        low = rule.get("min", 0)
+        return rng.randint(low, max(low, min(rule.get("max", 100), 100)))
     if kind == "boolean":
         return rng.random() < 0.5
     if kind == "list":

@@ -1,7 +1,7 @@
 """`KMS`: the simulated AWS Key Management Service of one account and Region.
 
-Its boto3-shaped operations come from three parts (`kmssim.core.ops.keys`,
-`kmssim.core.ops.rotation`, `kmssim.core.ops.crypto`); this module adds what only a simulator
+Its boto3-shaped operations come from its parts in `kmssim.core.ops` (keys, rotation,
+crypto, signing); this module adds what only a simulator
 has: looking inside a ciphertext, a key's version history, and saving a scenario.
 """
 
@@ -17,8 +17,11 @@ from kmssim.core._gc import collector_paused
 from kmssim.core.errors import InvalidCiphertextException, NotFoundException
 from kmssim.core.keys import Key, StateChange, fingerprint
 from kmssim.core.ops.crypto import CryptoOps
+from kmssim.core.ops.importing import ImportOps
 from kmssim.core.ops.keys import KeyOps
+from kmssim.core.ops.multiregion import MultiRegionOps
 from kmssim.core.ops.rotation import RotationOps
+from kmssim.core.ops.signing import SigningOps
 
 __all__ = ["KMS", "CiphertextInfo", "Version", "KeyHistory"]
 
@@ -72,7 +75,7 @@ class KeyHistory:
     aliases: tuple[str, ...]
 
 
-class KMS(CryptoOps, RotationOps, KeyOps):
+class KMS(MultiRegionOps, ImportOps, SigningOps, CryptoOps, RotationOps, KeyOps):
     """A simulated AWS KMS with its own clock, shaped like ``boto3.client("kms")``.
 
     ``KMS(seed=7)`` makes the same key ids, key material, data keys and nonces on
@@ -85,8 +88,10 @@ class KMS(CryptoOps, RotationOps, KeyOps):
     what they are for: ``GrantTokens`` (no grants), ``DryRunModifiers``, ``PolicyName``,
     ``BypassPolicyLockoutSafetyCheck`` (``Policy`` and ``Tags`` are kept but no policy
     is enforced). Others are refused with an AWS-named error when set, since kmssim
-    cannot honour them: ``Origin`` other than ``AWS_KMS``, ``CustomKeyStoreId``,
-    ``XksKeyId``, ``MultiRegion=True`` and ``Recipient`` (Nitro Enclaves).
+    cannot honour them: ``Origin`` ``AWS_CLOUDHSM`` or ``EXTERNAL_KEY_STORE``,
+    ``CustomKeyStoreId``, ``XksKeyId`` and ``Recipient`` (Nitro Enclaves).
+    ``MultiRegion=True`` keys work in one Region alone; to replicate them, hold several
+    Regions on one clock with `kmssim.Cloud`.
 
     Parameters are checked as with a boto3 client against AWS (`kmssim.core.params`):
     what botocore refuses before sending (a missing or unknown member, a wrong type, a
@@ -119,7 +124,7 @@ class KMS(CryptoOps, RotationOps, KeyOps):
         """
         with self._lock:
             parsed = blob.parse(ciphertext)
-            key = self._keys.get(parsed.key_id) or self._deleted.get(parsed.key_id)
+            key = self._blob_key(parsed.key_id)
             if key is None:
                 raise InvalidCiphertextException(
                     "The ciphertext names a key this simulator never had.")
