@@ -176,3 +176,19 @@ def test_the_file_does_not_depend_on_which_events_were_read(tmp_path: Path) -> N
     assert (tmp_path / "mixed.json").read_bytes() == packed
     assert (tmp_path / "built.json").read_bytes() == packed
     assert KMS.load(tmp_path / "packed.json").trail.to_cloudtrail() == kms.trail.to_cloudtrail()
+
+
+def test_the_file_and_digest_are_written_in_pieces_with_the_same_bytes(tmp_path: Path) -> None:
+    """save and digest write the JSON member by member; joined, it is json.dumps's text."""
+    from kmssim.core import persist
+    kms = KMS(seed=28)
+    key = new_key(kms)
+    kms.encrypt(KeyId=key, Plaintext=b"x", EncryptionContext={"é": "ü\u2028", "a": "b"})
+    kms.tag_resource(KeyId=key, Tags=[{"TagKey": "t", "TagValue": "v"}])
+    data = persist._scenario(kms)
+    for sort in (True, False):
+        assert "".join(persist._json_chunks(data, sort=sort)) == json.dumps(
+            data, sort_keys=sort, separators=(",", ":"), default=persist._time)
+    kms.save(tmp_path / "s.json")
+    saved = json.loads((tmp_path / "s.json").read_text())
+    assert saved["digest"] == persist.digest(saved)

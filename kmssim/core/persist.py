@@ -40,7 +40,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -194,7 +194,6 @@ def save(kms: Service, path: str | os.PathLike[str]) -> None:
                                 f"{_reason(error)}") from None
     scenario = _scenario(kms)
     scenario["digest"] = digest(scenario)
-    text = json.dumps(scenario, separators=(",", ":"), default=_time)
     try:
         _remove_abandoned(target)
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.",
@@ -205,7 +204,8 @@ def save(kms: Service, path: str | os.PathLike[str]) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             _hold(out.fileno())   # tells a later save that this file is not abandoned
-            out.write(text)
+            for chunk in _json_chunks(scenario, sort=False):
+                out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
             os.replace(temporary, target)
@@ -222,9 +222,32 @@ def digest(scenario: dict[str, Any]) -> str:
     of every member but ``digest`` itself. A check against accidental edits, not a
     signature."""
     content = {name: value for name, value in scenario.items() if name != "digest"}
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                           default=_time)
-    return "sha256:" + hashlib.sha256(canonical.encode("ascii")).hexdigest()
+    hashed = hashlib.sha256()
+    for chunk in _json_chunks(content, sort=True):
+        hashed.update(chunk.encode("ascii"))
+    return "sha256:" + hashed.hexdigest()
+
+
+def _json_chunks(value: Any, *, sort: bool, depth: int = 3) -> Iterator[str]:
+    """The compact JSON text of ``value`` (ASCII; keys sorted if ``sort``), in pieces:
+    joined, exactly ``json.dumps(value, separators=(",", ":"), sort_keys=sort)``. The
+    outer objects and arrays (``depth`` levels) are written member by member, so that
+    neither saving nor the digest holds the whole text of a large scenario at once."""
+    if depth and type(value) is dict:
+        yield "{"
+        for at, (name, item) in enumerate(sorted(value.items()) if sort else value.items()):
+            yield ("," if at else "") + json.dumps(name) + ":"
+            yield from _json_chunks(item, sort=sort, depth=depth - 1)
+        yield "}"
+    elif depth and type(value) is list:
+        yield "["
+        for at, item in enumerate(value):
+            if at:
+                yield ","
+            yield from _json_chunks(item, sort=sort, depth=depth - 1)
+        yield "]"
+    else:
+        yield json.dumps(value, sort_keys=sort, separators=(",", ":"), default=_time)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
