@@ -10,6 +10,7 @@ from kmssim.core import envelope, errors, model
 from kmssim.core.blob import HEADER_SIZE
 from kmssim.core.clock import Clock
 from kmssim.core.errors import KMSError
+from kmssim.core.extras import MissingExtra, requires_extra
 from kmssim.core.keys import SecretBytes
 from kmssim.core.kms import KMS, CiphertextInfo, KeyHistory, Version
 from kmssim.core.state import ServiceEvent
@@ -20,4 +21,4 @@ __version__ = "0.1.0"
 
 __all__ = ["KMS", "KMSError", "Clock", "CiphertextInfo", "KeyHistory", "Version", "ServiceEvent",
            "SecretBytes", "Table", "AuditEvent", "AuditTrail", "HEADER_SIZE", "envelope",
-           "errors", "model"]
+           "errors", "model", "MissingExtra", "requires_extra"]

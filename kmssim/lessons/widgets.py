@@ -25,11 +25,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-import ipywidgets as widgets
-from matplotlib.axes import Axes
-
 from kmssim.analysis.exposure import key_label
-from kmssim.core import KMS, KeyHistory, ServiceEvent
+from kmssim.core import KMS, KeyHistory, ServiceEvent, requires_extra
+
+# Without ipywidgets or matplotlib this says to install the [lessons] extra.
+with requires_extra("lessons", __name__):
+    import ipywidgets as widgets
+    from matplotlib.axes import Axes
+
 from kmssim.core.envelope import SealedRecord, seal
 from kmssim.core.errors import KMSError
 from kmssim.lessons.plot import new_figure, timeline, timeline_size, to_png
