@@ -1,0 +1,132 @@
+"""The suite in environments other than the project's own venv (marker ``environments``).
+
+* At the minimum versions: the floors of requirements.txt, with cryptography 47.0.0 and
+  matplotlib 3.10.8 (the versions Pyodide ships, so JupyterLite runs what this job tests):
+  the unit tests, then strict nbval over every lesson.
+* Under Python 3.12 and 3.13, at the versions in constraints.txt: the unit tests. Each is
+  skipped, saying why, where that interpreter is not installed (CI's Debian 12 has only 3.11,
+  so there they skip; a developer machine with pyenv runs them).
+
+Each job builds a fresh venv in a temporary directory with the pip cache (so a second run
+downloads nothing) and runs pytest in it from the repository root, so it tests this checkout's
+kmssim (PYTHONPATH points at it, so the lessons' kernels see it too). The jobs deselect the
+browser, slow and environments tests. `scripts/test` runs them with everything else;
+``-m "not environments"`` leaves them out of a quick loop.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = REPO_ROOT / "notebooks"
+
+# What the unit tests and nbval import (requirements.txt less JupyterLab, Playwright and the
+# packaging tools, whose tests these jobs deselect).
+NEEDED = ["cryptography", "ipykernel", "ipywidgets", "matplotlib", "boto3", "pytest", "nbval",
+          "hypothesis", "import-linter", "awscli"]
+# Pyodide's versions, which the floors in pyproject.toml were lowered to allow.
+PYODIDE = {"cryptography": "47.0.0", "matplotlib": "3.10.8"}
+UNIT_TESTS = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:nbval",
+              "-o", "addopts=-ra --strict-markers --strict-config",
+              "-m", "not browser and not slow and not environments", "tests"]
+NBVAL = ["-m", "pytest", "-q", "-p", "no:cacheprovider", str(NOTEBOOKS.relative_to(REPO_ROOT))]
+
+
+def _requirements(name: str) -> dict[str, Requirement]:
+    lines = (REPO_ROOT / name).read_text(encoding="utf-8").splitlines()
+    found = [Requirement(line.split("#")[0].strip()) for line in lines
+             if line.split("#")[0].strip()]
+    return {r.name.lower(): r for r in found}
+
+
+def minimum_versions() -> list[str]:
+    """``name==floor`` for every package the jobs need, Pyodide's versions where they differ."""
+    floors = _requirements("requirements.txt")
+    pins = []
+    for name in NEEDED:
+        match = re.fullmatch(r">=(\S+)", str(floors[name].specifier))
+        assert match, f"requirements.txt: {floors[name]} is not a plain floor"
+        pins.append(f"{name}=={PYODIDE.get(name, match.group(1))}")
+    return pins
+
+
+def interpreter(version: str) -> str | None:
+    """A python of ``version`` ("3.12"): $KMSSIM_PYTHON3_12, then PATH, then pyenv's."""
+    explicit = os.environ.get(f"KMSSIM_PYTHON{version.replace('.', '_')}")
+    if explicit:
+        return explicit
+    found = shutil.which(f"python{version}")
+    if found:
+        return found
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    candidates = sorted(glob.glob(f"{root}/versions/{version}.*/bin/python"),
+                        key=lambda p: [int(n) for n in re.findall(r"\d+", p.split("/")[-3])])
+    return candidates[-1] if candidates else None
+
+
+def _run(command: list[str], *, env: dict[str, str], what: str, timeout: float) -> str:
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                            timeout=timeout)
+    took = time.monotonic() - started
+    print(f"{what}: {took:.0f} s")
+    assert result.returncode == 0, (f"{what} failed ({result.returncode}):\n"
+                                    f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+    return result.stdout
+
+
+def make_venv(base_python: str, where: Path, requirements: list[str]) -> tuple[Path, dict]:
+    """A fresh venv at ``where`` holding ``requirements``: (its python, the env to run it in)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    subprocess.run([base_python, "-m", "venv", str(where)], check=True, env=env)
+    python = where / "bin" / "python"
+    env["PATH"] = f"{where / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    # This checkout's kmssim, also in the lessons' kernels (which start in notebooks/).
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    _run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+          *requirements], env=env, what=f"pip install into {where.name}", timeout=900)
+    return python, env
+
+
+@pytest.mark.environments
+def test_unit_tests_and_strict_nbval_pass_at_the_minimum_versions(tmp_path):
+    python, env = make_venv(sys.executable, tmp_path / "minimum", minimum_versions())
+    versions = _run([str(python), "-c", "import cryptography, matplotlib, ipywidgets; print("
+                     "cryptography.__version__, matplotlib.__version__, ipywidgets.__version__)"],
+                    env=env, what="versions", timeout=60).split()
+    assert versions[:2] == [PYODIDE["cryptography"], PYODIDE["matplotlib"]]
+    out = _run([str(python), *UNIT_TESTS], env=env, what="unit tests at minimum versions",
+               timeout=1200)
+    assert re.search(r"\d+ passed", out), out[-2000:]
+    out = _run([str(python), *NBVAL], env=env, what="strict nbval at minimum versions",
+               timeout=1200)
+    assert re.search(r"\d+ passed", out), out[-2000:]
+
+
+@pytest.mark.environments
+@pytest.mark.parametrize("version", ["3.12", "3.13"])
+def test_unit_tests_pass_under_a_newer_python(version, tmp_path):
+    base = interpreter(version)
+    if base is None:
+        # Also in CI: its Debian 12 has Python 3.11 only. Set KMSSIM_PYTHON3_12 to run it.
+        variable = f"KMSSIM_PYTHON{version.replace('.', '_')}"
+        pytest.skip(f"no Python {version} here (looked for ${variable}, python{version} on PATH "
+                    f"and pyenv's versions/{version}.*)")
+    constraints = str(REPO_ROOT / "constraints.txt")
+    python, env = make_venv(base, tmp_path / f"py{version}", ["-c", constraints, *NEEDED])
+    out = _run([str(python), *UNIT_TESTS], env=env, what=f"unit tests under Python {version}",
+               timeout=1200)
+    assert re.search(r"\d+ passed", out), out[-2000:]
+
