@@ -17,6 +17,7 @@ browser, slow and environments tests. `scripts/test` runs them with everything e
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 import shutil
@@ -62,17 +63,24 @@ def minimum_versions() -> list[str]:
 
 
 def interpreter(version: str) -> str | None:
-    """A python of ``version`` ("3.12"): $KMSSIM_PYTHON3_12, then PATH, then pyenv's."""
-    explicit = os.environ.get(f"KMSSIM_PYTHON{version.replace('.', '_')}")
-    if explicit:
-        return explicit
-    found = shutil.which(f"python{version}")
-    if found:
-        return found
+    """A working python of ``version`` ("3.12"): $KMSSIM_PYTHON3_12, pyenv's, or on PATH.
+
+    Each candidate is run, because a pyenv shim on PATH exists even where it cannot run.
+    """
     root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    candidates = sorted(glob.glob(f"{root}/versions/{version}.*/bin/python"),
-                        key=lambda p: [int(n) for n in re.findall(r"\d+", p.split("/")[-3])])
-    return candidates[-1] if candidates else None
+    pyenv = sorted(glob.glob(f"{root}/versions/{version}.*/bin/python"),
+                   key=lambda p: [int(n) for n in re.findall(r"\d+", p.split("/")[-3])])
+    candidates = [os.environ.get(f"KMSSIM_PYTHON{version.replace('.', '_')}"),
+                  *reversed(pyenv), shutil.which(f"python{version}")]
+    for candidate in filter(None, candidates):
+        try:
+            found = subprocess.run([candidate, "-c", "import sys; print(*sys.version_info[:2])"],
+                                   capture_output=True, text=True, timeout=30)
+        except OSError:
+            continue
+        if found.returncode == 0 and found.stdout.split() == version.split("."):
+            return candidate
+    return None
 
 
 def _run(command: list[str], *, env: dict[str, str], what: str, timeout: float) -> str:
@@ -122,11 +130,55 @@ def test_unit_tests_pass_under_a_newer_python(version, tmp_path):
     if base is None:
         # Also in CI: its Debian 12 has Python 3.11 only. Set KMSSIM_PYTHON3_12 to run it.
         variable = f"KMSSIM_PYTHON{version.replace('.', '_')}"
-        pytest.skip(f"no Python {version} here (looked for ${variable}, python{version} on PATH "
-                    f"and pyenv's versions/{version}.*)")
+        pytest.skip(f"no Python {version} here (looked for ${variable}, pyenv's versions/{version}.* "
+                    f"and python{version} on PATH)")
     constraints = str(REPO_ROOT / "constraints.txt")
     python, env = make_venv(base, tmp_path / f"py{version}", ["-c", constraints, *NEEDED])
     out = _run([str(python), *UNIT_TESTS], env=env, what=f"unit tests under Python {version}",
                timeout=1200)
     assert re.search(r"\d+ passed", out), out[-2000:]
 
+
+# Run in a venv with ipywidgets 7: show each panel in an IPython shell and report what was
+# published (display()) and what the shell's formatter made of it (a cell's last value).
+SHOW_PANELS = """
+import json
+import ipywidgets
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.display import display
+from kmssim import KMS
+from kmssim.widgets import ProgressBar, TimeControls
+
+shell = InteractiveShell.instance()
+published = []
+shell.display_pub.publish = lambda data, metadata=None, **kw: published.append(data)
+kms = KMS(seed=1)
+key = kms.create_key()["KeyMetadata"]["KeyId"]
+panels = [TimeControls(kms, key), ProgressBar("Two years")]
+report = {"ipywidgets": ipywidgets.__version__,
+          "has_repr_mimebundle": hasattr(ipywidgets.VBox(), "_repr_mimebundle_"),
+          "panels": []}
+for panel in panels:
+    display(panel)
+    formatted, _ = shell.display_formatter.format(panel)
+    report["panels"].append({"model_id": panel.widget.model_id, "repr": repr(panel),
+                             "displayed": published.pop(), "formatted": formatted})
+print(json.dumps(report))
+"""
+
+
+@pytest.mark.environments
+def test_panels_display_as_live_widgets_under_ipywidgets_7(tmp_path):
+    # 7.7 is the series Colab ships; ipykernel 6 is the last with the ipykernel.comm it uses.
+    python, env = make_venv(sys.executable, tmp_path / "ipywidgets7",
+                            ["ipywidgets==7.7.1", "ipykernel>=6.29,<7", "cryptography>=47",
+                             "matplotlib>=3.10"])
+    report = json.loads(_run([str(python), "-c", SHOW_PANELS], env=env,
+                             what="panels under ipywidgets 7", timeout=120).splitlines()[-1])
+    assert report["ipywidgets"] == "7.7.1"
+    assert report["has_repr_mimebundle"] is False   # the case kmssim now handles itself
+    for panel in report["panels"]:
+        view = {"version_major": 2, "version_minor": 0, "model_id": panel["model_id"]}
+        for shown in (panel["displayed"], panel["formatted"]):
+            assert shown["application/vnd.jupyter.widget-view+json"] == view
+            assert shown["text/plain"] == panel["repr"]
