@@ -107,7 +107,7 @@ def test_pyodide_kernel_installs_kmssim_and_renders_a_widget(served: str, chromi
     from playwright.sync_api import expect
 
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(STEP_TIMEOUT_MS)
+    context.set_default_timeout(STEP_TIMEOUT_MS)   # expect() has its own: each one says it
     # Anything but 127.0.0.1 is refused, so a pass cannot have used a CDN or PyPI.
     requested_elsewhere: list[str] = []
 
@@ -125,7 +125,7 @@ def test_pyodide_kernel_installs_kmssim_and_renders_a_widget(served: str, chromi
     try:
         page.goto(f"{served}/lab/index.html?path=lite_check.ipynb")
         panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").first
-        expect(panel.locator(".jp-Cell").first).to_be_visible()
+        expect(panel.locator(".jp-Cell").first).to_be_visible(timeout=STEP_TIMEOUT_MS)
         status = page.locator("#jp-main-statusbar")
         expect(status).to_contain_text("Idle", timeout=STEP_TIMEOUT_MS)
         page.locator(".lm-MenuBar-item", has_text=re.compile(r"^\s*Run\s*$")).click()
@@ -134,7 +134,7 @@ def test_pyodide_kernel_installs_kmssim_and_renders_a_widget(served: str, chromi
         expect(slider.first).to_be_visible(timeout=3 * STEP_TIMEOUT_MS)
         outputs = panel.locator(".jp-OutputArea-output").all_inner_texts()
         assert any("kmssim 0.1.0" in text for text in outputs), outputs
-        expect(panel.locator(".widget-readout").first).to_have_text("7")
+        expect(panel.locator(".widget-readout").first).to_have_text("7", timeout=STEP_TIMEOUT_MS)
         panel.screenshot(path=str(tmp_path / "lite-widget.png"))
     except Exception:
         page.screenshot(path=str(tmp_path / "failure.png"))
