@@ -218,14 +218,17 @@ import ipywidgets
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.display import display
 from kmssim import KMS
-from kmssim.widgets import ProgressBar, TimeControls
+from kmssim.envelope import seal
+from kmssim.widgets import DecryptPanel, ProgressBar, RecordsPanel, TimeControls
 
 shell = InteractiveShell.instance()
 published = []
 shell.display_pub.publish = lambda data, metadata=None, **kw: published.append(data)
 kms = KMS(seed=1)
 key = kms.create_key()["KeyMetadata"]["KeyId"]
-panels = [TimeControls(kms, key), ProgressBar("Two years")]
+record = seal(kms, key, b"a record", {"record": "1"})
+panels = [TimeControls(kms, key), RecordsPanel(kms, key), DecryptPanel(kms, record),
+          ProgressBar("Two years")]
 report = {"ipywidgets": ipywidgets.__version__,
           "has_repr_mimebundle": hasattr(ipywidgets.VBox(), "_repr_mimebundle_"),
           "panels": []}

@@ -6,7 +6,9 @@ line (``DisabledException: …``) instead of a traceback, `show` prints a respon
 way the AWS CLI prints JSON, `tamper` damages a ciphertext on purpose, and
 `write_records` plays an application that seals a record every so often while
 simulated time passes. The self-checks of the "On your own" exercises live in
-`kmssim.lessons.exercises` and are re-exported here as `check`.
+`kmssim.lessons.exercises` and are re-exported here as `check` (and `material`, which
+prints what an exercise asks you to read); `checkpoint("3.4")` rebuilds a lesson's state
+at the start of a section for a learner who fell behind (`kmssim.lessons.checkpoints`).
 """
 
 from __future__ import annotations
@@ -19,53 +21,83 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from cryptography.exceptions import InvalidTag
+
 from kmssim.core import SecretBytes
 from kmssim.core.envelope import SealedRecord
-from kmssim.core.errors import KMSError, ValidationException
-from kmssim.lessons.exercises import check, evaluate
+from kmssim.core.errors import (
+    KMSError,
+    ParamValidationError,
+    ValidationException,
+    aws_words,
+    hint_line,
+)
+from kmssim.lessons.checkpoints import checkpoint
+from kmssim.lessons.exercises import check, evaluate, material
 from kmssim.lessons.records import write_records
 
 if TYPE_CHECKING:
     pass
 
 __all__ = ["attempt", "expect_error", "show", "table", "tamper", "write_records", "check",
-           "evaluate"]
+           "evaluate", "material", "checkpoint"]
 
 T = TypeVar("T")
 
+#: What `attempt` prints for cryptography's InvalidTag: a local failure, not a KMS error.
+LOCAL_FAILURE = ("InvalidTag (from the cryptography library): the local AES-GCM check failed; "
+                 "no KMS call failed, so there is no AWS error code")
+
 
 def attempt(call: Callable[[], T]) -> T | None:
-    """Run ``call()``; if it raises an AWS-named error, print it as one line.
+    """Run ``call()``; if it raises an AWS-named error, print it without a traceback.
 
     ``attempt(lambda: kms.decrypt(CiphertextBlob=blob))`` returns what the call
-    returns when it succeeds. When it fails with a `kmssim.KMSError` it prints
-    ``InvalidCiphertextException: <message>`` and returns None, so a lesson shows the
-    error without a traceback. Other exceptions (bugs) are not caught.
+    returns when it succeeds. When it fails with a `kmssim.KMSError` it prints AWS's
+    words, ``<Code>: <message>`` (the code alone where AWS sends no message), then
+    kmssim's explanation, if it has one, on a line of its own marked ``kmssim hint:``,
+    and returns None. A `ParamValidationError` (what botocore refuses before sending)
+    prints botocore's text the same way. A failed *local* AES-GCM check (``InvalidTag``
+    from the cryptography library, as in `unseal` of a changed record) prints one line
+    saying no KMS call failed. Other exceptions (bugs) are not caught.
     """
     if not callable(call):
         raise ValidationException("attempt() takes a function of no arguments, e.g. "
                                   "attempt(lambda: kms.decrypt(CiphertextBlob=blob)).")
     try:
         return call()
-    except KMSError as error:
-        print(f"{error.code}: {error.message}")
+    except (KMSError, ParamValidationError) as error:
+        _print_error(error)
         return None
+    except InvalidTag:
+        print(LOCAL_FAILURE)
+        return None
+
+
+def _print_error(error: KMSError | ParamValidationError) -> None:
+    print(aws_words(error))
+    hint = hint_line(error)
+    if hint:
+        print(hint)
 
 
 @contextlib.contextmanager
 def expect_error(*codes: str) -> Iterator[None]:
     """A ``with`` block that is expected to fail with an AWS-named error.
 
-    Prints ``<Code>: <message>`` for the error and swallows it. If the block
-    succeeds, prints that no error happened. When ``codes`` are given and the block
-    fails with a different code, the error propagates (it was not the expected one).
+    Prints the error as `attempt` does (AWS's words, then the ``kmssim hint:`` line)
+    and swallows it. If the block succeeds, prints that no error happened. When
+    ``codes`` are given and the block fails with a different code, the error
+    propagates (it was not the expected one); a `ParamValidationError`'s code here is
+    ``"ParamValidationError"``.
     """
     try:
         yield
-    except KMSError as error:
-        if codes and error.code not in codes:
+    except (KMSError, ParamValidationError) as error:
+        code = error.code if isinstance(error, KMSError) else "ParamValidationError"
+        if codes and code not in codes:
             raise
-        print(f"{error.code}: {error.message}")
+        _print_error(error)
     else:
         wanted = " or ".join(codes) if codes else "an error"
         print(f"No error: the call succeeded (expected {wanted}).")
