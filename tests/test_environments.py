@@ -37,10 +37,10 @@ from packaging.requirements import Requirement
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO_ROOT / "notebooks"
 
-# What the unit tests and nbval import (requirements.txt less JupyterLab, Playwright and the
-# packaging tools, whose tests these jobs deselect).
-NEEDED = ["cryptography", "ipykernel", "ipywidgets", "matplotlib", "boto3", "pytest", "nbval",
-          "hypothesis", "import-linter", "awscli"]
+# What the unit tests and nbval need: requirements.txt less Playwright, the packaging tools and
+# JupyterLite, whose tests these jobs deselect. JupyterLab stays: the pre-flight test checks it.
+NEEDED = ["cryptography", "ipykernel", "ipywidgets", "matplotlib", "boto3", "jupyterlab",
+          "pytest", "nbval", "hypothesis", "import-linter", "awscli"]
 # Pyodide's versions, which the floors in pyproject.toml were lowered to allow.
 PYODIDE = {"cryptography": "47.0.0", "matplotlib": "3.10.8"}
 NEWER_PYTHONS = ["3.12", "3.13"]
