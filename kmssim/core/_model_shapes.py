@@ -34,6 +34,52 @@ OPERATIONS: dict[str, Any] = {
    "structure": {}
   }
  },
+ "CreateGrant": {
+  "input": {
+   "structure": {
+    "KeyId": "string",
+    "GranteePrincipal": "string",
+    "RetiringPrincipal": "string",
+    "Operations": {
+     "list": "string"
+    },
+    "Constraints": {
+     "structure": {
+      "EncryptionContextSubset": {
+       "map": [
+        "string",
+        "string"
+       ]
+      },
+      "EncryptionContextEquals": {
+       "map": [
+        "string",
+        "string"
+       ]
+      },
+      "SourceArn": "string"
+     }
+    },
+    "GrantTokens": {
+     "list": "string"
+    },
+    "Name": "string",
+    "DryRun": "boolean",
+    "GranteeServicePrincipal": "string",
+    "RetiringServicePrincipal": "string"
+   },
+   "required": [
+    "KeyId",
+    "Operations"
+   ]
+  },
+  "output": {
+   "structure": {
+    "GrantToken": "string",
+    "GrantId": "string"
+   }
+  }
+ },
  "CreateKey": {
   "input": {
    "structure": {
@@ -528,6 +574,97 @@ OPERATIONS: dict[str, Any] = {
    "result_key": "Aliases"
   }
  },
+ "ListGrants": {
+  "input": {
+   "structure": {
+    "Limit": "integer",
+    "Marker": "string",
+    "KeyId": "string",
+    "GrantId": "string",
+    "GranteePrincipal": "string",
+    "GranteeServicePrincipal": "string"
+   },
+   "required": [
+    "KeyId"
+   ]
+  },
+  "output": {
+   "structure": {
+    "Grants": {
+     "list": {
+      "structure": {
+       "KeyId": "string",
+       "GrantId": "string",
+       "Name": "string",
+       "CreationDate": "timestamp",
+       "GranteePrincipal": "string",
+       "RetiringPrincipal": "string",
+       "IssuingAccount": "string",
+       "Operations": {
+        "list": "string"
+       },
+       "Constraints": {
+        "structure": {
+         "EncryptionContextSubset": {
+          "map": [
+           "string",
+           "string"
+          ]
+         },
+         "EncryptionContextEquals": {
+          "map": [
+           "string",
+           "string"
+          ]
+         },
+         "SourceArn": "string"
+        }
+       },
+       "GranteeServicePrincipal": "string",
+       "RetiringServicePrincipal": "string"
+      }
+     }
+    },
+    "NextMarker": "string",
+    "Truncated": "boolean"
+   }
+  },
+  "paginator": {
+   "limit_key": "Limit",
+   "input_token": "Marker",
+   "output_token": "NextMarker",
+   "more_results": "Truncated",
+   "result_key": "Grants"
+  }
+ },
+ "ListKeyPolicies": {
+  "input": {
+   "structure": {
+    "KeyId": "string",
+    "Limit": "integer",
+    "Marker": "string"
+   },
+   "required": [
+    "KeyId"
+   ]
+  },
+  "output": {
+   "structure": {
+    "PolicyNames": {
+     "list": "string"
+    },
+    "NextMarker": "string",
+    "Truncated": "boolean"
+   }
+  },
+  "paginator": {
+   "limit_key": "Limit",
+   "input_token": "Marker",
+   "output_token": "NextMarker",
+   "more_results": "Truncated",
+   "result_key": "PolicyNames"
+  }
+ },
  "ListKeyRotations": {
   "input": {
    "structure": {
@@ -638,6 +775,81 @@ OPERATIONS: dict[str, Any] = {
    "result_key": "Tags"
   }
  },
+ "ListRetirableGrants": {
+  "input": {
+   "structure": {
+    "Limit": "integer",
+    "Marker": "string",
+    "RetiringPrincipal": "string",
+    "RetiringServicePrincipal": "string"
+   }
+  },
+  "output": {
+   "structure": {
+    "Grants": {
+     "list": {
+      "structure": {
+       "KeyId": "string",
+       "GrantId": "string",
+       "Name": "string",
+       "CreationDate": "timestamp",
+       "GranteePrincipal": "string",
+       "RetiringPrincipal": "string",
+       "IssuingAccount": "string",
+       "Operations": {
+        "list": "string"
+       },
+       "Constraints": {
+        "structure": {
+         "EncryptionContextSubset": {
+          "map": [
+           "string",
+           "string"
+          ]
+         },
+         "EncryptionContextEquals": {
+          "map": [
+           "string",
+           "string"
+          ]
+         },
+         "SourceArn": "string"
+        }
+       },
+       "GranteeServicePrincipal": "string",
+       "RetiringServicePrincipal": "string"
+      }
+     }
+    },
+    "NextMarker": "string",
+    "Truncated": "boolean"
+   }
+  },
+  "paginator": {
+   "input_token": "Marker",
+   "limit_key": "Limit",
+   "more_results": "Truncated",
+   "output_token": "NextMarker",
+   "result_key": "Grants"
+  }
+ },
+ "PutKeyPolicy": {
+  "input": {
+   "structure": {
+    "KeyId": "string",
+    "PolicyName": "string",
+    "Policy": "string",
+    "BypassPolicyLockoutSafetyCheck": "boolean"
+   },
+   "required": [
+    "KeyId",
+    "Policy"
+   ]
+  },
+  "output": {
+   "structure": {}
+  }
+ },
  "ReEncrypt": {
   "input": {
    "structure": {
@@ -680,6 +892,35 @@ OPERATIONS: dict[str, Any] = {
     "SourceKeyMaterialId": "string",
     "DestinationKeyMaterialId": "string"
    }
+  }
+ },
+ "RetireGrant": {
+  "input": {
+   "structure": {
+    "GrantToken": "string",
+    "KeyId": "string",
+    "GrantId": "string",
+    "DryRun": "boolean"
+   }
+  },
+  "output": {
+   "structure": {}
+  }
+ },
+ "RevokeGrant": {
+  "input": {
+   "structure": {
+    "KeyId": "string",
+    "GrantId": "string",
+    "DryRun": "boolean"
+   },
+   "required": [
+    "KeyId",
+    "GrantId"
+   ]
+  },
+  "output": {
+   "structure": {}
   }
  },
  "RotateKeyOnDemand": {

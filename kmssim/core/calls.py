@@ -25,7 +25,12 @@ from kmssim.core.trail import AuditEvent, AuditTrail
 if TYPE_CHECKING:
     from kmssim.core.keys import Key
 
-__all__ = ["operation", "AuditedCalls", "CallFrame"]
+__all__ = ["operation", "AuditedCalls", "CallFrame", "KEYLESS"]
+
+#: Operations on no key (their resource is ``*``): authorized from identity policies alone,
+#: right after the argument checks, before the operation looks at any value.
+KEYLESS = frozenset({"CreateKey", "ListKeys", "ListAliases", "GenerateRandom",
+                     "ListRetirableGrants"})
 
 F = TypeVar("F", bound=Callable[..., dict[str, Any]])
 
@@ -37,6 +42,11 @@ class CallFrame:
     """What one call has touched so far, for its audit event and its undo."""
 
     key: Key | None = None
+    # The operation and its arguments, for authorization (`Service._authorize`) ...
+    name: str | None = None
+    params: dict[str, Any] | None = None
+    # ... and the (key id, action) pairs it has already authorized.
+    checked: set[tuple[str | None, str]] | None = None
     material_id: str | None = None
     source: Key | None = None
     source_material_id: str | None = None
@@ -56,7 +66,7 @@ def operation(name: str, *, required: tuple[str, ...] = ()) -> Callable[[F], F]:
         @functools.wraps(method)
         def call(self: AuditedCalls, *args: Any, **kwargs: Any) -> dict[str, Any]:
             with self._lock:
-                frame = CallFrame()
+                frame = CallFrame(name=name, params=kwargs)
                 self._calls.append(frame)
                 try:
                     if args or not known.issuperset(kwargs):
@@ -65,6 +75,8 @@ def operation(name: str, *, required: tuple[str, ...] = ()) -> Callable[[F], F]:
                         if kwargs.get(needed) is None:
                             raise ValidationException(
                                 f'Missing required parameter in input: "{needed}"')
+                    if name in KEYLESS:  # no key to resolve: identity policies decide now
+                        self._authorize(None)
                     response = method(self, **kwargs)
                 except KMSError as error:
                     error.operation = name
@@ -119,6 +131,10 @@ class AuditedCalls:
             if frame.key is None and frame.source is None:
                 frame.key = key
         return key
+
+    def _authorize(self, key: Key | None, action: str | None = None) -> None:
+        """Raise AccessDeniedException unless the caller may do the current call's action
+        (or ``action``) to ``key`` (None: a call on no key). `Service` implements it."""
 
     def _undo_on_failure(self, step: Callable[[], None]) -> None:
         """Run ``step`` if the current call goes on to fail: a failed call changes nothing."""

@@ -1,7 +1,8 @@
 """`KMS`: the simulated AWS Key Management Service of one account and Region.
 
-Its boto3-shaped operations come from three parts (`kmssim.core.ops.keys`,
-`kmssim.core.ops.rotation`, `kmssim.core.ops.crypto`); this module adds what only a simulator
+Its boto3-shaped operations come from five parts (`kmssim.core.ops.keys`,
+`kmssim.core.ops.rotation`, `kmssim.core.ops.crypto`, `kmssim.core.ops.policies`,
+`kmssim.core.ops.grants`); this module adds what only a simulator
 has: looking inside a ciphertext, a key's version history, and saving a scenario.
 """
 
@@ -16,7 +17,9 @@ from kmssim.core import blob, persist
 from kmssim.core.errors import InvalidCiphertextException, NotFoundException
 from kmssim.core.keys import Key, StateChange, fingerprint
 from kmssim.core.ops.crypto import CryptoOps
+from kmssim.core.ops.grants import GrantOps
 from kmssim.core.ops.keys import KeyOps
+from kmssim.core.ops.policies import PolicyOps
 from kmssim.core.ops.rotation import RotationOps
 
 __all__ = ["KMS", "CiphertextInfo", "Version", "KeyHistory"]
@@ -71,7 +74,7 @@ class KeyHistory:
     aliases: tuple[str, ...]
 
 
-class KMS(CryptoOps, RotationOps, KeyOps):
+class KMS(CryptoOps, RotationOps, KeyOps, PolicyOps, GrantOps):
     """A simulated AWS KMS with its own clock, shaped like ``boto3.client("kms")``.
 
     ``KMS(seed=7)`` makes the same key ids, key material, data keys and nonces on
@@ -81,11 +84,13 @@ class KMS(CryptoOps, RotationOps, KeyOps):
 
     Every parameter AWS's KMS model defines for these operations is accepted and
     recorded in the audit trail. Some change nothing, because kmssim does not model
-    what they are for: ``GrantTokens`` (no grants), ``DryRunModifiers``, ``PolicyName``,
-    ``BypassPolicyLockoutSafetyCheck`` (``Policy`` and ``Tags`` are kept but no policy
-    is enforced). Others are refused with an AWS-named error when set, since kmssim
-    cannot honour them: ``Origin`` other than ``AWS_KMS``, ``CustomKeyStoreId``,
-    ``XksKeyId``, ``MultiRegion=True`` and ``Recipient`` (Nitro Enclaves).
+    what they are for: ``DryRunModifiers``. Every call is authorized as AWS authorizes
+    it, from the key policy, the caller's identity policies (``kms.iam``) and grants;
+    a simulator built without policies lets every principal of its account do
+    everything the default key policy allows (see `kmssim.core.iam`). Others are
+    refused with an AWS-named error when set, since kmssim cannot honour them:
+    ``Origin`` other than ``AWS_KMS``, ``CustomKeyStoreId``, ``XksKeyId``,
+    ``MultiRegion=True`` and ``Recipient`` (Nitro Enclaves).
 
     >>> kms = KMS(seed=1)
     >>> key_id = kms.create_key()["KeyMetadata"]["KeyId"]

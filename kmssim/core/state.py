@@ -9,13 +9,16 @@ operation is `kmssim.core.calls`.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Protocol
 
-from kmssim.core.calls import AuditedCalls, CallFrame
+from kmssim.core import policy as policies
+from kmssim.core.calls import KEYLESS, AuditedCalls, CallFrame
 from kmssim.core.clock import Clock, Due, as_utc
 from kmssim.core.entropy import Entropy
 from kmssim.core.errors import (
@@ -26,10 +29,30 @@ from kmssim.core.errors import (
     NotFoundException,
     ValidationException,
 )
+from kmssim.core.iam import IAM, Caller, authorize, caller_of
 from kmssim.core.keys import Key, KeyMaterial
 from kmssim.core.trail import AuditTrail
 
 __all__ = ["Service", "ServiceEvent", "ClockListener", "AWS_MANAGED_SERVICES"]
+
+# The AWS service a KMS request is made through (``s3.us-east-1.amazonaws.com``), for the
+# kms:ViaService condition key; set by `Service.via_service`, per thread and task.
+_VIA_SERVICE: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "kmssim_via_service", default=None)
+
+#: The key a request names, by the parameter that names it, when the action differs from
+#: the operation's name (ReEncrypt is kms:ReEncryptFrom on the source key, kms:ReEncryptTo
+#: on the destination).
+_ACTION_OF_PARAMETER = {"SourceKeyId": "ReEncryptFrom", "DestinationKeyId": "ReEncryptTo"}
+#: Which request parameter holds the encryption context an action's conditions see.
+_CONTEXT_OF_ACTION = {"ReEncryptFrom": "SourceEncryptionContext",
+                      "ReEncryptTo": "DestinationEncryptionContext"}
+
+
+@lru_cache(maxsize=512)
+def _parsed(text: str) -> policies.Policy:
+    """A stored key policy, parsed (it was validated when it was set)."""
+    return policies.parse(text)
 
 #: The ``alias/aws/<service>`` names for which KMS makes an AWS managed key on first use.
 AWS_MANAGED_SERVICES = ("s3", "secretsmanager", "lambda", "rds", "ebs", "dynamodb", "sns",
@@ -93,6 +116,8 @@ class Service(AuditedCalls):
         self._lock = threading.RLock()
         self._ciphers: dict[str, Any] = {}   # material id → ready cipher object (a cache)
         self._listeners: dict[str, ClockListener] = {}   # name → listener; not saved
+        self.iam = IAM(account_id, self._lock)
+        self._grants: dict[str, Any] = {}    # grant id → Grant (see core/ops/grants.py)
 
     # -- time ---------------------------------------------------------------
     @property
@@ -224,6 +249,96 @@ class Service(AuditedCalls):
         finally:
             self._principal = before
 
+    @contextlib.contextmanager
+    def via_service(self, endpoint: str) -> Iterator[str]:
+        """Within the block, KMS requests are made through an AWS service: the
+        ``kms:ViaService`` condition key is ``endpoint`` (e.g. ``s3.us-east-1.amazonaws.com``),
+        as when S3 calls KMS for you. The simulated services use it; AWS managed keys allow
+        use only this way."""
+        token = _VIA_SERVICE.set(endpoint)
+        try:
+            yield endpoint
+        finally:
+            _VIA_SERVICE.reset(token)
+
+    # -- who may do what ------------------------------------------------------
+    @property
+    def caller(self) -> Caller:
+        """The current principal, resolved: its IAM ARN, the ARN AWS shows, its account."""
+        return caller_of(self.principal, self.account_id)
+
+    def _authorize(self, key: Key | None, action: str | None = None) -> None:
+        """Raise AccessDeniedException unless the caller may do this call's action (or
+        ``action``) to ``key``; see `kmssim.core.iam.authorize` for the rules. Called once
+        the key is known (after NotFoundException, before key state and key usage checks);
+        for calls on no key, by the operation decorator."""
+        if not self._calls:
+            return
+        frame = self._calls[-1]
+        action = action or frame.name
+        if action is None:
+            return
+        mark = (None if key is None else key.key_id, action)
+        if frame.checked is None:
+            frame.checked = set()
+        elif mark in frame.checked:
+            return
+        caller = self.caller
+        params = frame.params or {}
+        request = policies.Request(caller.arn, caller.account, "kms:" + action,
+                                   "*" if key is None else key.arn,
+                                   self._condition_context(caller, key, action, params),
+                                   None)
+        key_policy = None if key is None or key.policy is None else _parsed(key.policy)
+        if action == "RetireGrant":  # who may retire is said by the grant, not by policies
+            return
+        granted = key is not None and self._granted(key, caller, action, params)
+        authorize(request, caller, key_policy, self.iam.policies_of(caller.arn), granted,
+                  self.account_id)
+        frame.checked.add(mark)
+
+    def _condition_context(self, caller: Caller, key: Key | None, action: str,
+                           params: dict[str, Any]) -> dict[str, Any]:
+        """The condition keys of a request (names lower-cased: IAM compares them
+        case-insensitively)."""
+        context: dict[str, Any] = {"kms:calleraccount": caller.account,
+                                   "aws:principalarn": caller.arn,
+                                   "aws:principalaccount": caller.account}
+        via = _VIA_SERVICE.get()
+        if via is not None:
+            context["kms:viaservice"] = via
+        if key is not None:
+            context.update({"kms:keyspec": key.key_spec, "kms:keyusage": key.key_usage,
+                            "kms:keyorigin": "AWS_KMS"})
+        elif action == "CreateKey":
+            spec = params.get("KeySpec") or params.get("CustomerMasterKeySpec") \
+                or "SYMMETRIC_DEFAULT"
+            context.update({"kms:keyspec": spec, "kms:keyorigin": params.get("Origin")
+                            or "AWS_KMS", "kms:keyusage": params.get("KeyUsage")
+                            or ("GENERATE_VERIFY_MAC" if str(spec).startswith("HMAC")
+                                else "ENCRYPT_DECRYPT")})
+        encryption_context = params.get(_CONTEXT_OF_ACTION.get(action, "EncryptionContext"))
+        if isinstance(encryption_context, dict) and encryption_context:
+            for name, value in encryption_context.items():
+                context[f"kms:encryptioncontext:{str(name).lower()}"] = value
+            context["kms:encryptioncontextkeys"] = list(encryption_context)
+        if params.get("RotationPeriodInDays") is not None:
+            context["kms:rotationperiodindays"] = params["RotationPeriodInDays"]
+        if params.get("BypassPolicyLockoutSafetyCheck") is not None:
+            context["kms:bypasspolicylockoutsafetycheck"] = bool(
+                params["BypassPolicyLockoutSafetyCheck"])
+        if action == "CreateGrant":
+            if isinstance(params.get("Operations"), list):
+                context["kms:grantoperations"] = list(params["Operations"])
+            for name in ("GranteePrincipal", "RetiringPrincipal"):
+                if params.get(name) is not None:
+                    context["kms:" + name.lower()] = params[name]
+        return context
+
+    def _granted(self, key: Key, caller: Caller, action: str,
+                 params: dict[str, Any]) -> bool:  # pragma: no cover - GrantOps defines it
+        return False
+
     # -- naming -------------------------------------------------------------
     def _arn(self, resource: str) -> str:
         return f"arn:aws:kms:{self.region}:{self.account_id}:{resource}"
@@ -250,12 +365,19 @@ class Service(AuditedCalls):
                 raise NotFoundException(
                     f"Invalid keyId '{key_ref}': this operation takes a key ID or key ARN, "
                     "not an alias.")
-            return self._note(self._alias_target(resource))
+            return self._resolved(self._alias_target(resource), parameter)
         key_id = resource[4:] if resource.startswith("key/") else resource
         key = self._keys.get(key_id)
         if key is None:
             raise NotFoundException(f"Key '{self._arn('key/' + key_id)}' does not exist")
-        return self._note(key)
+        return self._resolved(key, parameter)
+
+    def _resolved(self, key: Key, parameter: str) -> Key:
+        """A key a request named: noted for the audit event, then authorized."""
+        self._note(key)
+        if self._calls and self._calls[-1].name not in KEYLESS:
+            self._authorize(key, _ACTION_OF_PARAMETER.get(parameter))
+        return key
 
     def _alias_target(self, name: str) -> Key:
         entry = self._aliases.get(name)
@@ -306,6 +428,7 @@ class Service(AuditedCalls):
 
     def _delete(self, key: Key) -> ServiceEvent:
         del self._keys[key.key_id]
+        self._grants = {i: g for i, g in self._grants.items() if g.key_id != key.key_id}
         for name in [n for n, (target, _, _) in self._aliases.items() if target == key.key_id]:
             del self._aliases[name]
         for material in key.materials:

@@ -82,6 +82,7 @@ class CryptoOps(Service):
             raise NotFoundException(
                 f"{key.arn} was deleted on {key.history[-1].at.date().isoformat()}; "
                 "its key material is gone and this ciphertext cannot be decrypted.")
+        self._authorize(key, "ReEncryptFrom" if source else None)
         if key_ref is not None:
             named = self._key(key_ref, parameter="SourceKeyId" if source else "KeyId")
             if named is not key:

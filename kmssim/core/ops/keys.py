@@ -13,7 +13,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from kmssim.core import params
+from kmssim.core import params, policy
 from kmssim.core.calls import operation
 from kmssim.core.errors import (
     AlreadyExistsException,
@@ -25,6 +25,7 @@ from kmssim.core.errors import (
     ValidationException,
 )
 from kmssim.core.keys import SYMMETRIC, Key, KeyMaterial
+from kmssim.core.ops.policies import key_policy_document
 from kmssim.core.paging import page
 from kmssim.core.state import Service
 
@@ -48,9 +49,6 @@ _UNMODELLED_SPECS = ("ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SEC
                      "ML_KEM_512", "ML_KEM_768", "ML_KEM_1024")
 _ALIAS_NAME = re.compile(r"^alias/[a-zA-Z0-9/_-]+$")
 _ALIASES_PER_KEY = 50
-_DEFAULT_POLICY = ('{"Version":"2012-10-17","Id":"key-default-1","Statement":[{"Sid":'
-                   '"Enable IAM User Permissions","Effect":"Allow","Principal":{"AWS":'
-                   '"arn:aws:iam::%s:root"},"Action":"kms:*","Resource":"*"}]}')
 
 
 class KeyOps(Service):
@@ -72,8 +70,8 @@ class KeyOps(Service):
         else:
             material = self._new_material(None)
         key = Key(key_id, self._arn("key/" + key_id), self.now, key_spec, key_usage,
-                  description, manager, (material,), policy=_DEFAULT_POLICY % self.account_id,
-                  ordinal=len(self._keys) + len(self._deleted))
+                  description, manager, (material,),
+                  policy=policy.default_key_policy(self.account_id), ordinal=len(self._keys) + len(self._deleted))
         key.set_state("Enabled", self.now)
         self._keys[key_id] = key
         return key
@@ -88,6 +86,8 @@ class KeyOps(Service):
         # change that, so the schedule is set here once and for all.
         entry = self.clock.schedule(key.start_schedule(365, self.now), "rotate", key.key_id)
         self._aliases[alias] = (key.key_id, self.now, self.now)
+        # AWS's own policy for it: use through the service, read it directly, manage never.
+        key.policy = policy.aws_managed_key_policy(service, self.account_id, self.region)
 
         def forget() -> None:
             del self._keys[key.key_id], self._aliases[alias]
@@ -143,11 +143,15 @@ class KeyOps(Service):
         if CustomKeyStoreId is not None or XksKeyId is not None:
             raise UnsupportedOperationException("kmssim does not model custom key stores.")
         tags = self._tags(Tags or [])
-        policy = None if Policy is None else params.text("Policy", Policy, low=1, high=32768)
+        document = None
+        if Policy is not None:
+            # Checked before the key exists, against a stand-in ARN for the key to be made.
+            document = key_policy_document(self, Policy, self._arn("key/*"),
+                                           BypassPolicyLockoutSafetyCheck)
         key = self._make_key(spec, usage, description, "CUSTOMER")
         key.tags.update(tags)
-        if policy is not None:
-            key.policy = policy
+        if document is not None:
+            key.policy = document.text
         self._touch(key)
         return {"KeyMetadata": self._metadata(key)}
 
@@ -299,7 +303,7 @@ class KeyOps(Service):
         key.set_state("Disabled", self.now)
         return {"KeyId": key.arn}
 
-    # -- tags and policy (kept, not enforced) ----------------------------------
+    # -- tags ----------------------------------------------------------------
     @operation("TagResource", required=("KeyId", "Tags"))
     def tag_resource(self, KeyId: str, Tags: list[dict[str, str]]) -> dict[str, Any]:
         """Add or replace tags on a customer managed key. Returns ``{}``."""
@@ -318,13 +322,6 @@ class KeyOps(Service):
         self._touch(key)
         tags, fields = page(sorted(key.tags.items()), Limit, Marker, default=50, high=50)
         return {"Tags": [{"TagKey": k, "TagValue": v} for k, v in tags], **fields}
-
-    @operation("GetKeyPolicy", required=("KeyId",))
-    def get_key_policy(self, KeyId: str, PolicyName: str | None = None) -> dict[str, Any]:
-        """Return the key policy document (kmssim stores policies but does not enforce them)."""
-        key = self._key(KeyId, aliases=False)
-        self._touch(key)
-        return {"Policy": key.policy, "PolicyName": "default"}
 
     # -- aliases ------------------------------------------------------------
     def _alias_name(self, name: Any, *, creating: bool) -> str:
@@ -389,7 +386,10 @@ class KeyOps(Service):
     def delete_alias(self, AliasName: str) -> dict[str, Any]:
         """Delete an alias (the key is unaffected). Returns ``{}``."""
         name = self._alias_name(AliasName, creating=False)
-        self._touch(self._keys[self._aliases[name][0]])
+        key = self._keys[self._aliases[name][0]]
+        self._note(key)
+        self._authorize(key)
+        self._touch(key)
         del self._aliases[name]
         return {}
 
