@@ -71,7 +71,8 @@ class KeyOps(Service):
             material = self._new_material(None)
         key = Key(key_id, self._arn("key/" + key_id), self.now, key_spec, key_usage,
                   description, manager, (material,),
-                  policy=policy.default_key_policy(self.account_id), ordinal=len(self._keys) + len(self._deleted))
+                  policy=policy.default_key_policy(self.account_id),
+                  ordinal=len(self._keys) + len(self._deleted))
         key.set_state("Enabled", self.now)
         self._keys[key_id] = key
         return key
