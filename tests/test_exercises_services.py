@@ -25,9 +25,9 @@ def test_the_computed_answers_are_what_aws_documents(exercise_id, answer):
 
 
 def test_lessons_5_and_6_have_their_exercises_registered_in_order():
-    ids = list(EXERCISES)
-    assert ids[-9:] == ["5.1", "5.2", "5.3", "5.4", "5.5", "6.1", "6.2", "6.3", "6.4"]
-    assert all(EXERCISES[i].hint and EXERCISES[i].why for i in ids[-9:])
+    ids = [i for i in EXERCISES if i[0] in "56"]   # later lessons follow them
+    assert ids == ["5.1", "5.2", "5.3", "5.4", "5.5", "6.1", "6.2", "6.3", "6.4"]
+    assert all(EXERCISES[i].hint and EXERCISES[i].why for i in ids)
 
 
 def test_text_answers_ignore_case_and_spaces():

@@ -493,3 +493,14 @@ def test_policies_and_principals_are_saved_with_the_scenario(tmp_path) -> None:
             again.decrypt(CiphertextBlob=blob)
         with pytest.raises(AccessDeniedException):
             again.enable_key_rotation(KeyId=key["KeyId"])
+
+
+@pytest.mark.parametrize("exercise_id, answer", [
+    # 8.1, 8.3: refusals as AWS's rules give them (DEFAULT + KP; AWS managed keys' policy).
+    ("8.1", "AccessDeniedException"), ("8.3", "AccessDeniedException"),
+    # 8.2: NumericGreaterThan 180 denies 181 and more (COND); 8.4: two refused calls.
+    ("8.2", 180), ("8.4", 2),
+])
+def test_lesson_8_answers(exercise_id, answer) -> None:
+    from kmssim.lessons.exercises import evaluate
+    assert evaluate(exercise_id, answer).right
