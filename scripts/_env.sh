@@ -1,8 +1,9 @@
 # Sourced by scripts/lessons and scripts/test (not run directly).
 # Makes sure a virtual environment ($KMSSIM_VENV, default .venv in the repository) exists and holds
-# everything in requirements.txt, then puts it first on PATH so Jupyter kernels use it too.
-# Re-installs only when requirements.txt or pyproject.toml change (kmssim itself is installed
-# editable, so code changes need no re-install).
+# everything in requirements.txt plus kmssim itself (editable), at the exact versions in
+# constraints.txt, then puts it first on PATH so Jupyter kernels use it too. Re-installs only when
+# requirements.txt, constraints.txt or pyproject.toml change (kmssim is installed editable, so
+# code changes need no re-install).
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${KMSSIM_VENV:-$REPO/.venv}"
@@ -27,10 +28,12 @@ kmssim_ensure_env() {
 h = hashlib.sha256()
 for name in sys.argv[1:]:
     h.update(open(name, "rb").read())
-print(h.hexdigest())' requirements.txt pyproject.toml)"
+print(h.hexdigest())' requirements.txt constraints.txt pyproject.toml)"
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
         echo "Installing requirements into $VENV (the first time takes a minute or two) ..."
-        "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet -r requirements.txt
+        # requirements.txt holds lower bounds only; constraints.txt pins what CI tests.
+        "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet \
+            -r requirements.txt -c constraints.txt -e "$REPO"
         echo "$want" > "$stamp"
     fi
     export VIRTUAL_ENV="$VENV"

@@ -41,7 +41,8 @@ def test_an_upward_import_breaks_the_contracts(tmp_path: Path) -> None:
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
     clock = tmp_path / "kmssim" / "core" / "clock.py"
     # A function-level import counts as much as one at the top of the module.
-    clock.write_text(clock.read_text() + "\n\ndef _upward():\n    from kmssim.lessons import plot\n")
+    upward = "\n\ndef _upward():\n    from kmssim.lessons import plot\n"
+    clock.write_text(clock.read_text() + upward)
     result = _lint_imports(tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "kmssim.core.clock -> kmssim.lessons.plot" in result.stdout

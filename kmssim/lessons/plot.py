@@ -59,6 +59,19 @@ GREY = "#8C8C8C"
 ROTATION_STYLE: dict[str, dict[str, Any]] = {
     "AUTOMATIC": dict(marker="o", color=BLACK, label="automatic rotation"),
     "ON_DEMAND": dict(marker="D", color=VERMILLION, label="on-demand rotation")}
+
+
+def hatch_colour(colour: str) -> dict[str, str]:
+    """Keyword arguments that colour a patch's hatch, on every matplotlib kmssim supports.
+
+    matplotlib 3.11 added ``hatchcolor``; before it, a hatch takes the edge colour (the
+    patches here have no visible edge, as they are drawn with ``linewidth=0``).
+    """
+    return {"hatchcolor": colour} if _HATCHCOLOR else {"edgecolor": colour}
+
+
+_HATCHCOLOR = "hatchcolor" in Rectangle((0, 0), 1, 1).properties()
+
 # Drawn over the bars: a translucent wash greys them, the hatch says why.
 STATE_STYLE: dict[str, dict[str, Any]] = {
     "Disabled": dict(facecolor=(1, 1, 1, 0.45), hatchcolor="#555555", hatch="///",
@@ -309,8 +322,8 @@ class _Painter:
             self.ax.add_patch(Rectangle(
                 (start, y + STRIP_LOW - 0.04), max(stop - start, 0.0),
                 BAR_HIGH - STRIP_LOW + 0.08, facecolor=style["facecolor"], hatch=style["hatch"],
-                hatchcolor=style["hatchcolor"], edgecolor="none", linewidth=0,
-                gid=f"kmssim-{change.state}", zorder=4))
+                linewidth=0, gid=f"kmssim-{change.state}", zorder=4,
+                **hatch_colour(style["hatchcolor"])))
             self.present.add(change.state)
 
     def ciphertexts(self, y: float, history: KeyHistory, starts: list[float],
