@@ -504,3 +504,20 @@ def test_policies_and_principals_are_saved_with_the_scenario(tmp_path) -> None:
 def test_lesson_8_answers(exercise_id, answer) -> None:
     from kmssim.lessons.exercises import evaluate
     assert evaluate(exercise_id, answer).right
+
+
+def test_a_key_policy_can_require_use_through_s3() -> None:
+    # COND: StringNotEquals kms:ViaService in a Deny. The simulated services make their
+    # KMS requests through themselves (kms:ViaService = <service>.<region>.amazonaws.com).
+    from kmssim.services import S3
+    kms = KMS(seed=1)
+    key = kms.create_key(Policy=doc(allow(ROOT), deny("*", ["kms:Encrypt", "kms:Decrypt",
+                                                            "kms:GenerateDataKey"], Condition={
+        "StringNotEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}})))["KeyMetadata"]
+    with pytest.raises(AccessDeniedException):
+        kms.generate_data_key(KeyId=key["KeyId"], KeySpec="AES_256")
+    s3 = S3(kms)
+    s3.create_bucket(Bucket="orders")
+    s3.put_object(Bucket="orders", Key="o.txt", Body=b"order", ServerSideEncryption="aws:kms",
+                  SSEKMSKeyId=key["Arn"])
+    assert s3.get_object(Bucket="orders", Key="o.txt")["Body"].read() == b"order"
