@@ -41,8 +41,24 @@ def test_list_aliases_shows_name_arn_target_and_dates(kms: KMS, key: str) -> Non
          "AliasArn": "arn:aws:kms:us-east-1:111122223333:alias/second", "TargetKeyId": key,
          "CreationDate": utc(2024, 1, 2), "LastUpdatedDate": utc(2024, 1, 2)}],
         "Truncated": False}
-    assert [a["AliasName"] for a in kms.list_aliases()["Aliases"]] == \
-        ["alias/app", "alias/elsewhere", "alias/second"]
+    assert [a["AliasName"] for a in kms.list_aliases()["Aliases"]
+            if "TargetKeyId" in a] == ["alias/app", "alias/elsewhere", "alias/second"]
+
+
+def test_a_new_account_lists_the_predefined_aws_aliases_without_a_target(kms: KMS) -> None:
+    # botocore's ListAliases documentation: "The response might also include aliases that
+    # have no TargetKeyId field. These are predefined aliases that Amazon Web Services has
+    # created but has not yet associated with a KMS key."
+    fresh = KMS(seed=9)
+    listed = fresh.list_aliases()["Aliases"]
+    assert listed and all(a["AliasName"].startswith("alias/aws/") for a in listed)
+    assert all(set(a) == {"AliasName", "AliasArn"} for a in listed)
+    assert [a["AliasName"] for a in listed] == sorted(a["AliasName"] for a in listed)
+    s3 = fresh.describe_key(KeyId="alias/aws/s3")["KeyMetadata"]["KeyId"]
+    [entry] = [a for a in fresh.list_aliases()["Aliases"] if a["AliasName"] == "alias/aws/s3"]
+    assert entry["TargetKeyId"] == s3 and "CreationDate" in entry
+    assert len(fresh.list_aliases()["Aliases"]) == len(listed)
+    assert fresh.list_aliases(KeyId=s3)["Aliases"] == [entry]
 
 
 @pytest.mark.parametrize("ref", ["alias/app", ALIAS_ARN])
@@ -135,10 +151,12 @@ def test_update_alias_cannot_target_an_aws_managed_key(kms: KMS, key: str) -> No
 
 
 @pytest.mark.parametrize("name, error", [
-    ("app", InvalidAliasNameException),
+    # AWS: 'Alias must start with the prefix "alias/"...' (recorded; tests/parity) and the
+    # model's AliasName pattern ^[a-zA-Z0-9:/_-]+$ (a standard validation error).
+    ("app", ValidationException),
     ("alias/", InvalidAliasNameException),
-    ("alias/has space", InvalidAliasNameException),
-    ("alias/ünïcode", InvalidAliasNameException),
+    ("alias/has space", ValidationException),
+    ("alias/ünïcode", ValidationException),
     ("alias/aws/mine", InvalidAliasNameException),
     ("alias/aws/s3", InvalidAliasNameException),
     ("alias/" + "a" * 251, ValidationException),
@@ -148,7 +166,8 @@ def test_update_alias_cannot_target_an_aws_managed_key(kms: KMS, key: str) -> No
 def test_bad_or_reserved_alias_names_are_refused(kms: KMS, key: str, name, error) -> None:
     with pytest.raises(error):
         kms.create_alias(AliasName=name, TargetKeyId=key)
-    assert [a["AliasName"] for a in kms.list_aliases()["Aliases"]] == ["alias/app"]
+    assert [a["AliasName"] for a in kms.list_aliases()["Aliases"]
+            if "TargetKeyId" in a] == ["alias/app"]
 
 
 def test_longest_alias_name_is_accepted(kms: KMS, key: str) -> None:
@@ -184,5 +203,5 @@ def test_alias_of_a_pending_key_still_resolves_until_deletion(kms: KMS, key: str
     kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
     assert kms.describe_key(KeyId="alias/app")["KeyMetadata"]["KeyState"] == "PendingDeletion"
     kms.advance(days=7)
-    assert kms.list_aliases()["Aliases"] == []
+    assert [a for a in kms.list_aliases()["Aliases"] if "TargetKeyId" in a] == []
     kms.create_alias(AliasName="alias/app", TargetKeyId=new_key(kms))   # the name is free again

@@ -115,10 +115,10 @@ CASES: list[tuple[str, Call, type[KMSError]]] = [
         KeyId="arn:aws:kms:us-east-1:111122223333:alias/app"), NotFoundException),
     # -- aliases --------------------------------------------------------------------
     ("alias-without-prefix", lambda s: s.kms.create_alias(AliasName="app2", TargetKeyId=s.sym),
-     InvalidAliasNameException),
+     ValidationException),
     ("alias-with-space", lambda s: s.kms.create_alias(AliasName="alias/my app",
                                                       TargetKeyId=s.sym),
-     InvalidAliasNameException),
+     ValidationException),
     ("reserved-aws-alias", lambda s: s.kms.create_alias(AliasName="alias/aws/mine",
                                                         TargetKeyId=s.sym),
      InvalidAliasNameException),

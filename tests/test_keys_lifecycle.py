@@ -187,7 +187,8 @@ def test_deletion_happens_when_the_window_passes_and_not_before(kms: KMS) -> Non
     with pytest.raises(NotFoundException):
         kms.describe_key(KeyId="alias/doomed")
     assert [k["KeyId"] for k in kms.list_keys()["Keys"]] == [keeper]
-    assert [a["AliasName"] for a in kms.list_aliases()["Aliases"]] == ["alias/kept"]
+    assert [a["AliasName"] for a in kms.list_aliases()["Aliases"]
+            if "TargetKeyId" in a] == ["alias/kept"]
     with pytest.raises(NotFoundException):
         kms.decrypt(CiphertextBlob=old["CiphertextBlob"], EncryptionContext={"a": "b"})
     history = kms.history(key)

@@ -291,3 +291,57 @@ def test_importing_kmssim_does_not_import_ipython():
     assert done.stdout.strip() == "False"
     assert callable(__import__("kmssim").load_ipython_extension)
     assert Path(magic.__file__).name == "magic.py"
+
+
+def test_the_cli_keeps_aws_words_and_the_magic_adds_the_hint_below(shell, capsys):
+    kms = KMS(seed=1)
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.disable_key(KeyId=key_id)
+    outcome = run(kms, f"kms encrypt --key-id {key_id} --plaintext aGk=")
+    assert outcome.stderr == ("An error occurred (DisabledException) when calling the Encrypt "
+                              f"operation: arn:aws:kms:us-east-1:111122223333:key/{key_id} "
+                              "is disabled.\n")
+    assert outcome.hint.startswith("kmssim hint: ") and outcome.hint.endswith("\n")
+    shell.user_ns.update(kms=kms, key_id=key_id)
+    shell.run_cell("%aws kms encrypt --key-id {key_id} --plaintext aGk=")
+    aws, hint = capsys.readouterr().err.splitlines()
+    assert aws.startswith("An error occurred (DisabledException)")
+    assert hint == outcome.hint.strip()
+
+
+def test_an_escaping_kms_error_shows_aws_words_and_the_hint_not_kmssims_frames(shell, capsys):
+    shell.run_cell("from kmssim import KMS\nkms = KMS(seed=1)\n"
+                   "key = kms.create_key()['KeyMetadata']['KeyId']\n"
+                   "blob = kms.encrypt(KeyId=key, Plaintext=b'x', EncryptionContext={'a': 'b'})"
+                   "['CiphertextBlob']")
+    capsys.readouterr()
+    result = shell.run_cell("x = 1\nkms.decrypt(CiphertextBlob=blob)")
+    # The error itself is unchanged (its name and text are what nbval would compare) ...
+    assert type(result.error_in_exec).__name__ == "InvalidCiphertextException"
+    out = capsys.readouterr().out
+    assert out.splitlines() == [
+        "line 2: kms.decrypt(CiphertextBlob=blob)",
+        "InvalidCiphertextException: An error occurred (InvalidCiphertextException) when "
+        "calling the Decrypt operation: ",
+        "kmssim hint: Authentication failed: the ciphertext was changed, or the "
+        "EncryptionContext is not exactly (case-sensitive) the one used to encrypt. AWS does "
+        "not say which.",
+        "(%tb shows the full traceback)"]
+    assert "kmssim/core" not in out
+    # ... and %tb still shows every frame.
+    shell.run_cell("%tb")
+    assert "kmssim/core/ops/crypto.py" in capsys.readouterr().out
+
+
+def test_importing_the_lessons_in_a_kernel_shows_errors_briefly(capsys):
+    interactive = pytest.importorskip("IPython.core.interactiveshell")
+    made = interactive.InteractiveShell.instance()
+    try:
+        made.run_cell("import importlib, kmssim.lessons\nimportlib.reload(kmssim.lessons)")
+        made.run_cell("from kmssim import KMS\nKMS().describe_key(KeyId='fake-key-id')")
+        out = capsys.readouterr().out
+        assert ("NotFoundException: An error occurred (NotFoundException) when calling the "
+                "DescribeKey operation: Invalid keyId 'fake-key-id'") in out
+        assert "Traceback" not in out and "kmssim hint: A key ID is a UUID" in out
+    finally:
+        interactive.InteractiveShell.clear_instance()

@@ -286,11 +286,14 @@ def test_rotation_settings_cannot_change_on_disabled_or_pending_keys() -> None:
 
 # -- on-demand rotation -----------------------------------------------------------------
 
-def test_on_demand_rotation_adds_a_version_now_and_returns_the_key_id() -> None:
+def test_on_demand_rotation_adds_a_version_now_and_returns_the_key_arn() -> None:
     kms = KMS(seed=1)
     key = new_key(kms)
     kms.advance(days=3)
-    assert kms.rotate_key_on_demand(KeyId=key) == {"KeyId": key}
+    # AWS answers with the key ARN (localstack's AWS-validated test_rotate_key_on_demand
+    # asserts KeyId == Arn, validated 2025-11-06; tests/parity).
+    arn = f"arn:aws:kms:us-east-1:111122223333:key/{key}"
+    assert kms.rotate_key_on_demand(KeyId=key) == {"KeyId": arn}
     [row] = kms.list_key_rotations(KeyId=key)["Rotations"]
     assert (row["RotationType"], row["RotationDate"], row["KeyMaterialState"]) == \
         ("ON_DEMAND", utc(2024, 1, 4), "CURRENT")

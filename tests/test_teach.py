@@ -28,13 +28,33 @@ def key_id(kms: KMS) -> str:
 
 # -- attempt / expect_error ---------------------------------------------------------
 
-def test_attempt_prints_the_aws_error_as_one_line_and_returns_none(kms, key_id, capsys):
+def test_attempt_prints_aws_words_then_the_marked_hint_and_returns_none(kms, key_id, capsys):
     kms.disable_key(KeyId=key_id)
     result = teach.attempt(lambda: kms.encrypt(KeyId=key_id, Plaintext=b"x"))
     assert result is None
-    out = capsys.readouterr().out
-    assert out.startswith("DisabledException: ")
-    assert out.count("\n") == 1 and "Traceback" not in out
+    aws, hint = capsys.readouterr().out.splitlines()
+    assert aws == f"DisabledException: arn:aws:kms:us-east-1:111122223333:key/{key_id} is disabled."
+    assert hint.startswith("kmssim hint: ")
+
+
+def test_attempt_prints_the_code_alone_where_aws_sends_no_message(kms, key_id, capsys):
+    blob = kms.encrypt(KeyId=key_id, Plaintext=b"x", EncryptionContext={"k": "v"})["CiphertextBlob"]
+    teach.attempt(lambda: kms.decrypt(CiphertextBlob=blob))
+    aws, hint = capsys.readouterr().out.splitlines()
+    assert aws == "InvalidCiphertextException"
+    assert hint.startswith("kmssim hint: ") and "EncryptionContext" in hint
+
+
+def test_attempt_shows_a_param_validation_error_as_botocore_words_it(capsys):
+    def refused():
+        raise errors.ParamValidationError(
+            "Invalid range for parameter RotationPeriodInDays, value: 89, valid min value: 90",
+            hint="Automatic rotation periods are 90 to 2,560 days.")
+    teach.attempt(refused)
+    assert capsys.readouterr().out.splitlines() == [
+        "Parameter validation failed:",
+        "Invalid range for parameter RotationPeriodInDays, value: 89, valid min value: 90",
+        "kmssim hint: Automatic rotation periods are 90 to 2,560 days."]
 
 
 def test_attempt_returns_the_result_of_a_successful_call(kms, key_id, capsys):

@@ -98,8 +98,10 @@ def test_rotate_on_demand_adds_a_version_until_the_limit_then_explains(kms, key)
     image = bytes(panel.image.value)
     assert panel.rotate_now() is None            # the 26th: no exception escapes
     assert len(kms.history(key).versions) == 26
-    assert panel.messages[0].startswith("2024-01-01  ⚠ LimitExceededException: ")
-    assert "25 on-demand rotations" in panel.messages[0]
+    # AWS's code and message first, kmssim's explanation on the line below it.
+    assert panel.messages[0].startswith("2024-01-01  ⚠ LimitExceededException: The on-demand "
+                                        "rotations limit has been reached")
+    assert panel.messages[1].startswith(" " * 12 + "kmssim hint: AWS allows 25 on-demand")
     assert "LimitExceededException" in panel.log_view.value
     assert "Traceback" not in panel.log_view.value
     assert bytes(panel.image.value) == image
@@ -122,7 +124,9 @@ def test_a_disabled_key_gives_a_friendly_message_not_a_traceback(kms, key):
     panel = TimeControls(kms, key)
     kms.disable_key(KeyId=key)
     assert panel.encrypt_record() is None
-    assert "DisabledException: the key is disabled" in panel.messages[0]
+    assert panel.messages[0].endswith(f"DisabledException: arn:aws:kms:us-east-1:111122223333:"
+                                      f"key/{key} is disabled.")
+    assert "kmssim hint: " in panel.messages[1] and "EnableKey" in panel.messages[1]
     assert panel.records == []
     panel.redraw()
     assert "key Disabled" in panel.status.value

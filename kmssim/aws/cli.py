@@ -33,7 +33,7 @@ from typing import Any
 
 from kmssim.core import KMS, SecretBytes
 from kmssim.core import model as api
-from kmssim.core.errors import KMSError
+from kmssim.core.errors import HINT_LABEL, KMSError, ParamValidationError
 
 __all__ = ["run", "render", "Outcome", "parse", "Command", "UsageError"]
 
@@ -52,11 +52,13 @@ class UsageError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What the CLI would print, and its exit status."""
+    """What the CLI would print, and its exit status; ``hint`` is kmssim's explanation of
+    an error (a ``kmssim hint: …`` line, or ""), which the AWS CLI would not print."""
 
     status: int
     stdout: str = ""
     stderr: str = ""
+    hint: str = ""
 
 
 @dataclass(slots=True)
@@ -91,7 +93,12 @@ def run(kms: KMS, line: str | Sequence[str]) -> Outcome:
     except KMSError as error:
         return Outcome(SERVICE_ERROR, stderr=f"An error occurred ({error.code}) when calling "
                                              f"the {command.operation} operation: "
-                                             f"{error.message}\n")
+                                             f"{error.message}\n",
+                       hint=f"{HINT_LABEL} {error.hint}\n" if error.hint else "")
+    except ParamValidationError as error:
+        # What the CLI prints when botocore refuses a parameter before sending it.
+        return Outcome(USAGE, stderr=f"\n{error}\n",
+                       hint=f"{HINT_LABEL} {error.hint}\n" if error.hint else "")
     try:
         return Outcome(OK, stdout=render(command.operation, response, query=command.query,
                                          output=command.output))

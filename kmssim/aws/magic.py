@@ -11,7 +11,8 @@
 IPython fills in ``{key_id}`` (or ``$key_id``) from the notebook's variables. The
 magic prints what AWS CLI v2 prints, errors included (``An error occurred
 (NotFoundException) when calling the DescribeKey operation: …``, on stderr, no
-traceback); see `kmssim.aws.cli` for the details. ``%%aws`` runs one command per line
+traceback), and below an error kmssim's own explanation on a line marked
+``kmssim hint:``; see `kmssim.aws.cli` for the details. ``%%aws`` runs one command per line
 (a line ending in ``\\`` continues on the next, as in a shell) and stops at the first
 that fails.
 
@@ -23,15 +24,22 @@ ignored: the magic always talks to the simulator.
 
 from __future__ import annotations
 
+import linecache
 import shlex
 import sys
 from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from kmssim.aws import cli as awscli
 from kmssim.core import KMS
+from kmssim.core.errors import KMSError, ParamValidationError, hint_line
 
-__all__ = ["use", "find_simulator", "run_line", "load_ipython_extension"]
+__all__ = ["use", "find_simulator", "run_line", "load_ipython_extension", "show_errors_briefly",
+           "brief_error"]
+
+_PACKAGE = str(Path(__file__).resolve().parents[1])
 
 _chosen: KMS | None = None
 
@@ -95,6 +103,7 @@ def run_line(namespace: Mapping[str, Any], line: str) -> int:
     outcome = awscli.run(kms, words)
     sys.stdout.write(outcome.stdout)
     sys.stderr.write(outcome.stderr)
+    sys.stderr.write(outcome.hint)      # kmssim's explanation, below what AWS says
     return outcome.status
 
 
@@ -117,8 +126,50 @@ def _commands(cell: str) -> list[str]:
     return commands
 
 
+def brief_error(error: BaseException, tb: TracebackType | None) -> list[str]:
+    """The lines a notebook shows for a KMSError or ParamValidationError that a cell
+    let escape: the learner's line that made the call, the error as Python names it
+    (AWS's code and message, as boto3's ClientError reads), kmssim's hint marked
+    ``kmssim hint:``, and where the full traceback is. kmssim's own frames are left out."""
+    lines = []
+    caller = None
+    while tb is not None:          # the last frame outside kmssim is the learner's call
+        if not str(Path(tb.tb_frame.f_code.co_filename).resolve()).startswith(_PACKAGE):
+            caller = tb
+        tb = tb.tb_next
+    if caller is not None:
+        code = linecache.getline(caller.tb_frame.f_code.co_filename, caller.tb_lineno).strip()
+        if code:
+            lines.append(f"line {caller.tb_lineno}: {code}")
+    lines.append(f"{type(error).__name__}: {error}")
+    hint = hint_line(error)
+    if hint:
+        lines.append(hint)
+    lines.append("(%tb shows the full traceback)")
+    return lines
+
+
+def _show_briefly(shell: Any, etype: type[BaseException], value: BaseException,
+                  tb: TracebackType | None, tb_offset: int | None = None) -> list[str]:
+    # IPython leaves sys.last_* unset for custom-handled exceptions; %tb reads them.
+    sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb
+    if sys.version_info >= (3, 12):
+        sys.last_exc = value
+    shell._showtraceback(etype, value, ["\n".join(brief_error(value, tb))])
+    return []
+
+
+def show_errors_briefly(ipython: Any) -> None:
+    """Show a `KMSError` or `ParamValidationError` that escapes a cell as `brief_error`
+    words it, instead of a traceback through kmssim's internals; ``%tb`` still prints the
+    whole traceback. The error's name and text (what nbval compares) are unchanged."""
+    ipython.set_custom_exc((KMSError, ParamValidationError), _show_briefly)
+
+
 def load_ipython_extension(ipython: Any) -> None:
-    """Register ``%aws`` and ``%%aws`` (``%load_ext kmssim`` calls this)."""
+    """Register ``%aws`` and ``%%aws`` (``%load_ext kmssim`` calls this), and show
+    kmssim's errors briefly (see `show_errors_briefly`)."""
+    show_errors_briefly(ipython)
 
     def aws(line: str, cell: str | None = None) -> None:
         namespace = ipython.user_ns

@@ -73,11 +73,13 @@ def pack(head: bytes, body: bytes) -> bytes:
 def parse(blob: bytes) -> ParsedBlob:
     """Split a blob, or raise `InvalidCiphertextException` if it is not one of ours."""
     if not isinstance(blob, (bytes, bytearray, memoryview)):
-        raise InvalidCiphertextException("CiphertextBlob must be bytes.")
+        raise InvalidCiphertextException("", hint="CiphertextBlob must be bytes.")
     blob = bytes(blob)
     if len(blob) < HEADER_SIZE + _TAG or blob[0] not in (FORMAT_VERSION, FORMAT_DATA_KEY):
         raise InvalidCiphertextException(
-            "The ciphertext is not a valid KMS ciphertext blob (bad length or format).")
+            "", hint="The ciphertext is not a KMS ciphertext blob: its length or format is "
+                     "wrong (truncated, padded, or not made by KMS). AWS says no more than "
+                     "the error code.")
     key_id = _key_id_text(blob[1:17])
     return ParsedBlob(key_id, blob[17:49].hex(), blob[49:61], blob[:HEADER_SIZE],
                       blob[HEADER_SIZE:], blob[0] == FORMAT_DATA_KEY)

@@ -45,6 +45,9 @@ __all__ = [
     "CorruptScenarioError",
     "ParamValidationError",
     "error_class",
+    "HINT_LABEL",
+    "aws_words",
+    "hint_line",
 ]
 
 
@@ -274,3 +277,21 @@ _BY_CODE: dict[str, type[KMSError]] = {
 def error_class(code: str) -> type[KMSError]:
     """The exception class for an AWS error code (``KMSError`` when unknown)."""
     return _BY_CODE.get(code, KMSError)
+
+
+#: How kmssim marks its own explanation wherever it is shown beside AWS's words.
+HINT_LABEL = "kmssim hint:"
+
+
+def aws_words(error: KMSError | ParamValidationError) -> str:
+    """What AWS (or botocore) says, as a lesson prints it: ``Code: message`` (the code
+    alone when AWS sends no message), or botocore's ``Parameter validation failed:`` text."""
+    if isinstance(error, ParamValidationError):
+        return str(error)
+    return f"{error.code}: {error.message}" if error.message else error.code
+
+
+def hint_line(error: BaseException) -> str | None:
+    """kmssim's explanation of ``error`` as one marked line, or None if it has none."""
+    hint = getattr(error, "hint", None)
+    return f"{HINT_LABEL} {hint}" if hint else None

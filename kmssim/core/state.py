@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -55,6 +56,9 @@ def _parsed(text: str) -> policies.Policy:
     return policies.parse(text)
 
 #: The ``alias/aws/<service>`` names for which KMS makes an AWS managed key on first use.
+#: What AWS accepts as a key ID: a UUID, or ``mrk-`` and 32 hex digits (multi-Region).
+_KEY_ID = re.compile(r"^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                     r"[0-9a-fA-F]{12}|mrk-[0-9a-fA-F]{32})$")
 AWS_MANAGED_SERVICES = ("s3", "secretsmanager", "lambda", "rds", "ebs", "dynamodb", "sns",
                         "sqs", "ssm", "acm", "redshift", "elasticfilesystem", "logs", "kinesis")
 
@@ -344,7 +348,12 @@ class Service(AuditedCalls):
         return f"arn:aws:kms:{self.region}:{self.account_id}:{resource}"
 
     def _key(self, key_ref: Any, *, aliases: bool = True, parameter: str = "KeyId") -> Key:
-        """The key named by an id, key ARN, alias name or alias ARN (or raise as AWS does)."""
+        """The key named by an id, key ARN, alias name or alias ARN (or raise as AWS does).
+
+        AWS tells a malformed key id (``Invalid keyId 'fake-key-id'``) from a well-formed
+        one that names no key (``Key '<its ARN here>' does not exist``), and answers a key
+        ARN of another Region with ``Invalid arn <that region>``.
+        """
         if not isinstance(key_ref, str) or not key_ref:
             raise ValidationException(f"Invalid type for parameter {parameter}: expected a "
                                       f"key id, key ARN, alias name or alias ARN string.")
@@ -356,20 +365,38 @@ class Service(AuditedCalls):
                 raise InvalidArnException(
                     f"Invalid arn {key_ref!r}: expected "
                     "arn:aws:kms:<region>:<account>:key/<id> or :alias/<name>.")
-            if parts[3] != self.region or parts[4] != self.account_id:
-                raise NotFoundException(f"Key '{key_ref}' does not exist in this simulator "
-                                        f"({self.region}, account {self.account_id}).")
+            if parts[3] != self.region:
+                raise NotFoundException(
+                    f"Invalid arn {parts[3]}",
+                    hint=f"This simulator is Region {self.region}; the ARN names a key in "
+                         f"{parts[3]}. KMS keys are Regional: use an ARN of {self.region}.")
+            if parts[4] != self.account_id:
+                raise NotFoundException(
+                    f"Key '{key_ref}' does not exist",
+                    hint=f"The ARN names account {parts[4]}; kmssim simulates account "
+                         f"{self.account_id} only and has no keys shared from other accounts.")
             resource = parts[5]
         if resource.startswith("alias/"):
             if not aliases:
                 raise NotFoundException(
-                    f"Invalid keyId '{key_ref}': this operation takes a key ID or key ARN, "
-                    "not an alias.")
+                    f"Invalid keyId '{key_ref}'",
+                    hint="This operation takes a key ID or key ARN, not an alias: look the "
+                         "key up first, e.g. kms.describe_key(KeyId=alias)['KeyMetadata']"
+                         "['KeyId'].")
             return self._resolved(self._alias_target(resource), parameter)
         key_id = resource[4:] if resource.startswith("key/") else resource
+        if not _KEY_ID.fullmatch(key_id):
+            raise NotFoundException(
+                f"Invalid keyId '{key_ref}'",
+                hint="A key ID is a UUID such as 1234abcd-12ab-34cd-56ef-1234567890ab (or "
+                     "mrk- and 32 hex digits for a multi-Region key); an alias name starts "
+                     "with alias/.")
         key = self._keys.get(key_id)
         if key is None:
-            raise NotFoundException(f"Key '{self._arn('key/' + key_id)}' does not exist")
+            raise NotFoundException(
+                f"Key '{self._arn('key/' + key_id)}' does not exist",
+                hint="This key was deleted, with all its key material: nothing can use it "
+                     "again." if key_id in self._deleted else None)
         return self._resolved(key, parameter)
 
     def _resolved(self, key: Key, parameter: str) -> Key:
@@ -395,10 +422,11 @@ class Service(AuditedCalls):
     def _usable(self, key: Key) -> Key:
         """Check that ``key`` may be used in a cryptographic operation."""
         if key.state == "Disabled":
-            raise DisabledException(f"{key.arn} is disabled.")
-        if key.state == "PendingDeletion":
-            raise KMSInvalidStateException(f"{key.arn} is pending deletion.")
-        return key
+            raise DisabledException(
+                f"{key.arn} is disabled.",
+                hint="A disabled key keeps its key material but cannot be used; EnableKey "
+                     "makes it usable again.")
+        return self._not_pending_deletion(key)
 
     @staticmethod
     def _dry_run(dry_run: Any) -> None:
@@ -409,7 +437,10 @@ class Service(AuditedCalls):
 
     def _not_pending_deletion(self, key: Key) -> Key:
         if key.state == "PendingDeletion":
-            raise KMSInvalidStateException(f"{key.arn} is pending deletion.")
+            raise KMSInvalidStateException(
+                f"{key.arn} is pending deletion.",
+                hint=f"The key will be deleted on {key.deletion_date:%Y-%m-%d}; until then "
+                     "CancelKeyDeletion stops it (the key comes back Disabled).")
         return key
 
     # -- what KMS does by itself --------------------------------------------

@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from kmssim.core import SecretBytes
 from kmssim.core.envelope import SealedRecord
-from kmssim.core.errors import KMSError, ValidationException
+from kmssim.core.errors import (
+    KMSError,
+    ParamValidationError,
+    ValidationException,
+    aws_words,
+    hint_line,
+)
 from kmssim.lessons.exercises import check, evaluate
 from kmssim.lessons.records import write_records
 
@@ -35,37 +41,49 @@ T = TypeVar("T")
 
 
 def attempt(call: Callable[[], T]) -> T | None:
-    """Run ``call()``; if it raises an AWS-named error, print it as one line.
+    """Run ``call()``; if it raises an AWS-named error, print it without a traceback.
 
     ``attempt(lambda: kms.decrypt(CiphertextBlob=blob))`` returns what the call
-    returns when it succeeds. When it fails with a `kmssim.KMSError` it prints
-    ``InvalidCiphertextException: <message>`` and returns None, so a lesson shows the
-    error without a traceback. Other exceptions (bugs) are not caught.
+    returns when it succeeds. When it fails with a `kmssim.KMSError` it prints AWS's
+    words, ``<Code>: <message>`` (the code alone where AWS sends no message), then
+    kmssim's explanation, if it has one, on a line of its own marked ``kmssim hint:``,
+    and returns None. A `ParamValidationError` (what botocore refuses before sending)
+    prints botocore's text the same way. Other exceptions (bugs) are not caught.
     """
     if not callable(call):
         raise ValidationException("attempt() takes a function of no arguments, e.g. "
                                   "attempt(lambda: kms.decrypt(CiphertextBlob=blob)).")
     try:
         return call()
-    except KMSError as error:
-        print(f"{error.code}: {error.message}")
+    except (KMSError, ParamValidationError) as error:
+        _print_error(error)
         return None
+
+
+def _print_error(error: KMSError | ParamValidationError) -> None:
+    print(aws_words(error))
+    hint = hint_line(error)
+    if hint:
+        print(hint)
 
 
 @contextlib.contextmanager
 def expect_error(*codes: str) -> Iterator[None]:
     """A ``with`` block that is expected to fail with an AWS-named error.
 
-    Prints ``<Code>: <message>`` for the error and swallows it. If the block
-    succeeds, prints that no error happened. When ``codes`` are given and the block
-    fails with a different code, the error propagates (it was not the expected one).
+    Prints the error as `attempt` does (AWS's words, then the ``kmssim hint:`` line)
+    and swallows it. If the block succeeds, prints that no error happened. When
+    ``codes`` are given and the block fails with a different code, the error
+    propagates (it was not the expected one); a `ParamValidationError`'s code here is
+    ``"ParamValidationError"``.
     """
     try:
         yield
-    except KMSError as error:
-        if codes and error.code not in codes:
+    except (KMSError, ParamValidationError) as error:
+        code = error.code if isinstance(error, KMSError) else "ParamValidationError"
+        if codes and code not in codes:
             raise
-        print(f"{error.code}: {error.message}")
+        _print_error(error)
     else:
         wanted = " or ".join(codes) if codes else "an error"
         print(f"No error: the call succeeded (expected {wanted}).")

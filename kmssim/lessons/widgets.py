@@ -31,7 +31,7 @@ from matplotlib.axes import Axes
 from kmssim.analysis.exposure import key_label
 from kmssim.core import KMS, KeyHistory, ServiceEvent
 from kmssim.core.envelope import SealedRecord, seal
-from kmssim.core.errors import KMSError
+from kmssim.core.errors import HINT_LABEL, KMSError, ParamValidationError, aws_words
 from kmssim.lessons.plot import new_figure, timeline, timeline_size, to_png
 
 __all__ = ["TimeControls", "ProgressBar", "explain"]
@@ -39,7 +39,8 @@ __all__ = ["TimeControls", "ProgressBar", "explain"]
 T = TypeVar("T")
 LOG_LINES = 12
 
-# What each AWS error means for someone pressing these buttons.
+# What each AWS error means for someone pressing these buttons (when the error itself
+# carries no kmssim hint).
 _EXPLANATIONS = {
     "LimitExceededException": "this key has used all 25 on-demand rotations AWS allows. "
                               "Automatic rotation still works.",
@@ -52,10 +53,12 @@ _EXPLANATIONS = {
 
 
 def explain(error: Exception) -> str:
-    """A one-line, learner-friendly account of ``error`` that still names the AWS error."""
-    if isinstance(error, KMSError):
-        reason = _EXPLANATIONS.get(error.code, error.message)
-        return f"{error.code}: {reason}"
+    """``error`` for a learner: AWS's code and message first, then, on a line of its
+    own, kmssim's explanation marked ``kmssim hint:`` (if there is one)."""
+    if isinstance(error, (KMSError, ParamValidationError)):
+        code = error.code if isinstance(error, KMSError) else ""
+        hint = error.hint or _EXPLANATIONS.get(code)
+        return aws_words(error) + (f"\n{HINT_LABEL} {hint}" if hint else "")
     return f"Unexpected {type(error).__name__}: {error}"
 
 
@@ -223,7 +226,11 @@ class TimeControls:
             self.redraw()
 
     def _say(self, text: str, *, error: bool = False) -> None:
-        self.messages.insert(0, f"{self.kms.now:%Y-%m-%d}  {'⚠ ' if error else ''}{text}")
+        """Log ``text`` (newest first); its further lines (a hint) go below it, indented."""
+        first, *more = text.split("\n")
+        for line in reversed(more):
+            self.messages.insert(0, " " * 12 + line)
+        self.messages.insert(0, f"{self.kms.now:%Y-%m-%d}  {'⚠ ' if error else ''}{first}")
 
     def _log_advance(self, step: str, events: list[ServiceEvent]) -> None:
         history = self.kms.history(self.key_id)

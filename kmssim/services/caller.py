@@ -167,6 +167,7 @@ def api(name: str, *, required: tuple[str, ...] = (), resource: str | None = Non
             except KMSError as error:
                 translated = self._kms_failure(error)
                 translated.operation = name
+                translated.hint = translated.hint or error.hint   # kmssim's KMS explanation
                 raise translated from error
 
         return call  # type: ignore[return-value]

@@ -287,7 +287,9 @@ class RDS(AWSService):
             data_key = self._unwrap(instance.storage)
         except KMSError as error:
             instance.status, instance.database.available = _INACCESSIBLE, False
-            raise self._kms_failure(error) from error
+            failure = self._kms_failure(error)
+            failure.hint = failure.hint or error.hint
+            raise failure from error
         volume = EncryptedVolume(self.kms, instance.storage.pages, data_key,
                                  instance.storage.encrypted)
         instance.database.storage = volume

@@ -75,39 +75,38 @@ class CryptoOps(Service):
         # changed names no such pair and is as invalid as any other damaged blob.
         material = None if key is None else key.material(parsed.material_id)
         if key is None or material is None:
-            raise InvalidCiphertextException("The ciphertext refers to a KMS key or key "
-                                             "material that is not one of this account's.")
+            raise InvalidCiphertextException(
+                "", hint="The ciphertext's header names a KMS key or key material that is not "
+                         "one of this account's: it was damaged, or made elsewhere.")
         self._note(key)
         if key.state == "Deleted":
             raise NotFoundException(
-                f"{key.arn} was deleted on {key.history[-1].at.date().isoformat()}; "
-                "its key material is gone and this ciphertext cannot be decrypted.")
+                f"Key '{key.arn}' does not exist",
+                hint=f"The key was deleted on {key.history[-1].at.date().isoformat()}; its "
+                     "key material is gone and this ciphertext can never be decrypted.")
         self._authorize(key, "ReEncryptFrom" if source else None)
         if key_ref is not None:
             named = self._key(key_ref, parameter="SourceKeyId" if source else "KeyId")
             if named is not key:
-                raise IncorrectKeyException(
-                    f"The key ID in the request ({named.arn}) does not identify the KMS key "
-                    f"that encrypted the ciphertext ({key.arn}).")
+                raise _incorrect_key(named, key)
         self._usable(key)
         if not key.symmetric:
-            raise InvalidCiphertextException("The ciphertext is not a valid symmetric blob.")
+            raise InvalidCiphertextException("", hint="The ciphertext is not a symmetric blob.")
         try:
             plaintext = self._aesgcm(material).decrypt(
                 parsed.nonce, parsed.body, parsed.header + blob.canonical_context(context))
         except InvalidTag:
             raise InvalidCiphertextException(
-                "The ciphertext or its encryption context is wrong: authentication failed. "
-                "Is the EncryptionContext exactly (case-sensitive) the one used to "
-                "encrypt?") from None
+                "", hint="Authentication failed: the ciphertext was changed, or the "
+                         "EncryptionContext is not exactly (case-sensitive) the one used to "
+                         "encrypt. AWS does not say which.") from None
         self._touch(key, material.material_id, source=source)
         return key, material, SecretBytes(plaintext) if parsed.data_key else plaintext
 
-    def _encryption_key(self, key_ref: Any) -> Key:
+    def _encryption_key(self, key_ref: Any, operation_name: str) -> Key:
         key = self._usable(self._key(key_ref))
         if key.key_usage != "ENCRYPT_DECRYPT":
-            raise InvalidKeyUsageException(
-                f"{key.arn} has KeyUsage {key.key_usage}; it cannot encrypt or decrypt.")
+            raise _wrong_usage(key, operation_name)
         return key
 
     @staticmethod
@@ -158,23 +157,46 @@ class CryptoOps(Service):
         """
         plaintext = params.blob("Plaintext", Plaintext, high=4096)
         context = params.context("EncryptionContext", EncryptionContext)
-        key = self._encryption_key(KeyId)
+        key = self._encryption_key(KeyId, "Encrypt")
         algorithm = self._algorithm(key, EncryptionAlgorithm, "EncryptionAlgorithm")
-        self._dry_run(DryRun)
         if key.symmetric:
+            self._dry_run(DryRun)
             return {"CiphertextBlob": self._seal(key, plaintext, context), "KeyId": key.arn,
                     "EncryptionAlgorithm": algorithm}
+        self._check_rsa_plaintext(key, algorithm, plaintext, context)
+        self._dry_run(DryRun)
+        return {"CiphertextBlob": self._rsa_seal(key, algorithm, plaintext),
+                "KeyId": key.arn, "EncryptionAlgorithm": algorithm}
+
+    @staticmethod
+    def _check_rsa_plaintext(key: Key, algorithm: str, plaintext: bytes,
+                             context: dict[str, str] | None) -> None:
         if context:
             raise ValidationException("EncryptionContext is not supported with asymmetric keys.")
         limit = _RSA_LIMITS[(key.key_spec, algorithm)]
         if len(plaintext) > limit:
             raise ValidationException(
-                f"Plaintext is {len(plaintext)} bytes; {key.key_spec} with {algorithm} "
-                f"encrypts at most {limit}.")
+                f"Algorithm {algorithm} and key spec {key.key_spec} cannot encrypt data larger "
+                f"than {limit} bytes.",
+                hint=f"The plaintext is {len(plaintext)} bytes. RSA encrypts only short data "
+                     "such as a data key: for more, use envelope encryption.")
+
+    def _rsa_seal(self, key: Key, algorithm: str, plaintext: bytes) -> bytes:
         self._touch(key, key.current.material_id)
         public = self._rsa_private(key).public_key()
-        return {"CiphertextBlob": public.encrypt(plaintext, self._oaep(algorithm)),
-                "KeyId": key.arn, "EncryptionAlgorithm": algorithm}
+        return bytes(public.encrypt(bytes(plaintext), self._oaep(algorithm)))
+
+    def _rsa_open(self, key: Key, algorithm: str, ciphertext: bytes, *,
+                  source: bool = False) -> bytes:
+        try:
+            plaintext = self._rsa_private(key).decrypt(ciphertext, self._oaep(algorithm))
+        except ValueError:
+            raise InvalidCiphertextException(
+                "", hint="The ciphertext could not be decrypted with this RSA key and "
+                         "algorithm: it was made by another key or algorithm, or "
+                         "changed.") from None
+        self._touch(key, key.current.material_id, source=source)
+        return plaintext
 
     @operation("Decrypt")
     def decrypt(self, CiphertextBlob: bytes | None = None,
@@ -198,22 +220,16 @@ class CryptoOps(Service):
         ciphertext = params.blob("CiphertextBlob", CiphertextBlob, high=6144)
         context = params.context("EncryptionContext", EncryptionContext)
         named = None if KeyId is None else self._key(KeyId)
+        if named is not None and named.key_usage != "ENCRYPT_DECRYPT":
+            raise _incorrect_key(named, None)
         if named is not None and not named.symmetric:
             if context:
                 raise ValidationException(
                     "EncryptionContext is not supported with asymmetric keys.")
             self._usable(named)
-            if named.key_usage != "ENCRYPT_DECRYPT":
-                raise InvalidKeyUsageException(f"{named.arn} cannot decrypt.")
             algorithm = self._algorithm(named, EncryptionAlgorithm, "EncryptionAlgorithm")
             self._dry_run(DryRun)
-            try:
-                plaintext = self._rsa_private(named).decrypt(ciphertext, self._oaep(algorithm))
-            except ValueError:
-                raise InvalidCiphertextException(
-                    "The ciphertext could not be decrypted with this RSA key and "
-                    "algorithm.") from None
-            self._touch(named, named.current.material_id)
+            plaintext = self._rsa_open(named, algorithm, ciphertext)
             return {"KeyId": named.arn, "Plaintext": plaintext, "EncryptionAlgorithm": algorithm}
         if EncryptionAlgorithm not in (None, SYMMETRIC):
             raise InvalidKeyUsageException(
@@ -238,7 +254,9 @@ class CryptoOps(Service):
 
         Use it to move old ciphertext to the *current* material of the same key after
         a rotation, to another key after a manual rotation, or to a new encryption
-        context. Returns ``CiphertextBlob``, ``SourceKeyId``, ``KeyId`` (destination),
+        context. RSA ciphertext is re-encrypted too (name the RSA key as ``SourceKeyId``
+        with ``SourceEncryptionAlgorithm``), and an RSA key can be the destination
+        (``DestinationEncryptionAlgorithm``; its ciphertext has no key material id). Returns ``CiphertextBlob``, ``SourceKeyId``, ``KeyId`` (destination),
         the algorithms and ``SourceKeyMaterialId`` / ``DestinationKeyMaterialId``.
         Raises what `decrypt` and `encrypt` raise.
         """
@@ -246,21 +264,51 @@ class CryptoOps(Service):
         source_context = params.context("SourceEncryptionContext", SourceEncryptionContext)
         target_context = params.context("DestinationEncryptionContext",
                                         DestinationEncryptionContext)
-        if SourceEncryptionAlgorithm not in (None, SYMMETRIC):
-            raise InvalidKeyUsageException("kmssim re-encrypts symmetric ciphertext only.")
-        destination = self._encryption_key(DestinationKeyId)
-        self._symmetric_only(destination, "ReEncrypt")
-        self._algorithm(destination, DestinationEncryptionAlgorithm,
-                        "DestinationEncryptionAlgorithm")
-        source, material, plaintext = self._open(ciphertext, source_context, SourceKeyId,
-                                                 source=True)
-        self._dry_run(DryRun)
-        new_blob = self._seal(destination, plaintext, target_context)
-        return {"CiphertextBlob": new_blob, "SourceKeyId": source.arn, "KeyId": destination.arn,
-                "SourceEncryptionAlgorithm": SYMMETRIC,
-                "DestinationEncryptionAlgorithm": SYMMETRIC,
-                "SourceKeyMaterialId": material.material_id,
-                "DestinationKeyMaterialId": destination.current.material_id}
+        # AWS checks the source first: a source key that cannot have made the ciphertext is
+        # an IncorrectKeyException even when the destination is wrong too.
+        named = None if SourceKeyId is None else self._key(SourceKeyId, parameter="SourceKeyId")
+        if named is not None and named.key_usage != "ENCRYPT_DECRYPT":
+            raise _incorrect_key(named, None)
+        rsa_source = named if named is not None and not named.symmetric else None
+        if rsa_source is None and SourceEncryptionAlgorithm not in (None, SYMMETRIC):
+            raise InvalidKeyUsageException(
+                f"SourceEncryptionAlgorithm {SourceEncryptionAlgorithm} needs SourceKeyId "
+                "naming an RSA key.")
+        destination = self._encryption_key(DestinationKeyId, "ReEncryptTo")
+        target_algorithm = self._algorithm(destination, DestinationEncryptionAlgorithm,
+                                           "DestinationEncryptionAlgorithm")
+        if target_context and not destination.symmetric:
+            raise ValidationException("EncryptionContext is not supported with asymmetric keys.")
+        material: KeyMaterial | None = None
+        if rsa_source is not None:          # RSA ciphertext: the key must be named
+            if source_context:
+                raise ValidationException(
+                    "EncryptionContext is not supported with asymmetric keys.")
+            source = self._usable(rsa_source)
+            source_algorithm = self._algorithm(source, SourceEncryptionAlgorithm,
+                                               "SourceEncryptionAlgorithm")
+            self._dry_run(DryRun)
+            plaintext = self._rsa_open(source, source_algorithm, ciphertext, source=True)
+        else:
+            source, material, plaintext = self._open(ciphertext, source_context, SourceKeyId,
+                                                     source=True)
+            source_algorithm = SYMMETRIC
+            self._dry_run(DryRun)
+        if destination.symmetric:
+            new_blob = self._seal(destination, plaintext, target_context)
+        else:
+            self._check_rsa_plaintext(destination, target_algorithm, plaintext, None)
+            new_blob = self._rsa_seal(destination, target_algorithm, plaintext)
+        response: dict[str, Any] = {
+            "CiphertextBlob": new_blob, "SourceKeyId": source.arn, "KeyId": destination.arn,
+            "SourceEncryptionAlgorithm": source_algorithm,
+            "DestinationEncryptionAlgorithm": target_algorithm}
+        # Key material ids belong to symmetric keys only, as in DescribeKey.
+        if material is not None:
+            response["SourceKeyMaterialId"] = material.material_id
+        if destination.symmetric:
+            response["DestinationKeyMaterialId"] = destination.current.material_id
+        return response
 
     def _data_key(self, key_ref: Any, context: Any, number_of_bytes: Any, key_spec: Any,
                   dry_run: Any, operation_name: str) -> tuple[Key, SecretBytes, bytes]:
@@ -271,7 +319,7 @@ class CryptoOps(Service):
         size = (_DATA_KEY_SPECS[params.choice("KeySpec", key_spec, tuple(_DATA_KEY_SPECS))]
                 if key_spec is not None
                 else params.integer("NumberOfBytes", number_of_bytes, 1, 1024))
-        key = self._encryption_key(key_ref)
+        key = self._encryption_key(key_ref, operation_name)
         self._symmetric_only(key, operation_name)
         self._dry_run(dry_run)
         data_key = SecretBytes(self.entropy.bytes(size))
@@ -321,15 +369,16 @@ class CryptoOps(Service):
                               1, 1024)
         return {"Plaintext": self.entropy.bytes(size)}
 
-    def _mac_key(self, key_ref: Any, algorithm: Any) -> tuple[Key, str]:
+    def _mac_key(self, key_ref: Any, algorithm: Any, operation_name: str) -> tuple[Key, str]:
+        algorithm = params.choice("MacAlgorithm", algorithm, tuple(_HMAC_HASHES))
         key = self._usable(self._key(key_ref))
         if key.key_usage != "GENERATE_VERIFY_MAC":
-            raise InvalidKeyUsageException(
-                f"{key.arn} has KeyUsage {key.key_usage}; MACs need an HMAC key.")
+            raise _wrong_usage(key, operation_name)
         expected = "HMAC_SHA_" + key.key_spec[5:]
         if algorithm != expected:
             raise InvalidKeyUsageException(
-                f"{key.arn} is an {key.key_spec} key: MacAlgorithm must be {expected}.")
+                f"Algorithm {algorithm} is incompatible with key spec {key.key_spec}.",
+                hint=f"An {key.key_spec} key computes {expected} MACs only.")
         return key, expected
 
     def _mac(self, key: Key, algorithm: str, message: bytes) -> bytes:
@@ -343,7 +392,7 @@ class CryptoOps(Service):
         """HMAC of ``Message`` (≤ 4,096 bytes) with an HMAC key: ``Mac``,
         ``MacAlgorithm``, ``KeyId``."""
         message = params.blob("Message", Message, high=4096)
-        key, algorithm = self._mac_key(KeyId, MacAlgorithm)
+        key, algorithm = self._mac_key(KeyId, MacAlgorithm, "GenerateMac")
         self._dry_run(DryRun)
         return {"Mac": self._mac(key, algorithm, message), "MacAlgorithm": algorithm,
                 "KeyId": key.arn}
@@ -356,8 +405,31 @@ class CryptoOps(Service):
         KMSInvalidMacException when it does not match."""
         message = params.blob("Message", Message, high=4096)
         mac = params.blob("Mac", Mac, high=6144)
-        key, algorithm = self._mac_key(KeyId, MacAlgorithm)
+        key, algorithm = self._mac_key(KeyId, MacAlgorithm, "VerifyMac")
         self._dry_run(DryRun)
         if not hmac.compare_digest(self._mac(key, algorithm, message), mac):
-            raise KMSInvalidMacException(f"The MAC does not verify with {key.arn}.")
+            raise KMSInvalidMacException(
+                "", hint=f"The MAC is not the {algorithm} of this message under {key.arn}: "
+                         "the message, the MAC or the key differs from when it was made.")
         return {"KeyId": key.arn, "MacValid": True, "MacAlgorithm": algorithm}
+
+
+def _wrong_usage(key: Key, operation_name: str) -> InvalidKeyUsageException:
+    """AWS's error for a key whose KeyUsage does not allow the operation (ReEncrypt's
+    destination is named ``ReEncryptTo``, after its permission)."""
+    return InvalidKeyUsageException(
+        f"{key.arn} key usage is {key.key_usage} which is not valid for {operation_name}.")
+
+
+def _incorrect_key(named: Key, actual: Key | None) -> IncorrectKeyException:
+    """AWS's error when the key named in a Decrypt or ReEncrypt cannot have made the
+    ciphertext (it still calls KMS keys CMKs here)."""
+    if actual is not None:
+        hint = (f"The request names {named.arn}, but the ciphertext was encrypted under "
+                f"{actual.arn}. Omit KeyId, or name the key that encrypted it.")
+    else:
+        hint = (f"The request names {named.arn}, a {named.key_spec} key with KeyUsage "
+                f"{named.key_usage}: it cannot decrypt.")
+    return IncorrectKeyException(
+        "The key ID in the request does not identify a CMK that can perform this operation.",
+        hint=hint)

@@ -21,13 +21,14 @@ from kmssim.core.errors import (
     KMSInvalidStateException,
     LimitExceededException,
     NotFoundException,
+    TagException,
     UnsupportedOperationException,
     ValidationException,
 )
 from kmssim.core.keys import SYMMETRIC, Key, KeyMaterial
 from kmssim.core.ops.policies import key_policy_document
 from kmssim.core.paging import page
-from kmssim.core.state import Service
+from kmssim.core.state import AWS_MANAGED_SERVICES, Service
 
 __all__ = ["KeyOps", "KEY_SPECS"]
 
@@ -47,8 +48,15 @@ KEY_SPECS: dict[str, tuple[tuple[str, ...], int]] = {
 _UNMODELLED_SPECS = ("ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SECG_P256K1",
                      "ECC_NIST_EDWARDS25519", "SM2", "ML_DSA_44", "ML_DSA_65", "ML_DSA_87",
                      "ML_KEM_512", "ML_KEM_768", "ML_KEM_1024")
+#: Every KeyUsage AWS knows (the model's enum); which fit a KeySpec is `_USAGES_IN_AWS`.
+_KEY_USAGES = ("SIGN_VERIFY", "ENCRYPT_DECRYPT", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT")
+#: KeyUsage values AWS allows with each KeySpec family (Developer Guide, "Key spec reference").
+_USAGES_IN_AWS = {"RSA": ("ENCRYPT_DECRYPT", "SIGN_VERIFY"), "HMAC": ("GENERATE_VERIFY_MAC",),
+                  "SYMMETRIC": ("ENCRYPT_DECRYPT",)}
 _ALIAS_NAME = re.compile(r"^alias/[a-zA-Z0-9/_-]+$")
+_ALIAS_PATTERN = re.compile(r"^[a-zA-Z0-9:/_-]+$")     # the model's AliasName pattern
 _ALIASES_PER_KEY = 50
+_TAGS_PER_KEY = 50
 
 
 class KeyOps(Service):
@@ -131,10 +139,19 @@ class KeyOps(Service):
                 "SYMMETRIC_DEFAULT, RSA (ENCRYPT_DECRYPT) and HMAC keys.")
         spec = params.choice("KeySpec", requested or SYMMETRIC, tuple(KEY_SPECS))
         usages = KEY_SPECS[spec][0]
-        if KeyUsage is None and spec.startswith("HMAC_"):
+        if KeyUsage is not None:
+            params.choice("KeyUsage", KeyUsage, _KEY_USAGES)
+        elif spec != SYMMETRIC:
             raise ValidationException(
-                f"KeySpec {spec} requires KeyUsage GENERATE_VERIFY_MAC.")
-        usage = params.choice("KeyUsage", KeyUsage or usages[0], usages)
+                "You must specify a KeyUsage value for all KMS keys except for symmetric "
+                "encryption keys.",
+                hint=f"For {spec}, add KeyUsage=\"{usages[0]}\".")
+        usage = KeyUsage or usages[0]
+        if usage not in usages:
+            raise ValidationException(
+                f"KeyUsage {usage} is not compatible with KeySpec {spec}",
+                hint=f"{spec} keys take KeyUsage "
+                     f"{' or '.join(_USAGES_IN_AWS[spec.split('_')[0]])}.")
         description = params.text("Description", Description or "", high=8192)
         if Origin not in (None, "AWS_KMS"):
             raise UnsupportedOperationException(
@@ -157,11 +174,23 @@ class KeyOps(Service):
         return {"KeyMetadata": self._metadata(key)}
 
     @staticmethod
-    def _tags(tags: Any) -> dict[str, str]:
+    def _tags(tags: Any, existing: dict[str, str] | None = None) -> dict[str, str]:
+        """The tags as a dict, or TagException with AWS's words (recorded for CreateKey
+        and TagResource: more than 50, an ``aws:`` prefix in any case, a repeated key)."""
         if not isinstance(tags, list) or not all(
                 isinstance(t, dict) and isinstance(t.get("TagKey"), str)
                 and isinstance(t.get("TagValue"), str) for t in tags):
             raise ValidationException("Tags must be a list of {'TagKey': str, 'TagValue': str}.")
+        keys = [t["TagKey"] for t in tags]
+        if any(k.lower().startswith("aws:") for k in keys):
+            raise TagException("Tags beginning with aws: are reserved",
+                               hint="Tag keys that begin with aws: belong to AWS.")
+        if len(set(keys)) != len(keys):
+            raise TagException("Duplicate tag keys",
+                               hint="Each TagKey may appear once in a request.")
+        if len(set(keys) | set(existing or ())) > _TAGS_PER_KEY:
+            raise TagException("Too many tags",
+                               hint=f"A KMS key can have at most {_TAGS_PER_KEY} tags.")
         return {t["TagKey"]: t["TagValue"] for t in tags}
 
     def _metadata(self, key: Key) -> dict[str, Any]:
@@ -308,9 +337,9 @@ class KeyOps(Service):
     @operation("TagResource", required=("KeyId", "Tags"))
     def tag_resource(self, KeyId: str, Tags: list[dict[str, str]]) -> dict[str, Any]:
         """Add or replace tags on a customer managed key. Returns ``{}``."""
-        tags = self._tags(Tags)
         key = self._customer_managed(self._not_pending_deletion(self._key(KeyId, aliases=False)),
                                      "tag")
+        tags = self._tags(Tags, key.tags)
         self._touch(key)
         key.tags.update(tags)
         return {}
@@ -327,7 +356,20 @@ class KeyOps(Service):
     # -- aliases ------------------------------------------------------------
     def _alias_name(self, name: Any, *, creating: bool) -> str:
         name = params.text("AliasName", name, low=1, high=256)
-        if not _ALIAS_NAME.match(name):
+        if not _ALIAS_PATTERN.fullmatch(name):  # "$" alone would let a final "\n" pass
+            # The model's pattern: AWS's standard validation error (kmssim.core.params
+            # words the others of its kind).
+            raise ValidationException(
+                f"1 validation error detected: Value '{name}' at 'aliasName' failed to satisfy "
+                f"constraint: Member must satisfy regular expression pattern: "
+                f"{_ALIAS_PATTERN.pattern}",
+                hint="An alias name is alias/ followed by letters, digits, '/', '_' or '-'.")
+        if not name.startswith("alias/"):
+            raise ValidationException(
+                'Alias must start with the prefix "alias/". Please see '
+                "https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html",
+                hint=f"Write alias/{name}.")
+        if not _ALIAS_NAME.fullmatch(name):
             raise InvalidAliasNameException(
                 f"Alias name {name!r} must begin with 'alias/' followed by letters, digits, "
                 "'/', '_' or '-'.")
@@ -397,14 +439,28 @@ class KeyOps(Service):
     @operation("ListAliases")
     def list_aliases(self, KeyId: str | None = None, Limit: int | None = None,
                      Marker: str | None = None) -> dict[str, Any]:
-        """List aliases (all, or those of one key given by id or ARN), sorted by name."""
+        """List aliases (all, or those of one key given by id or ARN), sorted by name.
+
+        As in AWS, the full list includes the predefined ``alias/aws/<service>`` aliases
+        of AWS managed keys: without ``TargetKeyId`` (or dates) until a service, or a
+        call naming the alias, first uses it and KMS creates the key.
+        """
         wanted = None if KeyId is None else self._key(KeyId, aliases=False).key_id
-        rows = [(name, entry) for name, entry in sorted(self._aliases.items())
-                if wanted is None or entry[0] == wanted]
-        chunk, fields = page(rows, Limit, Marker)
-        return {"Aliases": [{"AliasName": name, "AliasArn": self._arn(name), "TargetKeyId": key_id,
-                             "CreationDate": created, "LastUpdatedDate": updated}
-                            for name, (key_id, created, updated) in chunk], **fields}
+        rows: list[tuple[str, tuple[str, Any, Any] | None]] = [
+            (name, entry) for name, entry in self._aliases.items()
+            if wanted is None or entry[0] == wanted]
+        if wanted is None:
+            rows += [(name, None) for name in (f"alias/aws/{s}" for s in AWS_MANAGED_SERVICES)
+                     if name not in self._aliases]
+        chunk, fields = page(sorted(rows, key=lambda row: row[0]), Limit, Marker)
+        listed = []
+        for name, entry in chunk:
+            alias: dict[str, Any] = {"AliasName": name, "AliasArn": self._arn(name)}
+            if entry is not None:
+                alias.update(TargetKeyId=entry[0], CreationDate=entry[1],
+                             LastUpdatedDate=entry[2])
+            listed.append(alias)
+        return {"Aliases": listed, **fields}
 
     def _aliases_of(self, key_id: str) -> list[str]:
         return sorted(n for n, (target, _, _) in self._aliases.items() if target == key_id)

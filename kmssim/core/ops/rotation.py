@@ -18,6 +18,7 @@ from kmssim.core.errors import (
     DisabledException,
     LimitExceededException,
     UnsupportedOperationException,
+    ValidationException,
 )
 from kmssim.core.keys import ON_DEMAND_LIMIT, Key
 from kmssim.core.paging import page
@@ -33,21 +34,26 @@ class RotationOps(Service):
     ListKeyRotations."""
 
     def _rotatable(self, key_ref: Any, *, managed_ok: bool = False,
-                   enabled: bool = True) -> Key:
+                   enabled: bool = True, on_demand: bool = False) -> Key:
+        # AWS checks that the key exists, then its state, then its type: a disabled RSA
+        # key asked to rotate on demand is a DisabledException.
         key = self._key(key_ref, aliases=False)
-        if not key.rotatable:
-            raise UnsupportedOperationException(
-                f"{key.arn} is a {key.key_spec} key. Only symmetric encryption keys support "
-                "automatic or on-demand rotation; rotate other keys manually with a new key "
-                "and UpdateAlias.")
-        if key.manager == "AWS" and not managed_ok:
-            raise UnsupportedOperationException(
-                f"{key.arn} is an AWS managed key: AWS rotates it every year and you cannot "
-                "change or trigger that.")
         if enabled:
             self._not_pending_deletion(key)
             if key.state == "Disabled":
                 raise DisabledException(f"{key.arn} is disabled.")
+        if not key.rotatable:
+            why = (f"{key.arn} is a {key.key_spec} key. Only symmetric encryption keys support "
+                   "automatic or on-demand rotation; rotate other keys manually with a new key "
+                   "and UpdateAlias.")
+            # AWS's RotateKeyOnDemand says nothing more than the code; for the other
+            # rotation operations no recording shows AWS's words, so kmssim's stay.
+            raise UnsupportedOperationException("" if on_demand else why,
+                                                hint=why if on_demand else None)
+        if key.manager == "AWS" and not managed_ok:
+            raise UnsupportedOperationException(
+                f"{key.arn} is an AWS managed key: AWS rotates it every year and you cannot "
+                "change or trigger that.")
         return key
 
     @operation("EnableKeyRotation", required=("KeyId",))
@@ -105,18 +111,20 @@ class RotationOps(Service):
 
     @operation("RotateKeyOnDemand", required=("KeyId",))
     def rotate_key_on_demand(self, KeyId: str) -> dict[str, Any]:
-        """Rotate the key's material now. Returns ``{"KeyId": <key id>}``.
+        """Rotate the key's material now. Returns ``{"KeyId": <key ARN>}``.
 
         The automatic schedule, if any, is untouched. AWS allows 25 on-demand
         rotations per key: the 26th raises LimitExceededException. Raises
         ConflictException when an automatic rotation is due within 20 minutes.
         (AWS completes the rotation asynchronously; kmssim completes it at once.)
         """
-        key = self._rotatable(KeyId)
+        key = self._rotatable(KeyId, on_demand=True)
         if key.on_demand_rotations >= ON_DEMAND_LIMIT:
             raise LimitExceededException(
-                f"{key.arn} has used all {ON_DEMAND_LIMIT} on-demand rotations AWS allows "
-                "for a key.")
+                "The on-demand rotations limit has been reached for the given keyId. No more "
+                f"on-demand rotations can be performed for this key: {key.arn}",
+                hint=f"AWS allows {ON_DEMAND_LIMIT} on-demand rotations per key over its "
+                     "lifetime. Automatic rotation still works.")
         if key.rotation_enabled and key.next_rotation is not None \
                 and key.next_rotation - self.now <= _CONFLICT_WINDOW:
             raise ConflictException(
@@ -124,7 +132,7 @@ class RotationOps(Service):
                 f"{key.next_rotation.isoformat()}, within 20 minutes. Try again later.")
         self._touch(key)
         self._rotate(key, "ON_DEMAND")
-        return {"KeyId": key.key_id}
+        return {"KeyId": key.arn}
 
     @operation("ListKeyRotations", required=("KeyId",))
     def list_key_rotations(self, KeyId: str, IncludeKeyMaterial: str | None = None,
@@ -139,6 +147,10 @@ class RotationOps(Service):
         """
         include = params.choice("IncludeKeyMaterial", IncludeKeyMaterial or "ROTATIONS_ONLY",
                                 ("ROTATIONS_ONLY", "ALL_KEY_MATERIAL"))
+        key = self._key(KeyId, aliases=False)
+        if include == "ALL_KEY_MATERIAL" and not key.rotatable:
+            raise ValidationException(
+                "Input parameter includeKeyMaterial can only be used with symmetric keys.")
         key = self._rotatable(KeyId, managed_ok=True, enabled=False)
         materials = key.materials if include == "ALL_KEY_MATERIAL" else key.materials[1:]
         chunk, fields = page(materials, Limit, Marker)
