@@ -7,6 +7,7 @@ import pytest
 
 from kmssim import KMS
 from kmssim.core.errors import (
+    ParamValidationError,
     AccessDeniedException, AlreadyExistsException, IncorrectKeyException, InvalidAliasNameException,
     KMSInvalidStateException, LimitExceededException, NotFoundException,
     ValidationException,
@@ -155,13 +156,16 @@ def test_update_alias_cannot_target_an_aws_managed_key(kms: KMS, key: str) -> No
     # model's AliasName pattern ^[a-zA-Z0-9:/_-]+$ (a standard validation error).
     ("app", ValidationException),
     ("alias/", InvalidAliasNameException),
+    # Outside the model's pattern ^[a-zA-Z0-9:/_-]+$: AWS answers ValidationException in its
+    # standard form (botocore KMS model, AliasNameType; issue 9 for the code).
     ("alias/has space", ValidationException),
     ("alias/ünïcode", ValidationException),
+    ("alias/x\n", ValidationException),              # the pattern must match in full
     ("alias/aws/mine", InvalidAliasNameException),
     ("alias/aws/s3", InvalidAliasNameException),
     ("alias/" + "a" * 251, ValidationException),
-    ("", ValidationException),
-    (None, ValidationException),
+    ("", ParamValidationError),                     # botocore: min length 1
+    (None, ParamValidationError),                   # botocore: not a str
 ])
 def test_bad_or_reserved_alias_names_are_refused(kms: KMS, key: str, name, error) -> None:
     with pytest.raises(error):

@@ -34,8 +34,10 @@ def test_failed_calls_are_recorded_with_their_error(kms: KMS) -> None:
         kms.encrypt(KeyId=key, Plaintext=b"x")
     with pytest.raises(NotFoundException):
         kms.describe_key(KeyId="alias/none")
-    with pytest.raises(ValidationException):
+    with pytest.raises(TypeError):                  # botocore's answer: nothing is sent
         kms.describe_key("positional")
+    with pytest.raises(ValidationException):        # the service's: KeyIdType max 2048
+        kms.describe_key(KeyId="k" * 2049)
     encrypt, describe, positional = kms.trail[-3:]
     record = encrypt.to_cloudtrail()
     assert (record["eventName"], record["errorCode"]) == ("Encrypt", "DisabledException")

@@ -5,7 +5,9 @@ schedules, aliases, the clock and its queue, the seeded stream's position, the n
 counter, the principal) is identical before and after the failed call. The audit trail
 is the one exception, by design: a failed *operation* appends exactly one event carrying
 its error code, and every earlier event is untouched. A failed simulator-only call
-(advance, load, history, inspect_ciphertext, seal/unseal's own checks) appends nothing.
+(advance, load, history, inspect_ciphertext, seal/unseal's own checks) appends nothing,
+and neither does what botocore refuses on the client before sending anything
+(ParamValidationError, or TypeError for positional arguments): AWS never sees it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from kmssim.core.errors import (
     InvalidArnException, InvalidCiphertextException, InvalidKeyUsageException,
     InvalidMarkerException, KMSError, KMSInvalidMacException, KMSInvalidStateException,
     LimitExceededException, NotFoundException, UnsupportedOperationException,
-    ValidationException,
+    ParamValidationError, ValidationException,
 )
 from kms_support import new_key, saved_state, utc
 
@@ -89,7 +91,7 @@ def advance_nan(s):
 
 
 Call = Callable[[SimpleNamespace], Any]
-CASES: list[tuple[str, Call, type[KMSError]]] = [
+CASES: list[tuple[str, Call, type[Exception]]] = [
     # -- naming keys -------------------------------------------------------------------
     ("unknown-key-id", lambda s: s.kms.describe_key(
         KeyId="1234abcd-12ab-34cd-56ef-1234567890ab"), NotFoundException),
@@ -106,8 +108,8 @@ CASES: list[tuple[str, Call, type[KMSError]]] = [
     ("arn-of-another-account", lambda s: s.kms.encrypt(
         KeyId=f"arn:aws:kms:us-east-1:444455556666:key/{s.sym}", Plaintext=b"x"),
      NotFoundException),
-    ("empty-key-id", lambda s: s.kms.describe_key(KeyId=""), ValidationException),
-    ("bytes-key-id", lambda s: s.kms.describe_key(KeyId=s.sym.encode()), ValidationException),
+    ("empty-key-id", lambda s: s.kms.describe_key(KeyId=""), ParamValidationError),
+    ("bytes-key-id", lambda s: s.kms.describe_key(KeyId=s.sym.encode()), ParamValidationError),
     ("alias-for-disable-key", lambda s: s.kms.disable_key(KeyId="alias/app"), NotFoundException),
     ("alias-for-rotation", lambda s: s.kms.enable_key_rotation(KeyId="alias/app"),
      NotFoundException),
@@ -146,13 +148,13 @@ CASES: list[tuple[str, Call, type[KMSError]]] = [
      NotFoundException),
     # -- rotation -------------------------------------------------------------------
     ("period-89", lambda s: s.kms.enable_key_rotation(KeyId=s.sym, RotationPeriodInDays=89),
-     ValidationException),
+     ParamValidationError),
     ("period-2561", lambda s: s.kms.enable_key_rotation(KeyId=s.sym, RotationPeriodInDays=2561),
      ValidationException),
     ("period-bool", lambda s: s.kms.enable_key_rotation(KeyId=s.sym, RotationPeriodInDays=True),
-     ValidationException),
+     ParamValidationError),
     ("period-str", lambda s: s.kms.enable_key_rotation(KeyId=s.sym, RotationPeriodInDays="365"),
-     ValidationException),
+     ParamValidationError),
     ("26th-on-demand", lambda s: s.kms.rotate_key_on_demand(KeyId=s.exhausted),
      LimitExceededException),
     ("on-demand-near-automatic", lambda s: s.kms.rotate_key_on_demand(KeyId=s.near),
@@ -176,15 +178,15 @@ CASES: list[tuple[str, Call, type[KMSError]]] = [
      ValidationException),
     ("plaintext-4097-bytes", lambda s: s.kms.encrypt(KeyId=s.sym, Plaintext=b"x" * 4097),
      ValidationException),
-    ("plaintext-int", lambda s: s.kms.encrypt(KeyId=s.sym, Plaintext=7), ValidationException),
+    ("plaintext-int", lambda s: s.kms.encrypt(KeyId=s.sym, Plaintext=7), ParamValidationError),
     ("context-not-a-dict", lambda s: s.kms.encrypt(KeyId=s.sym, Plaintext=b"x",
                                                    EncryptionContext="a=b"),
-     ValidationException),
+     ParamValidationError),
     ("context-int-value", lambda s: s.kms.encrypt(KeyId=s.sym, Plaintext=b"x",
                                                   EncryptionContext={"a": 1}),
-     ValidationException),
+     ParamValidationError),
     ("number-of-bytes-0", lambda s: s.kms.generate_data_key(KeyId=s.sym, NumberOfBytes=0),
-     ValidationException),
+     ParamValidationError),
     ("number-of-bytes-1025", lambda s: s.kms.generate_data_key(KeyId=s.sym, NumberOfBytes=1025),
      ValidationException),
     ("key-spec-and-number-of-bytes", lambda s: s.kms.generate_data_key(
@@ -209,7 +211,7 @@ CASES: list[tuple[str, Call, type[KMSError]]] = [
      KMSInvalidStateException),
     ("dry-run", lambda s: s.kms.generate_data_key(KeyId=s.sym, KeySpec="AES_256", DryRun=True),
      DryRunOperationException),
-    ("random-0-bytes", lambda s: s.kms.generate_random(NumberOfBytes=0), ValidationException),
+    ("random-0-bytes", lambda s: s.kms.generate_random(NumberOfBytes=0), ParamValidationError),
     # -- decrypt ------------------------------------------------------------------------
     ("wrong-context", lambda s: s.kms.decrypt(CiphertextBlob=s.blob,
                                               EncryptionContext={"Department": "HR"}),
@@ -282,20 +284,20 @@ CASES: list[tuple[str, Call, type[KMSError]]] = [
      ValidationException),
     ("create-hmac-without-usage", lambda s: s.kms.create_key(KeySpec="HMAC_256"),
      ValidationException),
-    ("create-key-empty-policy", lambda s: s.kms.create_key(Policy=""), ValidationException),
-    ("create-key-bad-tags", lambda s: s.kms.create_key(Tags={"a": "b"}), ValidationException),
+    ("create-key-empty-policy", lambda s: s.kms.create_key(Policy=""), ParamValidationError),
+    ("create-key-bad-tags", lambda s: s.kms.create_key(Tags={"a": "b"}), ParamValidationError),
     ("create-key-external", lambda s: s.kms.create_key(Origin="EXTERNAL"),
      UnsupportedOperationException),
     ("list-keys-bad-marker", lambda s: s.kms.list_keys(Marker="kmssim:999"),
      InvalidMarkerException),
-    ("list-keys-limit-0", lambda s: s.kms.list_keys(Limit=0), ValidationException),
+    ("list-keys-limit-0", lambda s: s.kms.list_keys(Limit=0), ParamValidationError),
     # -- calling convention -------------------------------------------------------------------
-    ("positional-args", lambda s: s.kms.encrypt(s.sym, b"x"), ValidationException),
+    ("positional-args", lambda s: s.kms.encrypt(s.sym, b"x"), TypeError),
     ("unknown-kwarg", lambda s: s.kms.encrypt(KeyId=s.sym, Plaintext=b"x", Context={}),
-     ValidationException),
-    ("lowercase-kwarg", lambda s: s.kms.describe_key(keyId=s.sym), ValidationException),
-    ("missing-required-kwarg", lambda s: s.kms.encrypt(KeyId=s.sym), ValidationException),
-    ("required-kwarg-none", lambda s: s.kms.describe_key(KeyId=None), ValidationException),
+     ParamValidationError),
+    ("lowercase-kwarg", lambda s: s.kms.describe_key(keyId=s.sym), ParamValidationError),
+    ("missing-required-kwarg", lambda s: s.kms.encrypt(KeyId=s.sym), ParamValidationError),
+    ("required-kwarg-none", lambda s: s.kms.describe_key(KeyId=None), ParamValidationError),
     # -- simulator-only calls -------------------------------------------------------------------
     ("corrupt-save-file", lambda s: KMS.load(s.corrupt), CorruptScenarioError),
     ("advance-backwards", lambda s: s.kms.advance(days=-1), ValidationException),
@@ -316,18 +318,21 @@ def test_there_are_at_least_40_cases() -> None:
 
 @pytest.mark.parametrize("call, error", [pytest.param(c, e, id=i) for i, c, e in CASES])
 def test_bad_input_raises_the_aws_error_and_changes_nothing(s: SimpleNamespace, call: Call,
-                                                            error: type[KMSError]) -> None:
+                                                            error: type[Exception]) -> None:
     before = saved_state(s.kms, s.tmp / "before.json")
     trail_before = before.pop("trail")
     with pytest.raises(error) as raised:
         call(s)
     assert type(raised.value) is error                 # not merely a subclass of it
-    assert raised.value.code == error.code
     after = saved_state(s.kms, s.tmp / "after.json")
     trail_after = after.pop("trail")
     assert after == before
     assert trail_after[:len(trail_before)] == trail_before
     added = trail_after[len(trail_before):]
+    if not isinstance(raised.value, KMSError):          # refused by "botocore": never sent
+        assert added == []
+        return
+    assert raised.value.code == error.code
     if raised.value.operation is None:                  # a simulator-only call
         assert added == []
     else:

@@ -129,7 +129,9 @@ def test_lesson_2_plus_one_year_adds_a_version_in_the_real_ui(lab, tmp_path):
     # The sandbox key rotates once a year from the day rotation was enabled: a year later,
     # exactly at the click's target, the second version is listed and the log says so.
     expect(status).to_contain_text("2 versions, v2 current")
-    expect(nb.locator(".widget-html").nth(1)).to_contain_text("v2 is now current")
+    # The panel's HTML parts: the status line, the picture's caption, the log.
+    expect(nb.locator(".widget-html").nth(1)).to_contain_text("Picture: timeline of")
+    expect(nb.locator(".widget-html").nth(2)).to_contain_text("v2 is now current")
     shot = nb.screenshot(nb.locator(".widget-vbox").first, "lesson2-after-one-year.png")
     assert shot.stat().st_size > 10_000
 

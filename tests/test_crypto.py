@@ -9,6 +9,7 @@ import pytest
 from kmssim import KMS
 from kmssim.core.blob import HEADER_SIZE
 from kmssim.core.errors import (
+    ParamValidationError,
     DryRunOperationException, IncorrectKeyException, InvalidCiphertextException,
     InvalidKeyUsageException, KMSInvalidMacException, ValidationException,
 )
@@ -65,9 +66,14 @@ def test_plaintext_of_1_to_4096_bytes_is_accepted(kms: KMS, key: str) -> None:
         assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"a" * size
 
 
-@pytest.mark.parametrize("plaintext", [b"", b"a" * 4097, 12345, None])
-def test_plaintext_empty_too_long_or_not_bytes_is_refused(kms: KMS, key: str, plaintext) -> None:
-    with pytest.raises(ValidationException):
+# botocore never checks blob lengths (the service does); it checks types itself.
+@pytest.mark.parametrize("plaintext, error", [(b"", ValidationException),
+                                              (b"a" * 4097, ValidationException),
+                                              (12345, ParamValidationError),
+                                              (None, ParamValidationError)])
+def test_plaintext_empty_too_long_or_not_bytes_is_refused(kms: KMS, key: str, plaintext,
+                                                          error) -> None:
+    with pytest.raises(error):
         kms.encrypt(KeyId=key, Plaintext=plaintext)
 
 
@@ -112,7 +118,8 @@ CONTEXT = {"Department": "Finance", "Project": "Q3"}
 def test_decrypt_needs_exactly_the_same_encryption_context(kms: KMS, key: str, wrong) -> None:
     blob = kms.encrypt(KeyId=key, Plaintext=b"x", EncryptionContext=CONTEXT)["CiphertextBlob"]
     with pytest.raises(InvalidCiphertextException):
-        kms.decrypt(CiphertextBlob=blob, EncryptionContext=wrong)
+        kms.decrypt(CiphertextBlob=blob, **({} if wrong is None else
+                                            {"EncryptionContext": wrong}))
     reordered = dict(reversed(list(CONTEXT.items())))
     assert kms.decrypt(CiphertextBlob=blob, EncryptionContext=reordered)["Plaintext"] == b"x"
 
@@ -128,9 +135,13 @@ def test_empty_context_is_the_same_as_none(kms: KMS, key: str) -> None:
     assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"x"
 
 
-@pytest.mark.parametrize("context", [["a", "b"], {"a": 1}, {1: "a"}, {"": "a"}])
-def test_context_must_map_nonempty_strings_to_strings(kms: KMS, key: str, context) -> None:
-    with pytest.raises(ValidationException):
+@pytest.mark.parametrize("context, error", [(["a", "b"], ParamValidationError),
+                                            ({"a": 1}, ParamValidationError),
+                                            ({1: "a"}, ParamValidationError),
+                                            ({"": "a"}, ValidationException)])
+def test_context_must_map_nonempty_strings_to_strings(kms: KMS, key: str, context,
+                                                      error) -> None:
+    with pytest.raises(error):
         kms.encrypt(KeyId=key, Plaintext=b"x", EncryptionContext=context)
 
 
@@ -162,11 +173,15 @@ def test_data_keys_are_fresh_each_time(kms: KMS, key: str) -> None:
     assert len(keys) == 20
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"KeySpec": "AES_256", "NumberOfBytes": 32},
-                                    {"NumberOfBytes": 0}, {"NumberOfBytes": 1025},
-                                    {"KeySpec": "AES_512"}, {"NumberOfBytes": True}])
-def test_data_key_size_needs_exactly_one_valid_setting(kms: KMS, key: str, kwargs) -> None:
-    with pytest.raises(ValidationException):
+@pytest.mark.parametrize("kwargs, error", [
+    ({}, ValidationException), ({"KeySpec": "AES_256", "NumberOfBytes": 32}, ValidationException),
+    ({"NumberOfBytes": 0}, ParamValidationError),          # botocore: valid min value 1
+    ({"NumberOfBytes": 1025}, ValidationException),        # only the service checks a maximum
+    ({"KeySpec": "AES_512"}, ValidationException),         # ... and an enum
+    ({"NumberOfBytes": True}, ParamValidationError)])
+def test_data_key_size_needs_exactly_one_valid_setting(kms: KMS, key: str, kwargs,
+                                                       error) -> None:
+    with pytest.raises(error):
         kms.generate_data_key(KeyId=key, **kwargs)
 
 
@@ -207,7 +222,7 @@ def test_dry_run_answers_dry_run_operation_and_encrypts_nothing(kms: KMS, key: s
 
 def test_generate_random_returns_the_number_of_bytes_asked(kms: KMS) -> None:
     assert len(kms.generate_random(NumberOfBytes=1024)["Plaintext"]) == 1024
-    with pytest.raises(ValidationException):
+    with pytest.raises(ParamValidationError):
         kms.generate_random(NumberOfBytes=0)
     with pytest.raises(ValidationException):
         kms.generate_random()

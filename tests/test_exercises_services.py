@@ -7,18 +7,19 @@ import pytest
 
 from kmssim.lessons import teach
 from kmssim.lessons.exercises import EXERCISES, evaluate, expected
+from datetime import UTC
 
 
 @pytest.mark.parametrize("exercise_id, answer", [
     ("5.1", 150),          # 50 GenerateDataKey + 100 Decrypt, no Bucket Key
     ("5.2", 2),            # last secret rotation on day 480: after the key's first rotation
-    ("5.3", "AWSPENDING"),
-    ("5.4", 2),            # Decrypt under the old key, GenerateDataKey under the new one
+    ("5.3", 5),            # original, day 0, day 30, day 60 (failed, finished later), day 120
+    ("5.4", "update"),     # only a configuration write encrypts the variables again
     ("5.5", 3),            # two yearly rotations in two and a half years
     ("6.1", 13),           # records of days 0..360 were wrapped by version 1
     ("6.2", 9),            # $1 + 8 rotations × $1 before April 2024
-    ("6.3", "used-after-deletion-scheduled"),
-    ("6.4", 2),
+    ("6.3", "reporting"),  # userIdentity of the Decrypt record
+    ("6.4", "manual"),     # 60 days < 90-day minimum; 61 rotations > 25 on-demand
 ])
 def test_the_computed_answers_are_what_aws_documents(exercise_id, answer):
     assert evaluate(exercise_id, answer).right, evaluate(exercise_id, answer).message
@@ -31,9 +32,24 @@ def test_lessons_5_and_6_have_their_exercises_registered_in_order():
 
 
 def test_text_answers_ignore_case_and_spaces():
-    assert evaluate("5.3", " awspending ").right
-    assert evaluate("6.3", "USED-AFTER-DELETION-SCHEDULED").right
-    assert evaluate("5.3", "AWSCURRENT").status == "wrong"
+    assert evaluate("5.4", " UPDATE ").right
+    assert evaluate("6.3", "Reporting").right
+    assert evaluate("6.4", "on-demand").status == "wrong"
+
+
+def test_reading_exercises_print_their_cloudtrail_record(capsys):
+    teach.material("6.3")
+    out = capsys.readouterr().out
+    assert '"userIdentity"' in out and "role/reporting" in out
+    teach.material("3.5")
+    out = capsys.readouterr().out
+    assert '"keyMaterialId"' in out and "ListKeyRotations" in out
+
+
+def test_an_exercise_without_material_says_so():
+    from kmssim.core.errors import ValidationException
+    with pytest.raises(ValidationException, match="nothing to read"):
+        teach.material("2.4")
 
 
 def test_an_unanswered_service_exercise_prints_its_hint(capsys):
@@ -43,12 +59,15 @@ def test_an_unanswered_service_exercise_prints_its_hint(capsys):
 
 
 def test_the_answers_do_not_depend_on_the_learners_simulator():
-    # The 6.4 exercise tells learners to use KMS(seed=1); the solver uses its own seed.
-    from kmssim import KMS
-    from kmssim.analysis.compliance import Policy, compliance
-    from kmssim.analysis.fleet import build_fleet
+    # The learner tries 2.4 on a KMS of their own seed; the solver uses the exercises' seed.
+    from datetime import datetime
 
-    small = KMS(seed=1)
-    build_fleet(small, keys=20, years=2, seed=3)
-    findings = compliance(small, Policy(max_rotation_days=365)).where(rule="rotation-period")
-    assert len(findings) == expected("6.4")
+    from kmssim import KMS
+
+    kms = KMS(seed=1, start=datetime(2025, 2, 10, tzinfo=UTC))
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.enable_key_rotation(KeyId=key_id, RotationPeriodInDays=100)
+    kms.advance_to(datetime(2025, 4, 1, tzinfo=UTC))
+    kms.rotate_key_on_demand(KeyId=key_id)
+    automatic = [e for e in kms.advance(days=400) if e.rotation_type == "AUTOMATIC"]
+    assert automatic[1].time.date() == expected("2.4")

@@ -91,12 +91,15 @@ def test_grant_constraints(kms: KMS, constraints, context, allowed) -> None:
     key = kms.create_key()["KeyMetadata"]["KeyId"]
     kms.create_grant(KeyId=key, GranteePrincipal=APP, Operations=["GenerateDataKey"],
                      Constraints=constraints)
+    request = {"KeyId": key, "KeySpec": "AES_256"}
+    if context is not None:
+        request["EncryptionContext"] = context
     with kms.acting_as("role/app"):
         if allowed:
-            kms.generate_data_key(KeyId=key, KeySpec="AES_256", EncryptionContext=context)
+            kms.generate_data_key(**request)
         else:
             with pytest.raises(AccessDeniedException):
-                kms.generate_data_key(KeyId=key, KeySpec="AES_256", EncryptionContext=context)
+                kms.generate_data_key(**request)
 
 
 def test_a_deny_in_the_key_policy_beats_a_grant(kms: KMS) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from kmssim import KMS
 from kmssim.core.errors import (
+    ParamValidationError,
     AccessDeniedException, DisabledException, InvalidMarkerException, KMSInvalidStateException,
     NotFoundException, UnsupportedOperationException, ValidationException,
 )
@@ -60,9 +61,9 @@ def test_rsa_and_hmac_keys_report_their_algorithms(kms: KMS) -> None:
     ({"CustomerMasterKeySpec": "ECC_SECG_P256K1"}, UnsupportedOperationException),
     ({"KeySpec": "ML_DSA_65", "KeyUsage": "SIGN_VERIFY"}, UnsupportedOperationException),
     ({"KeySpec": "RSA_2048", "KeyUsage": "SIGN_VERIFY"}, UnsupportedOperationException),
-    ({"Tags": [{"TagKey": "a"}]}, ValidationException),
-    ({"Policy": ""}, ValidationException),
-    ({"Policy": 42}, ValidationException),
+    ({"Tags": [{"TagKey": "a"}]}, ParamValidationError),   # botocore: TagValue required
+    ({"Policy": ""}, ParamValidationError),                # botocore: min length 1
+    ({"Policy": 42}, ParamValidationError),
 ])
 def test_create_key_refuses_bad_requests_and_creates_nothing(kms: KMS, kwargs, error) -> None:
     with pytest.raises(error):
@@ -127,10 +128,12 @@ def test_schedule_key_deletion_defaults_to_30_days(kms: KMS) -> None:
         ("PendingDeletion", False, utc(2024, 1, 31))
 
 
-@pytest.mark.parametrize("window", [6, 31, 0, True, "7"])
-def test_deletion_window_must_be_7_to_30_days(kms: KMS, window) -> None:
+@pytest.mark.parametrize("window, error", [
+    (6, ValidationException), (31, ValidationException),
+    (0, ParamValidationError), (True, ParamValidationError), ("7", ParamValidationError)])
+def test_deletion_window_must_be_7_to_30_days(kms: KMS, window, error) -> None:
     key = new_key(kms)
-    with pytest.raises(ValidationException):
+    with pytest.raises(error):
         kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=window)
     assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
 

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from kmssim import KMS
-from kmssim.core.errors import CorruptScenarioError, NotFoundException, ValidationException
+from kmssim.core.errors import (
+    CorruptScenarioError, NotFoundException, ParamValidationError, ValidationException,
+)
 from kms_support import new_key, saved_state, utc
 
 
@@ -109,10 +111,12 @@ def test_save_works_after_calls_that_failed_on_odd_arguments(tmp_path: Path) -> 
     kms = KMS(seed=25)
     key = new_key(kms)
     for bad in (b"bytes-key-id", object(), ("a", "b"), {1: "x"}):
-        with pytest.raises(ValidationException):
+        with pytest.raises(ParamValidationError):
             kms.describe_key(KeyId=bad)
-    with pytest.raises(ValidationException):
+    with pytest.raises(ParamValidationError):
         kms.encrypt(KeyId=key, Plaintext=b"x", EncryptionContext={("a",): "b"})
+    with pytest.raises(ValidationException):        # reaches the service, and the trail
+        kms.describe_key(KeyId="k" * 2049)
     kms.save(tmp_path / "s.json")
     loaded = KMS.load(tmp_path / "s.json")
     assert len(loaded.trail) == len(kms.trail)

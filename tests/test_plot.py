@@ -168,7 +168,8 @@ def test_disabled_and_pending_deletion_periods_are_shaded_and_deletion_marked():
         x_of(pending_at + timedelta(days=7)))
     deleted, = artists(ax, "kmssim-deleted")
     assert deleted.get_xdata()[0] == pytest.approx(x_of(pending_at + timedelta(days=7)))
-    assert "deleted" in ax.get_yticklabels()[0].get_text()
+    label = ax.get_yticklabels()[0].get_text()
+    assert "key deleted" in label and "\ndeleted" not in label
 
 
 def test_deleted_keys_keep_their_lane_by_default():
@@ -288,7 +289,13 @@ def test_exposure_counts_records_and_bytes_per_version(archive):
     assert table.total_count == 6
     assert table.row(other).version == 1
     text = str(table)
-    assert "alias/app" in text and "(current)" in text and text.splitlines()[-1].startswith("total")
+    assert "alias/app" in text and text.splitlines()[-1].startswith("total")
+    # Each key is named the same way in every row (id, then alias), and each key's
+    # current version says it is that key's current material.
+    lines = text.splitlines()
+    assert lines[1].startswith(f"{key[:8]} alias/app") and lines[2].startswith(f"{key[:8]} alias/app")
+    assert lines[3].startswith(other[:8]) and lines[3].endswith("(current material)")
+    assert not lines[1].endswith(")")
 
 
 def test_exposure_refuses_what_is_not_a_ciphertext_of_this_simulator(archive):
@@ -354,3 +361,14 @@ def test_the_core_imports_no_plotting_or_widget_library():
             "assert not bad, bad\n")
     subprocess.run([sys.executable, "-c", code], check=True,
                    env={**os.environ, "MPLBACKEND": "Agg"})
+
+
+def test_a_deleted_keys_lane_says_its_ciphertexts_are_unreadable():
+    kms = KMS(seed=8)
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    for _ in range(3):
+        kms.encrypt(KeyId=key, Plaintext=b"x")
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    kms.advance(days=8)
+    label = plot.timeline(kms, key).axes[0].get_yticklabels()[0].get_text()
+    assert label.splitlines()[-2:] == ["3 ciphertexts unreadable", "key deleted"]

@@ -33,6 +33,7 @@ from kmssim.core.errors import (
     LimitExceededException,
     MalformedPolicyDocumentException,
     NotFoundException,
+    ParamValidationError,
     ValidationException,
 )
 
@@ -276,7 +277,7 @@ def test_put_key_policy_doc_example_needs_its_principals_to_exist() -> None:
     # Over 32 KB: LimitExceededException (model docs); over the model's 131072: validation.
     (doc(allow(ROOT, Sid="x" * 33000)), LimitExceededException),
     (doc(allow(ROOT, Sid="x" * 140000)), ValidationException),
-    ("", ValidationException),
+    ("", ParamValidationError),   # botocore refuses an empty Policy client-side
 ])
 def test_bad_key_policies_are_refused_and_change_nothing(document, error) -> None:
     kms = KMS(seed=1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, UTC
 
 import pytest
+from cryptography.exceptions import InvalidTag
 
 from kmssim import KMS
 from kmssim.core import errors
@@ -122,9 +123,9 @@ def test_show_names_a_missing_field(kms, key_id):
 
 # -- tamper -----------------------------------------------------------------------------
 
-def test_a_tampered_record_fails_to_unseal_with_invalid_ciphertext(kms, key_id):
+def test_a_tampered_record_fails_to_unseal_with_invalid_tag(kms, key_id):
     record = seal(kms, key_id, b"pay 10 EUR to Bob", {"order": "7"})
-    with pytest.raises(errors.InvalidCiphertextException):
+    with pytest.raises(InvalidTag):
         unseal(kms, teach.tamper(record))
     assert unseal(kms, record) == b"pay 10 EUR to Bob"   # the original is untouched
 
@@ -188,8 +189,15 @@ def test_a_leaked_data_key_opens_its_record_even_after_rotation_and_rewrap(kms, 
 
 def test_the_wrong_data_key_does_not_open_a_record(kms, key_id):
     record = seal(kms, key_id, b"salary")
-    with pytest.raises(errors.InvalidCiphertextException):
+    with pytest.raises(InvalidTag):
         open_with_data_key(record, bytes(32))
+
+
+def test_attempt_prints_a_local_invalid_tag_as_one_line(kms, key_id, capsys):
+    record = seal(kms, key_id, b"pay 10 EUR to Bob", {"order": "7"})
+    assert teach.attempt(lambda: unseal(kms, teach.tamper(record))) is None
+    out = capsys.readouterr().out
+    assert out.startswith("InvalidTag") and "no KMS" in out and out.count("\n") == 1
 
 
 # -- exercises ----------------------------------------------------------------------------
@@ -203,8 +211,12 @@ def test_every_exercise_has_a_computed_answer_that_checks_as_right():
 
 @pytest.mark.parametrize("exercise_id, answer", [
     ("1.1", "InvalidCiphertextException"), ("1.2", "ValidationException"), ("1.3", 1),
-    ("2.1", "2026-03-15"), ("2.2", 6), ("2.3", "2027-01-01"), ("2.4", 22),
-    ("3.1", 7), ("3.2", 0), ("3.3", True), ("3.4", False), ("3.5", "2025-02-05"),
+    # 2.4: enabled 2025-02-10 every 100 days -> 2025-05-21, 2025-08-29 (on-demand moves nothing)
+    ("2.1", "2026-03-15"), ("2.2", 6), ("2.3", "2027-01-01"), ("2.4", "2025-08-29"),
+    # 3.3: only sealing again under a new data key locks a leaked data key out;
+    # 3.4: versions 1 and 2 (13 + 12 records) are more than a year old at the end;
+    # 3.5: record 20 (day 570, 2026) was written under version 2.
+    ("3.1", 7), ("3.2", 0), ("3.3", "reseal"), ("3.4", 25), ("3.5", 2),
     ("4.1", "UnsupportedOperationException"), ("4.2", "DisabledException"),
     ("4.3", 4), ("4.4", 3),
 ])
@@ -220,7 +232,7 @@ def test_an_unanswered_exercise_prints_its_hint(capsys):
 
 
 def test_a_wrong_answer_says_not_quite_with_the_hint():
-    verdict = evaluate("2.4", 10)
+    verdict = evaluate("2.2", 10)
     assert verdict.status == "wrong" and "not quite (10)" in verdict.message
     assert "hint:" in verdict.message
 
@@ -229,14 +241,14 @@ def test_answers_are_accepted_in_their_natural_forms():
     assert evaluate("4.2", errors.DisabledException).right
     assert evaluate("1.1", "invalidciphertextexception").right
     assert evaluate("2.1", datetime(2026, 3, 15, 12, tzinfo=UTC)).right
-    assert evaluate("3.3", "yes").right
-    assert evaluate("3.4", "no").right
+    assert evaluate("3.3", "  ReSeal ").right
+    assert evaluate("3.4", "25").right
 
 
 def test_an_answer_of_the_wrong_kind_gets_advice_not_a_crash():
     verdict = evaluate("2.2", "six")
     assert verdict.status == "wrong" and "whole number" in verdict.message
-    assert evaluate("3.3", 1).status == "wrong"   # 1 is not True/False
+    assert evaluate("3.3", 1).status == "wrong"   # 1 is not one of the words
 
 
 def test_an_unknown_exercise_names_the_ones_that_exist():

@@ -198,3 +198,130 @@ def test_progress_bar_fills_as_a_fleet_is_built():
     build_fleet(KMS(seed=4), keys=5, years=2, seed=1, progress=bar)
     assert (bar.widget.value, bar.widget.max) == (24, 24)
     assert bar._repr_mimebundle_()["text/plain"] == "ProgressBar('Two years', 24/24)"
+
+
+# -- buttons that cannot act, pictures described in words ---------------------------------
+
+def test_rotate_on_demand_greys_out_when_no_rotation_is_left(kms, key):
+    panel = TimeControls(kms, key)
+    for _ in range(24):
+        kms.rotate_key_on_demand(KeyId=key)
+    panel.redraw()
+    assert not panel.buttons["Rotate on demand"].disabled
+    panel.rotate_now()
+    assert "(0 on-demand rotations left)" in panel.messages[0]
+    assert panel.buttons["Rotate on demand"].disabled
+    assert "No on-demand rotations left" in panel.buttons["Rotate on demand"].tooltip
+
+
+def test_the_log_says_one_rotation_left_in_the_singular(kms, key):
+    panel = TimeControls(kms, key)
+    for _ in range(23):
+        kms.rotate_key_on_demand(KeyId=key)
+    panel.rotate_now()
+    assert panel.messages[0].endswith("(1 on-demand rotation left).")
+
+
+def test_a_disabled_key_greys_out_encrypt_and_rotate(kms, key):
+    panel = TimeControls(kms, key)
+    kms.disable_key(KeyId=key)
+    panel.redraw()
+    assert panel.buttons["Encrypt a record"].disabled and panel.buttons["Rotate on demand"].disabled
+
+
+def test_the_timeline_picture_has_a_text_alternative(kms, key):
+    panel = TimeControls(kms, key)
+    panel.advance(years=1)
+    assert panel.alt_text().startswith("timeline of alias/orders")
+    assert "5 versions" in panel.alt_text()
+    assert "Picture: timeline of alias/orders" in panel.caption.value
+    assert "5 versions" in panel.caption.value
+    assert panel.image.tooltip is None     # a tooltip on an Image breaks its view in JupyterLab
+
+
+# -- lesson 3's records panel ---------------------------------------------------------------
+
+def test_records_panel_writes_a_year_and_redraws_both_pictures(kms, key):
+    panel = widgets.RecordsPanel(kms, key)
+    timeline_before, radius_before = bytes(panel.image.value), bytes(panel.radius_image.value)
+    assert "no records yet" in panel.radius_alt
+    panel.buttons["Write a year of records"].click()
+    assert len(panel.records) == 12
+    assert bytes(panel.image.value) != timeline_before
+    assert bytes(panel.radius_image.value) != radius_before
+    assert bytes(panel.radius_image.value).startswith(PNG_MAGIC)
+    # A 90-day key rotates four times in a year: the records spread over the versions.
+    versions = {kms.inspect_ciphertext(r.encrypted_data_key).version for r in panel.records}
+    assert len(versions) >= 4
+    assert panel.radius_alt.startswith("records protected by each version")
+    assert "12 records" in repr(panel)
+    assert "advanced 12 months, a record each month" in " ".join(panel.messages)
+
+
+def test_records_panel_keeps_the_time_buttons(kms, key):
+    panel = widgets.RecordsPanel(kms, key)
+    panel.encrypt_record()
+    panel.advance(months=4)
+    panel.encrypt_record()
+    assert len(panel.records) == 2
+    assert "v1 1" in panel.radius_alt and "v2 1" in panel.radius_alt
+    assert set(panel.buttons) >= {"+1 month", "Next rotation", "Write a year of records"}
+    assert panel.radius_image in panel.widget.children
+
+
+# -- lesson 1's decrypt playground -----------------------------------------------------------
+
+@pytest.fixture
+def sealed(kms, key):
+    from kmssim.core.envelope import seal
+    return seal(kms, key, b"2 x espresso", {"table": "orders", "order_id": "1001"})
+
+
+def test_decrypt_panel_succeeds_with_the_original_context(kms, sealed):
+    panel = widgets.DecryptPanel(kms, sealed)
+    assert panel.context_box.value == "table=orders, order_id=1001"
+    verdict = panel.try_decrypt()
+    assert verdict.startswith("✓") and "2 x espresso" in verdict
+    assert kms.trail[-1].name == "Decrypt"
+
+
+@pytest.mark.parametrize("context", ["table=orders, order_id=1002", "Table=orders, order_id=1001",
+                                     ""])
+def test_a_changed_context_is_refused_by_kms(kms, sealed, context):
+    panel = widgets.DecryptPanel(kms, sealed)
+    verdict = panel.try_decrypt(context=context)
+    assert verdict.startswith("✗ KMS refused") and "InvalidCiphertextException" in verdict
+
+
+def test_a_flipped_bit_says_where_decryption_failed(kms, sealed):
+    panel = widgets.DecryptPanel(kms, sealed)
+    assert "KMS refused" in panel.try_decrypt(part="the encrypted data key", at=60)
+    local = panel.try_decrypt(part="the encrypted record", at=3)
+    assert "InvalidTag" in local and "not a KMS error" in local
+    assert "InvalidTag" in panel.try_decrypt(part="the nonce", at=0)
+    assert panel.try_decrypt(part="nothing").startswith("✓")
+    assert len(panel.results) == 4 and "InvalidTag" in panel.result.value
+
+
+def test_the_byte_slider_follows_the_part_chosen(kms, sealed):
+    panel = widgets.DecryptPanel(kms, sealed)
+    assert panel.byte.disabled
+    panel.part.value = "the nonce"
+    assert not panel.byte.disabled and panel.byte.max == 11
+    panel.part.value = "the encrypted data key"
+    assert panel.byte.max == len(sealed.encrypted_data_key) - 1
+
+
+def test_a_context_that_is_not_pairs_gets_advice(kms, sealed):
+    panel = widgets.DecryptPanel(kms, sealed)
+    assert "name=value" in panel.try_decrypt(context="orders")
+
+
+def test_the_decrypt_panel_click_and_text_are_deterministic(kms, sealed):
+    panel = widgets.DecryptPanel(kms, sealed)
+    assert repr(panel) == ("DecryptPanel(context 'table=orders, order_id=1001'; "
+                           "no decryption tried yet)")
+    panel.button.click()
+    assert panel.results[0].startswith("✓")
+    bundle = panel._repr_mimebundle_()
+    assert bundle["text/plain"] == repr(panel) and len(repr(panel)) <= 110

@@ -98,17 +98,26 @@ class Exposure:
         return rows[0]
 
     def __str__(self) -> str:
+        """A table with one row per version. Keys are named by their id's first 8
+        characters, followed by their alias when they have one, so a key reads the same
+        in every row; "(current material)" marks each key's current version."""
         total_count, total_size = self.total_count or 1, self.total_size or 1
-        width = max([len("key")] + [len(r.key_label) for r in self.rows])
+        names = [_row_name(r) for r in self.rows]
+        width = max([len("key")] + [len(name) for name in names])
         lines = [f"{'key':{width}}  version  ciphertexts  share        bytes  share"]
-        for r in self.rows:
-            mark = " (current)" if r.current else ""
-            lines.append(f"{r.key_label:{width}}  {'v' + str(r.version):>7}  {r.count:11,}  "
+        for r, name in zip(self.rows, names, strict=True):
+            mark = " (current material)" if r.current else ""
+            lines.append(f"{name:{width}}  {'v' + str(r.version):>7}  {r.count:11,}  "
                          f"{r.count / total_count:6.1%}  {r.size:11,}  {r.size / total_size:6.1%}"
                          f"{mark}")
         lines.append(f"{'total':{width}}  {'':7}  {self.total_count:11,}  {'':6}  "
                      f"{self.total_size:11,}")
         return "\n".join(lines)
+
+
+def _row_name(row: VersionExposure) -> str:
+    short = row.key_id[:8]
+    return short if row.key_label == short else f"{short} {row.key_label}"
 
 
 def locate(kms: KMS, records: Iterable[Record]) -> dict[tuple[str, str], list[int]]:

@@ -40,12 +40,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from kmssim.core import model as api
+from kmssim.core import HIDDEN, received_over_the_wire
 from kmssim.core.errors import KMSError, ValidationException
 
 if TYPE_CHECKING:
     from kmssim.core import KMS, ServiceEvent
 
-__all__ = ["dispatch", "encode", "Response", "CONTENT_TYPE", "MAX_BODY_BYTES", "SIMULATOR_PREFIX",
+__all__ = ["dispatch", "encode", "Response", "CONTENT_TYPE", "MAX_BODY_BYTES", "MAX_DEPTH",
+           "UNKNOWN_VALUE", "SIMULATOR_PREFIX",
            "SerializationException", "UnknownOperationException"]
 
 #: The content type of KMS requests and responses.
@@ -53,6 +55,12 @@ CONTENT_TYPE = "application/x-amz-json-1.1"
 #: The largest request body accepted. KMS's own largest inputs (a 32 KiB key policy,
 #: 4 KiB of plaintext in base64) fit many times over.
 MAX_BODY_BYTES = 256 * 1024
+#: The deepest nesting of arrays and objects a request may have. KMS's own requests are
+#: at most four deep (a list of tag structures); anything far deeper is refused.
+MAX_DEPTH = 32
+#: What the audit trail records in place of the value of a member the model does not
+#: have: its name is kept, its value (perhaps a misplaced secret, perhaps huge) is not.
+UNKNOWN_VALUE = HIDDEN   # what CloudTrail writes in place of a value it hides
 #: The ``X-Amz-Target`` prefix of the simulator's own operations.
 SIMULATOR_PREFIX = "KmsSim"
 
@@ -84,8 +92,12 @@ def dispatch(kms: KMS, target: str | None, body: bytes | str | None) -> Response
         return _response(200, _call(kms, target or "", body))
     except KMSError as error:
         return _error(400, error.code, error.message)
-    except Exception:  # a bug in the simulator: answer as AWS would, keep serving
-        _log.exception("kmssim failed while serving %s", target)
+    except Exception as error:  # a bug in the simulator: answer as AWS would, keep serving
+        # One line at ERROR; the traceback only for whoever turns on DEBUG logging, so a
+        # request that trips a bug cannot fill stderr with tracebacks.
+        _log.error("kmssim failed while serving %s: %s: %s", target, type(error).__name__,
+                   str(error)[:200])
+        _log.debug("traceback of that failure", exc_info=True)
         return _error(500, "KMSInternalException",
                       "The simulator failed on this request; the failure is logged.")
 
@@ -103,7 +115,10 @@ def _call(kms: KMS, target: str, body: bytes | str | None) -> dict[str, Any]:
     if simulator_operation is not None:
         return simulator_operation(kms, request)
     params = _decode(api.input_type(name), request, "")
-    return getattr(kms, api.method_name(name))(**params)
+    # Whoever sent this may have skipped botocore's checks: the operation makes them itself,
+    # as the service does, and answers with the service's errors.
+    with received_over_the_wire():
+        return getattr(kms, api.method_name(name))(**params)
 
 
 def _parse(body: bytes | str | None) -> dict[str, Any]:
@@ -117,13 +132,63 @@ def _parse(body: bytes | str | None) -> dict[str, Any]:
     if not body.strip():
         return {}
     try:
-        request = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise SerializationException(f"The request body is not valid JSON: {error}") from None
+        request = json.loads(body, parse_constant=_no_constant)
+    except RecursionError:
+        raise SerializationException(f"The request body is nested more than {MAX_DEPTH} "
+                                     "levels deep.") from None
+    except ValueError as error:   # also: an integer of more than 4,300 digits
+        raise SerializationException(
+            f"The request body is not valid JSON: {str(error)[:200]}") from None
     if not isinstance(request, dict):
         raise SerializationException(
             f"The request body must be a JSON object, not {_json_type(request)}.")
+    if _depth(request) > MAX_DEPTH:
+        raise SerializationException(f"The request body is nested more than {MAX_DEPTH} "
+                                     "levels deep.")
+    _refuse_lone_surrogates(request)
     return request
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _depth(value: Any) -> int:
+    """How deeply arrays and objects nest in ``value`` (without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH:
+            return depth
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _refuse_lone_surrogates(value: Any) -> None:
+    """JSON may escape half of a surrogate pair (``"\\ud800"``), which decodes to a
+    string that is not Unicode text: refused before anything runs, never a 500."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise SerializationException(
+                    "The request body has a string with a lone surrogate (an unpaired "
+                    "\\uD800-\\uDFFF escape), which is not valid Unicode.") from None
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 # -- JSON → Python, by the model's types --------------------------------------------
@@ -146,10 +211,11 @@ def _decode(spec: Any, value: Any, path: str) -> Any:
         if not isinstance(value, dict):
             raise _wrong(path, "an object", value)
         members = spec["structure"]
-        # Unknown members go through unchanged: the operation itself rejects them with
-        # the same ValidationException a direct call gets.
+        # Unknown members go through by name: the operation itself rejects them with the
+        # same ValidationException a direct call gets, and the audit trail records the
+        # name but not the value (a misspelt "PlainText" must not land in the trail).
         return {name: (_decode(members[name], item, f"{path}.{name}".lstrip("."))
-                       if name in members else item)
+                       if name in members else UNKNOWN_VALUE)
                 for name, item in value.items() if item is not None}
     if "list" in spec:
         if not isinstance(value, list):
@@ -230,7 +296,10 @@ def _advance(kms: KMS, request: dict[str, Any]) -> dict[str, Any]:
             raise ValidationException(f'Unknown parameter in input: "{name}", must be one of: '
                                       + ", ".join(_STEPS))
         step[_STEPS[name]] = _decode_scalar("double", value, name)
-    with kms._lock:  # the time this step reached, even if another request follows at once
+    # The time this step reached, even if another request follows at once: no other
+    # advance can start before this one has read it (other calls may interleave, and
+    # see the clock mid-way, while a long advance lets go of the lock between events).
+    with kms._advancing:
         events = kms.advance(**step)
         now = kms.now
     return {"Now": now, "Events": [_service_event(event) for event in events]}

@@ -6,7 +6,13 @@ JSON-protocol request handled by `kmssim.aws.protocol.dispatch`; requests are se
 concurrently (the simulator serialises its operations with a lock). The endpoint
 binds loopback addresses only unless told otherwise, reads at most
 `kmssim.aws.protocol.MAX_BODY_BYTES` of a request, and answers anything malformed with
-an AWS-shaped JSON error.
+an AWS-shaped JSON error (HTTP 400), never a traceback on stderr.
+
+Hardening: a listen backlog of `BACKLOG` (bursts of connections are queued, not reset);
+exactly one Content-Length of ASCII digits, and a body shorter than it is never
+executed; and, unless serving remote clients, requests must name a loopback host in
+their ``Host`` header (``127.0.0.1``, ``localhost``, ``[::1]``, with or without a port),
+so that a web page cannot reach the simulator through DNS rebinding.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import contextlib
 import ipaddress
 import json
 import os
+import re
 import signal
 import socket
 import sys
@@ -32,6 +39,12 @@ __all__ = ["KMSServer", "make_server", "serving", "run", "is_loopback", "DEFAULT
 
 #: The port ``python -m kmssim serve`` uses when none is given.
 DEFAULT_PORT = 4599
+#: How many connections the kernel queues before the server accepts them.
+BACKLOG = 128
+#: The host names (before any ``:port``) a loopback-only endpoint answers to.
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]"})
+_LENGTH = re.compile(r"[0-9]{1,12}")
+_HOST = re.compile(r"(\[[0-9a-fA-F:.]+\]|[^:\[\]]+)(?::[0-9]{1,5})?")
 
 
 def is_loopback(host: str) -> bool:
@@ -52,27 +65,63 @@ class _Handler(BaseHTTPRequestHandler):
     server: KMSServer
 
     def do_POST(self) -> None:
+        if not self._host_allowed():
+            return
         if self.headers.get("Transfer-Encoding"):
             self.close_connection = True
             self._reply(_error(411, "ValidationException",
                                "Send the request with a Content-Length, not chunked."))
             return
-        try:
-            length = int(self.headers.get("Content-Length", "0"))
-        except ValueError:
-            length = -1
+        lengths = self.headers.get_all("Content-Length") or ["0"]
+        text = lengths[0].strip()
+        length = int(text) if len(lengths) == 1 and _LENGTH.fullmatch(text) else -1
         if not 0 <= length <= MAX_BODY_BYTES:
             # Do not read a body we will not serve; close so its bytes are not taken
             # for the next request on this connection.
             self.close_connection = True
-            self._reply(_error(400 if length < 0 else 413, "ValidationException",
-                               f"The request body must have a Content-Length of at most "
-                               f"{MAX_BODY_BYTES} bytes."))
+            why = ("one Content-Length header" if len(lengths) > 1 else
+                   "a Content-Length of ASCII digits" if length < 0 else
+                   f"a Content-Length of at most {MAX_BODY_BYTES} bytes")
+            self._reply(_error(400, "ValidationException",
+                               f"The request must have {why}."))
             return
-        body = self.rfile.read(length)
+        try:
+            body = self.rfile.read(length)
+        except OSError:           # the client went away, or stalled past the timeout
+            self.close_connection = True
+            return
+        if len(body) != length:
+            # The client closed its side early: a partial request is never executed.
+            self.close_connection = True
+            self._reply(_error(400, "ValidationException",
+                               f"The request body ended after {len(body)} of the "
+                               f"{length} bytes its Content-Length announced; it was not "
+                               "executed."))
+            return
         self._reply(dispatch(self.server.kms, self.headers.get("X-Amz-Target"), body))
 
+    def _host_allowed(self) -> bool:
+        """Whether the ``Host`` header names this server as a loopback endpoint may be
+        named; if not, answer 403 and close. (Skipped when serving remote clients.)"""
+        if self.server.allow_remote:
+            return True
+        hosts = self.headers.get_all("Host") or []
+        if not hosts:
+            return True    # HTTP/1.0 without Host: not a browser, so not DNS rebinding
+        matched = _HOST.fullmatch(hosts[0].strip()) if len(hosts) == 1 else None
+        name = matched.group(1).lower() if matched else None
+        if name in LOOPBACK_NAMES or name == self.server.bound_name:
+            return True
+        self.close_connection = True
+        self._reply(_error(403, "AccessDeniedException",
+                           f"This kmssim endpoint answers only requests addressed to a "
+                           f"loopback name ({', '.join(sorted(LOOPBACK_NAMES))}), not "
+                           f"{hosts[0][:100]!r}: this guards against DNS rebinding."))
+        return False
+
     def do_GET(self) -> None:
+        if not self._host_allowed():
+            return
         kms = self.server.kms
         info = {"Service": "kmssim", "Version": __version__, "Region": kms.region,
                 "AccountId": kms.account_id, "Now": kms.now.isoformat()}
@@ -126,13 +175,26 @@ class KMSServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = BACKLOG   # socketserver's default of 5 reset bursts of clients
 
-    def __init__(self, kms: KMS, host: str, port: int, *, verbose: bool = False) -> None:
+    def __init__(self, kms: KMS, host: str, port: int, *, verbose: bool = False,
+                 allow_remote: bool = False) -> None:
         self.kms = kms
         self.verbose = verbose
+        self.allow_remote = allow_remote
         if ":" in host:
             self.address_family = socket.AF_INET6
         super().__init__((host, port), _Handler)
+        bound = str(self.server_address[0])
+        self.bound_name = f"[{bound}]" if ":" in bound else bound
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A connection failed outside any request (a reset, a timeout): say so in one
+        line when verbose, instead of socketserver's traceback on stderr."""
+        if self.verbose:
+            error = sys.exc_info()[1]
+            sys.stderr.write(f"kmssim: connection from {client_address[0]} failed: "
+                             f"{type(error).__name__}\n")
 
     @property
     def url(self) -> str:
@@ -147,14 +209,16 @@ def make_server(kms: KMS, host: str = "127.0.0.1", port: int = 0, *,
 
     Refuses (ValueError) a host that is not a loopback address unless
     ``allow_remote``: the simulator has no authentication, and a saved scenario
-    holds key material. Call ``serve_forever()`` (in a thread), then ``shutdown()``
+    holds key material. With ``allow_remote`` the ``Host`` header is not checked either
+    (remote clients name the machine as they know it); otherwise only loopback names
+    are served. Call ``serve_forever()`` (in a thread), then ``shutdown()``
     and ``server_close()``.
     """
     if not allow_remote and not is_loopback(host):
         raise ValueError(f"Refusing to listen on {host!r}: it is not a loopback address, and "
                          "anyone who can reach it could use and change the simulator. Pass "
                          "--allow-remote (allow_remote=True) if you really mean it.")
-    return KMSServer(kms, host, port, verbose=verbose)
+    return KMSServer(kms, host, port, verbose=verbose, allow_remote=allow_remote)
 
 
 @contextlib.contextmanager

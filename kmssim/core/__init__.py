@@ -8,6 +8,7 @@ every other module in here is private to the core (a contract test enforces it).
 
 from kmssim.core import envelope, errors, model
 from kmssim.core.blob import HEADER_SIZE
+from kmssim.core.calls import HIDDEN, received_over_the_wire
 from kmssim.core.clock import Clock
 from kmssim.core.errors import KMSError
 from kmssim.core.keys import SecretBytes
@@ -20,4 +21,4 @@ __version__ = "0.1.0"
 
 __all__ = ["KMS", "KMSError", "Clock", "CiphertextInfo", "KeyHistory", "Version", "ServiceEvent",
            "SecretBytes", "Table", "AuditEvent", "AuditTrail", "HEADER_SIZE", "envelope",
-           "errors", "model"]
+           "errors", "model", "received_over_the_wire", "HIDDEN"]

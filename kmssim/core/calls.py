@@ -1,9 +1,15 @@
 """How a method becomes a KMS operation: boto3's argument rules and one audit event.
 
 The ``@operation`` decorator gives each boto3-shaped method of `kmssim.KMS` the
-behaviour boto3's client has (keyword arguments only, known parameters only,
-required ones present), holds the simulator's lock for the call, and records one
-CloudTrail-shaped event per call, successful or not. Operations check everything
+behaviour boto3's client has: keyword arguments only (else botocore's TypeError), and
+botocore's client-side parameter checks from the model (`kmssim.core.params`), which
+raise `ParamValidationError` before the call reaches the simulated service: no lock, no
+audit event, nothing changed. Then, holding the simulator's lock, it makes the service's
+own checks of every constraint of the model (ValidationException in AWS's words) before
+the operation runs, and records one CloudTrail-shaped event per call that reached the
+service, successful or not. A request received over HTTP (inside `received_over_the_wire`)
+skips the client side, as curl or a client with validation turned off does: the service
+reports what botocore would have caught, in its own words. Operations check everything
 before they change anything; the little that must happen first (making an AWS
 managed key on first use) registers an undo step, so a call that raises leaves the
 simulator exactly as it was.
@@ -12,20 +18,24 @@ simulator exactly as it was.
 from __future__ import annotations
 
 import functools
-import inspect
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from kmssim.core.errors import KMSError, ValidationException
+from kmssim.core.errors import KMSError, ParamValidationError, ValidationException
+from kmssim.core._model_shapes import OPERATIONS
+from kmssim.core.params import client_problems, service_problems, shown, validation_error
 from kmssim.core.trail import AuditEvent, AuditTrail
 
 if TYPE_CHECKING:
     from kmssim.core.keys import Key
 
-__all__ = ["operation", "AuditedCalls", "CallFrame", "KEYLESS"]
+__all__ = ["operation", "AuditedCalls", "CallFrame", "KEYLESS",
+           "received_over_the_wire"]
 
 #: Operations on no key (their resource is ``*``): authorized from identity policies alone,
 #: right after the argument checks, before the operation looks at any value.
@@ -35,6 +45,22 @@ KEYLESS = frozenset({"CreateKey", "ListKeys", "ListAliases", "GenerateRandom",
 F = TypeVar("F", bound=Callable[..., dict[str, Any]])
 
 _SECRET_PARAMETERS = frozenset({"Plaintext", "CiphertextBlob", "Message", "Mac"})
+#: What CloudTrail writes in place of a value it does not record.
+HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
+
+_OVER_THE_WIRE: ContextVar[bool] = ContextVar("kmssim_over_the_wire", default=False)
+
+
+@contextmanager
+def received_over_the_wire() -> Iterator[None]:
+    """Calls made inside come from the HTTP endpoint: botocore's client-side checks did not
+    necessarily run, so the service makes them itself and answers ValidationException
+    (never ParamValidationError). Context-local: other threads are unaffected."""
+    token = _OVER_THE_WIRE.set(True)
+    try:
+        yield
+    finally:
+        _OVER_THE_WIRE.reset(token)
 
 
 @dataclass(slots=True)
@@ -57,24 +83,31 @@ class CallFrame:
 
 
 def operation(name: str, *, required: tuple[str, ...] = ()) -> Callable[[F], F]:
-    """Make a method a KMS operation named ``name`` (its AWS name, e.g. ``"Encrypt"``)."""
+    """Make a method a KMS operation named ``name`` (its AWS name, e.g. ``"Encrypt"``).
+
+    Which members are required, and every other constraint, comes from the model
+    (`kmssim.core.model.input_rules`, read here from the generated table); ``required``
+    only documents them at the method.
+    """
 
     def decorate(method: F) -> F:
-        accepted = tuple(p for p in inspect.signature(method).parameters if p != "self")
-        known = frozenset(accepted)
+        rules = OPERATIONS[name]["rules"]
+        known = frozenset(rules["members"])
 
         @functools.wraps(method)
         def call(self: AuditedCalls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            if args:  # botocore's words for a positional argument
+                raise TypeError(f"{method.__name__}() only accepts keyword arguments.")
+            wire = _OVER_THE_WIRE.get()
+            if not wire:
+                problems = client_problems(rules, kwargs)
+                if problems:  # botocore would not send the request: KMS never sees it
+                    raise ParamValidationError("\n".join(problems))
             with self._lock:
                 frame = CallFrame(name=name, params=kwargs)
                 self._calls.append(frame)
                 try:
-                    if args or not known.issuperset(kwargs):
-                        _refuse_arguments(name, accepted, args, kwargs)
-                    for needed in required:
-                        if kwargs.get(needed) is None:
-                            raise ValidationException(
-                                f'Missing required parameter in input: "{needed}"')
+                    _service_checks(rules, known, kwargs, wire)
                     if name in KEYLESS:  # no key to resolve: identity policies decide now
                         self._authorize(None)
                     response = method(self, **kwargs)
@@ -96,17 +129,20 @@ def operation(name: str, *, required: tuple[str, ...] = ()) -> Callable[[F], F]:
     return decorate
 
 
-def _refuse_arguments(name: str, accepted: tuple[str, ...], args: tuple[Any, ...],
-                      kwargs: dict[str, Any]) -> None:
-    if args:
-        raise ValidationException(
-            f"{name} takes keyword arguments only, as boto3 clients do "
-            f"(for example KeyId=...), but got {len(args)} positional.")
-    for given in kwargs:
-        if given not in accepted:
-            raise ValidationException(
-                f'Unknown parameter in input: "{given}", must be one of: '
-                + ", ".join(accepted))
+def _service_checks(rules: Mapping[str, Any], known: frozenset[str], kwargs: dict[str, Any],
+                    wire: bool) -> None:
+    """Every constraint of the model, checked as the service checks it, before anything
+    changes. Over the wire an unknown member cannot reach the method: it is refused
+    (AWS's own answer to one is not recorded; kmssim keeps botocore's words for it)."""
+    if wire:
+        for given in kwargs:
+            if given not in known:
+                raise ValidationException(
+                    f'Unknown parameter in input: "{shown(given)}", must be one of: '
+                    + ", ".join(rules["members"]))
+    problems = service_problems(rules, kwargs, client_checked=not wire)
+    if problems:
+        raise validation_error(problems)
 
 
 class AuditedCalls:
@@ -121,6 +157,10 @@ class AuditedCalls:
 
     @property
     def now(self) -> datetime:  # pragma: no cover - Service defines it
+        raise NotImplementedError
+
+    @property
+    def principal(self) -> str:  # pragma: no cover - Service defines it
         raise NotImplementedError
 
     def _note(self, key: Key) -> Key:
@@ -154,8 +194,11 @@ class AuditedCalls:
 
     def _record_call(self, name: str, params: dict[str, Any], response: dict[str, Any] | None,
                      error: KMSError | None, frame: CallFrame) -> None:
-        request = {_camel(k): _recordable(v) for k, v in params.items()
-                   if v is not None and k not in _SECRET_PARAMETERS}
+        known = OPERATIONS[name]["rules"]["members"]
+        # An unknown member (a misspelled ``PlainText``, say) may hold a secret: recorded
+        # by name only, as CloudTrail hides what it must not show.
+        request = {_camel(str(k)): _recordable(v) if k in known else HIDDEN
+                   for k, v in params.items() if v is not None and k not in _SECRET_PARAMETERS}
         if name == "Decrypt":  # CloudTrail always records the algorithm a Decrypt used
             request.setdefault("encryptionAlgorithm", "SYMMETRIC_DEFAULT")
         key = frame.key or frame.source
@@ -166,7 +209,7 @@ class AuditedCalls:
             request["sourceKeyMaterialId"] = frame.source_material_id
             request["sourceKeyId"] = frame.source.arn
         self.trail.append(AuditEvent(
-            self.trail.next_sequence(), self.now, name, "AwsApiCall", self._principal,
+            self.trail.next_sequence(), self.now, name, "AwsApiCall", self.principal,
             key.arn if key else None, request or None, elements,
             error.code if error else None, error.message if error else None,
             frame.material_id, self.region, self.account_id))
@@ -190,6 +233,8 @@ def _recordable(value: Any) -> Any:
     """A request parameter as a CloudTrail record holds it: JSON data, copied (so the
     trail does not change when the caller's dict does, and always saves), bytes unshown."""
     kind = type(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 10_000:
+        return f"<an integer of {value.bit_length()} bits>"  # more digits than JSON will write
     if kind is str or kind is int or value is None or isinstance(value, (str, int, float)):
         return value
     if kind is dict and all(type(k) is str and type(v) is str for k, v in value.items()):

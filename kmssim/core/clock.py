@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -95,6 +96,18 @@ class Clock:
         too. Returns what ``fire`` returned for each entry, skipping ``None``.
         Raises `ValidationException` if ``target`` is before ``now``.
         """
+        fired, _ = self.run_some(target, fire)
+        return fired
+
+    def run_some(self, target: datetime, fire: Callable[[Due], T | None],
+                 deadline: float | None = None) -> tuple[list[T], bool]:
+        """Like `run_until`, but stop early once ``time.perf_counter()`` passes
+        ``deadline`` (checked after each entry fired, so at least one fires).
+
+        Returns what was fired and whether ``target`` was reached. When it stops early,
+        ``now`` is the due instant of the last entry fired, and calling again with the
+        same ``target`` carries on.
+        """
         target = as_utc(target)
         if target < self._now:
             raise ValidationException(
@@ -108,8 +121,11 @@ class Clock:
             result = fire(entry)
             if result is not None:
                 fired.append(result)
+            if deadline is not None and queue and queue[0][0] <= target \
+                    and time.perf_counter() > deadline:
+                return fired, False
         self._now = target
-        return fired
+        return fired, True
 
     def restore(self, now: datetime, entries: list[tuple[datetime, str, str]]) -> None:
         """Reset to ``now`` with ``entries`` queued in the given order (used by load)."""

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from kmssim.core import blob, params
-from kmssim.core.errors import InvalidCiphertextException, ValidationException
+from kmssim.core.errors import ValidationException
 
 if TYPE_CHECKING:
     from kmssim.core.kms import KMS
@@ -63,6 +63,11 @@ def _aad(context: Mapping[str, str] | None) -> bytes:
     return _RECORD_MAGIC + blob.canonical_context(context)
 
 
+def _given(**params: Any) -> dict[str, Any]:
+    """The parameters that have a value: as with boto3, None is not "absent" to KMS."""
+    return {name: value for name, value in params.items() if value is not None}
+
+
 def seal(kms: KMS, key_id: str, plaintext: bytes,
          context: Mapping[str, str] | None = None) -> SealedRecord:
     """Encrypt ``plaintext`` (any size) under a fresh data key from ``kms``.
@@ -72,7 +77,8 @@ def seal(kms: KMS, key_id: str, plaintext: bytes,
     """
     data = params.blob("plaintext", plaintext, low=0, high=2**31)
     ctx = params.context("context", context)
-    response = kms.generate_data_key(KeyId=key_id, KeySpec="AES_256", EncryptionContext=ctx)
+    response = kms.generate_data_key(KeyId=key_id, KeySpec="AES_256",
+                                     **_given(EncryptionContext=ctx))
     nonce = kms.entropy.bytes(12)  # a fresh key per record, so a random nonce is safe
     ciphertext = AESGCM(response["Plaintext"]).encrypt(nonce, data, _aad(ctx))
     return SealedRecord(response["CiphertextBlob"], nonce, ciphertext, ctx,
@@ -84,20 +90,36 @@ def unseal(kms: KMS, record: SealedRecord, context: Mapping[str, str] | None = N
     """Decrypt a `SealedRecord`: KMS decrypts its data key, then AES-GCM the record.
 
     ``context`` defaults to the one stored in the record; pass another to see a wrong
-    context fail. Raises InvalidCiphertextException if the record or its data key was
-    tampered with or the context is wrong, plus whatever Decrypt raises (a disabled or
-    deleted key, IncorrectKeyException for a ``key_id`` naming another key).
+    context fail. Two different failures, as in real code:
+
+    - KMS's Decrypt of the data key fails with what Decrypt raises:
+      InvalidCiphertextException when the encrypted data key was changed or the context
+      is wrong (the context is bound to the data key), a disabled or deleted key,
+      IncorrectKeyException for a ``key_id`` naming another key;
+    - when KMS succeeded but the *record* itself was changed, the local AES-GCM check
+      fails with ``cryptography.exceptions.InvalidTag``: no KMS call failed, so there
+      is no AWS error code, just what the cryptography library raises.
     """
     if not isinstance(record, SealedRecord):
         raise ValidationException("unseal() takes a SealedRecord made by seal().")
     ctx = params.context("context", record.context if context is None else context)
-    data_key = kms.decrypt(CiphertextBlob=record.encrypted_data_key, EncryptionContext=ctx,
-                           KeyId=key_id)["Plaintext"]
+    data_key = kms.decrypt(CiphertextBlob=record.encrypted_data_key,
+                           **_given(EncryptionContext=ctx, KeyId=key_id))["Plaintext"]
+    return _open_locally(data_key, record.nonce, record.ciphertext, ctx)
+
+
+def _open_locally(data_key: bytes, nonce: bytes, ciphertext: bytes,
+                  context: Mapping[str, str] | None) -> bytes:
+    """AES-GCM decryption on this machine; a failed check raises `InvalidTag`.
+
+    A nonce of the wrong length (a damaged record) fails the same way: AES-GCM would
+    refuse it with ValueError, but to the reader it is the same "this record does
+    not authenticate", so it is reported as the library reports a bad tag.
+    """
     try:
-        return AESGCM(data_key).decrypt(record.nonce, record.ciphertext, _aad(ctx))
-    except (InvalidTag, ValueError):
-        raise InvalidCiphertextException(
-            "The record was changed after it was sealed, or its context is wrong.") from None
+        return AESGCM(data_key).decrypt(nonce, ciphertext, _aad(context))
+    except ValueError:
+        raise InvalidTag() from None
 
 
 def rewrap(kms: KMS, record: SealedRecord, key_id: str | None = None) -> SealedRecord:
@@ -113,9 +135,9 @@ def rewrap(kms: KMS, record: SealedRecord, key_id: str | None = None) -> SealedR
         raise ValidationException("rewrap() takes a SealedRecord made by seal().")
     context = dict(record.context) if record.context else None
     response = kms.re_encrypt(CiphertextBlob=record.encrypted_data_key,
-                              SourceEncryptionContext=context,
-                              DestinationKeyId=key_id or record.key_arn,
-                              DestinationEncryptionContext=context)
+                              DestinationKeyId=record.key_arn if key_id is None else key_id,
+                              **_given(SourceEncryptionContext=context,
+                                       DestinationEncryptionContext=context))
     return replace(record, encrypted_data_key=response["CiphertextBlob"],
                    key_arn=response["KeyId"],
                    key_material_id=response["DestinationKeyMaterialId"])
@@ -126,13 +148,10 @@ def open_with_data_key(record: SealedRecord, data_key: bytes) -> bytes:
 
     This is what anyone holding a leaked data key can do: no KMS call, no key
     policy, no audit event, and rotating or re-wrapping the KMS key changes nothing.
-    Raises InvalidCiphertextException if the key is not this record's data key.
+    Raises ``cryptography.exceptions.InvalidTag`` if the key is not this record's
+    data key (or the record was changed): a local failure, not a KMS error.
     """
     if not isinstance(record, SealedRecord):
         raise ValidationException("open_with_data_key() takes a SealedRecord made by seal().")
     key = params.blob("data_key", data_key, low=16, high=32)
-    try:
-        return AESGCM(key).decrypt(record.nonce, record.ciphertext, _aad(record.context))
-    except (InvalidTag, ValueError):
-        raise InvalidCiphertextException(
-            "This data key does not open the record (or the record was changed).") from None
+    return _open_locally(key, record.nonce, record.ciphertext, record.context)

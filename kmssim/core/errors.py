@@ -42,6 +42,7 @@ __all__ = [
     "MalformedPolicyDocumentException",
     "TagException",
     "DependencyTimeoutException",
+    "ScenarioFileError",
     "CorruptScenarioError",
     "ParamValidationError",
     "error_class",
@@ -246,8 +247,17 @@ class DependencyTimeoutException(KMSError):
     code = "DependencyTimeoutException"
 
 
-class CorruptScenarioError(ValidationException):
-    """A saved scenario file could not be read. Its code is ``ValidationException``."""
+class ScenarioFileError(ValidationException):
+    """A scenario file could not be written or read: the folder is missing, the path is
+    a directory, permission is denied, the path holds a NUL character. Raised by
+    ``KMS.save`` (and, as its subclass `CorruptScenarioError`, by ``KMS.load``). Not an
+    AWS error: its code is ``ValidationException``, as for every mistake of the caller.
+    """
+
+
+class CorruptScenarioError(ScenarioFileError):
+    """A saved scenario file could not be read, or is not exactly what kmssim wrote
+    (damaged, edited, ill-typed). Its code is ``ValidationException``."""
 
 
 class ParamValidationError(Exception):

@@ -1,6 +1,6 @@
 """A KMS key and its key materials (the versions that rotation adds).
 
-A `Key` holds an ordered tuple of `KeyMaterial`; the last one is current and
+A `Key` holds an ordered list of `KeyMaterial`; the last one is current and
 encrypts, every one decrypts what it encrypted. Rotation appends a material and
 changes nothing else: not the key id, not the ARN, not the aliases. The service
 (`kmssim.core.kms.KMS`) is the only thing that changes a key, and only through these
@@ -63,7 +63,9 @@ class Key:
     key_usage: str
     description: str
     manager: str                      # "CUSTOMER" or "AWS"
-    materials: tuple[KeyMaterial, ...]
+    # A list, appended to in place: adding a material is O(1) however many a key has
+    # (a tuple copied on each rotation made a long run of rotations quadratic).
+    materials: list[KeyMaterial]
     state: str = "Enabled"
     rotation_enabled: bool = False
     rotation_period_days: int | None = None
@@ -76,6 +78,9 @@ class Key:
     policy: str | None = None
     ordinal: int = 0                  # creation order within the simulator
     history: list[StateChange] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.materials = list(self.materials)
 
     def __repr__(self) -> str:
         return (f"Key({self.key_id}, {self.key_spec}, {self.state}, "
@@ -117,7 +122,7 @@ class Key:
         self.history.append(StateChange(at, state))
 
     def add_material(self, material: KeyMaterial) -> None:
-        self.materials = self.materials + (material,)
+        self.materials.append(material)
         if material.rotation_type == "ON_DEMAND":
             self.on_demand_rotations += 1
 

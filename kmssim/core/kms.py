@@ -92,6 +92,14 @@ class KMS(CryptoOps, RotationOps, KeyOps, PolicyOps, GrantOps):
     ``Origin`` other than ``AWS_KMS``, ``CustomKeyStoreId``, ``XksKeyId``,
     ``MultiRegion=True`` and ``Recipient`` (Nitro Enclaves).
 
+    Parameters are checked as with a boto3 client against AWS (`kmssim.core.params`):
+    what botocore refuses before sending (a missing or unknown member, a wrong type, a
+    value under its minimum) raises `kmssim.errors.ParamValidationError` with botocore's
+    text, leaves no audit event and changes nothing; what only the service checks
+    (maximums, patterns, enums, blob lengths) raises ValidationException in AWS's words.
+    A string holding a lone surrogate (``"\\ud800"``) is not Unicode text and botocore
+    cannot encode it: it is refused as a ParamValidationError too, before anything changes.
+
     >>> kms = KMS(seed=1)
     >>> key_id = kms.create_key()["KeyMetadata"]["KeyId"]
     >>> kms.enable_key_rotation(KeyId=key_id, RotationPeriodInDays=90)
@@ -169,7 +177,9 @@ class KMS(CryptoOps, RotationOps, KeyOps, PolicyOps, GrantOps):
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the whole scenario to ``path`` as versioned JSON, atomically.
 
-        The file holds key material (like a backup would): keep it private.
+        The file holds every key's material in base64 (like a backup would): it is
+        written with mode 0600 and must be treated as a secret. Raises
+        ScenarioFileError (code ValidationException) if it cannot be written.
         """
         with self._lock:
             persist.save(self, path)
@@ -178,7 +188,10 @@ class KMS(CryptoOps, RotationOps, KeyOps, PolicyOps, GrantOps):
     def load(cls, path: str | os.PathLike[str]) -> KMS:
         """Read a scenario written by `save`; it continues exactly where it stopped.
 
-        Raises CorruptScenarioError (code ValidationException) if the file is not a
-        kmssim scenario or is damaged.
+        Raises CorruptScenarioError (code ValidationException), naming what is wrong, if
+        the file is not a kmssim scenario, is damaged, or was edited after it was saved:
+        every member is checked against a strict schema, each key material against its
+        check value, and the whole content against the file's SHA-256 digest (an
+        integrity check against accidental edits, not a signature).
         """
         return persist.load(cls, path)

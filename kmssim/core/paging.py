@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -9,6 +10,10 @@ from kmssim.core import params
 from kmssim.core.errors import InvalidMarkerException
 
 T = TypeVar("T")
+
+# The markers this module hands out: "kmssim:" and an offset in ASCII digits. A full
+# match on [0-9] (not str.isdigit, which also accepts "²" and other digits int() refuses).
+_MARKER = re.compile(r"kmssim:([0-9]{1,12})")
 
 
 def page(items: Sequence[T], limit: Any, marker: Any, *, default: int = 100,
@@ -20,10 +25,10 @@ def page(items: Sequence[T], limit: Any, marker: Any, *, default: int = 100,
     size = default if limit is None else params.integer("Limit", limit, 1, high)
     start = 0
     if marker is not None:
-        if not (isinstance(marker, str) and marker.startswith("kmssim:")
-                and marker[7:].isdigit() and int(marker[7:]) <= len(items)):
+        matched = _MARKER.fullmatch(marker) if isinstance(marker, str) else None
+        if matched is None or int(matched.group(1)) > len(items):
             raise InvalidMarkerException(f"Marker {marker!r} is not one this service returned.")
-        start = int(marker[7:])
+        start = int(matched.group(1))
     chunk = items[start:start + size]
     more = start + size < len(items)
     fields: dict[str, Any] = {"Truncated": more}

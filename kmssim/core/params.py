@@ -1,89 +1,433 @@
-"""Checks of request parameters, worded like AWS's validation errors.
+"""Checks of request parameters, from the rules of AWS's KMS model (`kmssim.core.model`).
 
-Each function returns the value in the form the operations use, or raises
-`ValidationException` naming the parameter, the way the real service reports
-``1 validation error detected: Value at 'x' failed to satisfy constraint``.
+The model says, for every member of every request, its type and its constraints
+(required, minimum and maximum length or value, pattern, enum, sensitive). Two parties
+check them, and kmssim checks in the same two places:
+
+* **botocore, on the client**, before anything is sent (`client_problems`): required
+  members, Python types, unknown members, the *minimum* length of strings and lists and
+  the *minimum* of numbers. Never maximums, patterns, enums or blob lengths. What it
+  finds is a ``ParamValidationError`` worded exactly as botocore's
+  ``botocore/validate.py`` words it: the request never reaches KMS, so it has no error
+  code and no CloudTrail event.
+* **the service** (`service_problems`): every constraint, maximums, patterns (matched
+  against the *whole* value), enums and blob lengths included, reported in AWS's standard
+  form ``1 validation error detected: Value 'X' at 'member' failed to satisfy
+  constraint: …`` (``N validation errors detected: …; …`` for several), the value
+  echoed except for blobs and members the model marks sensitive. A request that arrives
+  over HTTP has skipped botocore (curl, other SDKs, clients with validation turned off),
+  so there the service also reports what botocore would have caught, in its own form
+  (``Value null at 'keyId' failed to satisfy constraint: Member must not be null``).
+
+Deliberate differences from botocore, each so that a mistake cannot leak a secret or
+crash later: byte values are shown as ``<N bytes>``, never echoed; ``True``/``False``
+where a number belongs is refused (botocore lets a bool through as an int and the
+service then fails to read it); a ``memoryview`` or file-like object where a blob
+belongs is refused; a string holding a lone surrogate (``"\\ud800"``), which is not
+Unicode text and which botocore cannot encode as a blob, is refused on the client for
+every member, with a botocore-style line of kmssim's own wording that never echoes it.
+
+The small helpers below (`blob`, `context`, `integer`, `choice`, `text`, `flag`) are for
+checks the model cannot express (a window of 7–30 days where the model allows 1–365) and
+for the simulator's own functions (`kmssim.envelope`).
 """
 
 from __future__ import annotations
 
+import decimal
+import re
 from collections.abc import Mapping
+from datetime import datetime
+from functools import cache
 from typing import Any
 
 from kmssim.core.errors import ValidationException
 
-__all__ = ["blob", "context", "integer", "choice", "text", "flag"]
+__all__ = ["client_problems", "service_problems", "validation_error", "member_path",
+           "shown", "lone_surrogate", "blob", "context", "integer", "choice", "text", "flag"]
+
+#: botocore's accepted Python types per model type (``ParamValidator.SCALAR_TYPES`` and
+#: ``CONTAINER_TYPES``), as its messages name them.
+_VALID_TYPES = {
+    "string": "<class 'str'>",
+    "integer": "<class 'int'>",
+    "long": "<class 'int'>",
+    "boolean": "<class 'bool'>",
+    "double": "<class 'float'>, <class 'decimal.Decimal'>, <class 'int'>",
+    "float": "<class 'float'>, <class 'decimal.Decimal'>, <class 'int'>",
+    "structure": "<class 'dict'>",
+    "map": "<class 'dict'>",
+    "list": "<class 'list'>, <class 'tuple'>",
+    "blob": "<class 'bytes'>, <class 'bytearray'>, file-like object",
+    "timestamp": "<class 'datetime.datetime'>, timestamp-string",
+}
 
 
-def _fail(name: str, constraint: str) -> ValidationException:
-    return ValidationException(
-        f"1 validation error detected: Value at '{name[0].lower()}{name[1:]}' "
-        f"failed to satisfy constraint: {constraint}")
+def _type_ok(kind: str, value: Any) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind in ("integer", "long"):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind in ("double", "float"):
+        return isinstance(value, (float, decimal.Decimal, int)) and not isinstance(value, bool)
+    if kind in ("structure", "map"):
+        return isinstance(value, dict)
+    if kind == "list":
+        return isinstance(value, (list, tuple))
+    if kind == "blob":
+        return isinstance(value, (bytes, bytearray, str))
+    if kind == "timestamp":
+        return isinstance(value, (datetime, str))
+    return False
+
+
+# -- showing values without leaking them ---------------------------------------------------
+def _printable(text: str) -> str:
+    """``text`` with any lone surrogate written as ``\\udXXX``, so a message can be printed."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _number(value: int) -> str:
+    try:
+        return str(value)
+    except ValueError:  # more digits than int->str allows
+        return f"<an integer of {value.bit_length()} bits>"
+
+
+_ITEMS = 1000  # a longer list or dict is shown cut short
+
+
+def _inner(value: Any, depth: int = 0) -> str:
+    """``repr`` as Python prints items inside a container, bytes and depth kept short."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, int):
+        return _number(value)
+    if isinstance(value, str):
+        return _printable(repr(value))
+    if depth >= 100 and isinstance(value, (list, tuple, dict)):  # str() itself would recurse
+        return "[...]" if not isinstance(value, dict) else "{...}"
+    if isinstance(value, (list, tuple)):
+        items = ", ".join(_inner(v, depth + 1) for v in list(value)[:_ITEMS])
+        more = ", ..." if len(value) > _ITEMS else ""
+        return f"({items}{more})" if isinstance(value, tuple) else f"[{items}{more}]"
+    if isinstance(value, dict):
+        items = ", ".join(f"{_inner(k, depth + 1)}: {_inner(v, depth + 1)}"
+                          for k, v in list(value.items())[:_ITEMS])
+        return "{" + items + (", ..." if len(value) > _ITEMS else "") + "}"
+    return _printable(repr(value))
+
+
+def shown(value: Any) -> str:
+    """A value as botocore's messages show it (``str(value)``), except that bytes, even
+    inside a list or dict, are ``<N bytes>``: a data key passed by mistake never ends up
+    in a message or the audit trail."""
+    if isinstance(value, str):
+        return _printable(value)
+    return _inner(value)
+
+
+def _java(value: Any) -> str:
+    """A value as AWS's validation messages echo it (Java's ``toString``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return _number(value)
+    if isinstance(value, str):
+        return _printable(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_java(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_java(k)}={_java(v)}" for k, v in value.items()) + "}"
+    return shown(value)
+
+
+def lone_surrogate(value: str) -> int | None:
+    """The index of the first lone surrogate in ``value`` (not encodable as UTF-8), or None."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return error.start
+    return None
+
+
+# -- botocore's checks ----------------------------------------------------------------------
+def client_problems(rules: Mapping[str, Any], params: Mapping[str, Any]) -> list[str]:
+    """The lines of botocore's ``ParamValidationError`` report for ``params`` (empty when
+    botocore would send the request), in botocore's order and words."""
+    problems: list[str] = []
+    _client(params, rules, "", problems)
+    return problems
+
+
+def _name(name: str) -> str:
+    return name[1:] if name.startswith(".") else (name or "input")
+
+
+def _client(value: Any, rule: Mapping[str, Any], name: str, problems: list[str]) -> None:
+    kind = rule["type"]
+    if not _type_ok(kind, value):
+        problems.append(f"Invalid type for parameter {_name(name)}, value: {shown(value)}, "
+                        f"type: {type(value)}, valid types: {_VALID_TYPES[kind]}")
+        return
+    if kind == "structure":
+        members = rule["members"]
+        for needed in rule["required"]:
+            if needed not in value:
+                problems.append(f'Missing required parameter in {_name(name)}: "{needed}"')
+        for given in value:
+            if given not in members:
+                shown_name = _printable(given) if isinstance(given, str) else shown(given)
+                problems.append(f'Unknown parameter in {_name(name)}: "{shown_name}", '
+                                f'must be one of: {", ".join(members)}')
+        for given, item in value.items():
+            if given in members:
+                _client(item, members[given], f"{name}.{given}", problems)
+        return
+    if kind == "list":
+        _minimum(len(value), rule, name, "length", problems)
+        for i, item in enumerate(value):
+            _client(item, rule["member"], f"{name}[{i}]", problems)
+        return
+    if kind == "map":
+        for key, item in value.items():
+            _client(key, rule["key"], f"{name} (key: {shown(key)})", problems)
+            _client(item, rule["value"], f"{name}.{shown(key)}", problems)
+        return
+    if kind == "string" or (kind == "blob" and isinstance(value, str)):
+        at = lone_surrogate(value)
+        if at is not None:  # kmssim's own check, worded in botocore's manner
+            problems.append(f"Invalid value for parameter {_name(name)}: the string has a "
+                            f"lone surrogate at index {at}, which is not Unicode text and "
+                            "cannot be encoded as UTF-8")
+            return
+    if kind == "string":
+        _minimum(len(value), rule, name, "length", problems)
+    elif kind in ("integer", "long", "double", "float"):
+        _minimum(value, rule, name, "value", problems)
+
+
+def _minimum(measure: Any, rule: Mapping[str, Any], name: str, what: str,
+             problems: list[str]) -> None:
+    low = rule.get("min")
+    if low is not None and measure < low:
+        word = "length" if what == "length" else "value"
+        shown_value = _number(measure) if isinstance(measure, int) else shown(measure)
+        problems.append(f"Invalid {word} for parameter {_name(name)}, value: {shown_value}, "
+                        f"valid min {word}: {low}")
+
+
+# -- the service's checks -------------------------------------------------------------------
+def member_path(name: str) -> str:
+    """AWS's name for a member in a validation message: ``NumberOfBytes`` →
+    ``numberOfBytes`` (first letter lower case)."""
+    return name[:1].lower() + name[1:]
+
+
+def service_problems(rules: Mapping[str, Any], params: Mapping[str, Any],
+                     *, client_checked: bool = True) -> list[str]:
+    """The constraint failures the service reports for ``params``, each in AWS's form
+    (``Value '1025' at 'numberOfBytes' failed to satisfy constraint: …``).
+
+    With ``client_checked=False`` (a request that came over HTTP, which botocore may not
+    have checked) it also reports missing required members and the minimums. Types are
+    assumed right: the wire protocol refuses a wrong JSON type before this runs.
+    """
+    problems: list[str] = []
+    _service_structure(params, rules, "", problems, client_checked)
+    return problems
+
+
+def _service_structure(value: Mapping[str, Any], rule: Mapping[str, Any], path: str,
+                       problems: list[str], client_checked: bool) -> None:
+    members = rule["members"]
+    if not client_checked:
+        for member in rule["required"]:
+            if value.get(member) is None:
+                where = f"{path}.{member_path(member)}" if path else member_path(member)
+                problems.append(f"Value null at '{where}' failed to satisfy constraint: "
+                                "Member must not be null")
+    for member, item in value.items():
+        member_rule = members.get(member)
+        if item is None or member_rule is None or not _constrained(member_rule):
+            continue
+        where = f"{path}.{member_path(member)}" if path else member_path(member)
+        _service(item, member_rule, where, problems, client_checked)
+
+
+def _constrained(rule: Mapping[str, Any]) -> bool:
+    """Whether the service checks anything of a value of ``rule`` (cached per rule)."""
+    entry = _CONSTRAINED.get(id(rule))
+    if entry is not None and entry[0] is rule:
+        return entry[1]
+    parts = (*rule.get("members", {}).values(),
+             *(rule[k] for k in ("member", "key", "value") if k in rule))
+    known = (any(trait in rule for trait in ("min", "max", "pattern", "enum"))
+             or bool(rule.get("required")) or any(_constrained(sub) for sub in parts))
+    _CONSTRAINED[id(rule)] = (rule, known)  # holding the rule keeps its id unique
+    return known
+
+
+_CONSTRAINED: dict[int, tuple[Mapping[str, Any], bool]] = {}
+
+
+def _fails(problems: list[str], value: Any, rule: Mapping[str, Any], path: str,
+           constraint: str) -> None:
+    hidden = rule["type"] == "blob" or rule.get("sensitive")
+    shown_value = "" if hidden else f" '{_java(value)}'"
+    problems.append(f"Value{shown_value} at '{path}' failed to satisfy constraint: {constraint}")
+
+
+def _service(value: Any, rule: Mapping[str, Any], path: str, problems: list[str],
+             client_checked: bool) -> None:
+    kind = rule["type"]
+    if not _type_ok(kind, value):
+        return  # the client side (or the wire protocol) reports types
+    if kind == "structure":
+        _service_structure(value, rule, path, problems, client_checked)
+        return
+    low, high = rule.get("min"), rule.get("max")
+    if kind in ("integer", "long", "double", "float"):
+        if low is not None and value < low and not client_checked:
+            _fails(problems, value, rule, path,
+                   f"Member must have value greater than or equal to {low}")
+        if high is not None and value > high:
+            _fails(problems, value, rule, path,
+                   f"Member must have value less than or equal to {high}")
+        return
+    if kind in ("string", "blob", "list", "map"):
+        size = len(value.encode("utf-8", "surrogatepass")) if kind == "blob" \
+            and isinstance(value, str) else len(value)
+        # botocore checks the minimum length of strings and lists, never of blobs or maps.
+        low_checked = client_checked and kind in ("string", "list")
+        if low is not None and size < low and not low_checked:
+            _fails(problems, value, rule, path,
+                   f"Member must have length greater than or equal to {low}")
+        if high is not None and size > high:
+            _fails(problems, value, rule, path,
+                   f"Member must have length less than or equal to {high}")
+    if kind == "string":
+        pattern = rule.get("pattern")
+        if pattern is not None and not _regex(pattern).fullmatch(value):
+            _fails(problems, value, rule, path,
+                   f"Member must satisfy regular expression pattern: {pattern}")
+        enum = rule.get("enum")
+        if enum is not None and value not in enum:
+            _fails(problems, value, rule, path,
+                   f"Member must satisfy enum value set: [{', '.join(enum)}]")
+    elif kind == "list":
+        for i, item in enumerate(value, start=1):
+            _service(item, rule["member"], f"{path}.{i}.member", problems, client_checked)
+    elif kind == "map":
+        for key, item in value.items():
+            _service(key, rule["key"], f"{path}.{_map_key(key)}.key", problems, client_checked)
+            _service(item, rule["value"], f"{path}.{_map_key(key)}.value", problems,
+                     client_checked)
+
+
+def _map_key(key: Any) -> str:
+    return _printable(key) if isinstance(key, str) else shown(key)
+
+
+@cache
+def _regex(pattern: str) -> re.Pattern[str]:
+    # The model's patterns are Java regular expressions: \w, \s and \d mean ASCII there.
+    return re.compile(pattern, re.ASCII)
+
+
+def validation_error(problems: list[str], **kwargs: Any) -> ValidationException:
+    """AWS's ValidationException for one or more constraint failures."""
+    count = len(problems)
+    noun = "error" if count == 1 else "errors"
+    return ValidationException(f"{count} validation {noun} detected: " + "; ".join(problems),
+                               **kwargs)
+
+
+# -- checks the model cannot express ---------------------------------------------------------
+def _fail(name: str, value: Any, constraint: str, *, hidden: bool = False) -> ValidationException:
+    shown_value = "" if hidden else f" '{_java(value)}'"
+    return validation_error([f"Value{shown_value} at '{member_path(name)}' failed to satisfy "
+                             f"constraint: {constraint}"])
 
 
 def blob(name: str, value: Any, *, low: int = 1, high: int) -> bytes:
     """Bytes of length ``low``..``high``; ``str`` is taken as UTF-8, as botocore does."""
     if isinstance(value, str):
+        if lone_surrogate(value) is not None:
+            raise ValidationException(f"{name} is a string with a lone surrogate, which "
+                                      "cannot be encoded as UTF-8.")
         value = value.encode("utf-8")
     elif type(value) is not bytes:
-        if not isinstance(value, (bytes, bytearray, memoryview)):
+        if not isinstance(value, (bytes, bytearray)):
             raise ValidationException(
-                f"Invalid type for parameter {name}, value: {value!r}, type: "
-                f"{type(value).__name__}, valid types: bytes, bytearray, str")
+                f"Invalid type for parameter {name}, value: {shown(value)}, type: "
+                f"{type(value)}, valid types: {_VALID_TYPES['blob']}")
         value = bytes(value)
     if len(value) < low:
-        raise _fail(name, f"Member must have length greater than or equal to {low}")
+        raise _fail(name, value, f"Member must have length greater than or equal to {low}",
+                    hidden=True)
     if len(value) > high:
-        raise _fail(name, f"Member must have length less than or equal to {high}")
+        raise _fail(name, value, f"Member must have length less than or equal to {high}",
+                    hidden=True)
     return value
 
 
 def context(name: str, value: Any) -> dict[str, str] | None:
-    """An encryption context: a mapping of non-empty strings to strings (None if empty)."""
+    """An encryption context: a mapping of strings to strings (None if empty)."""
     if value is None:
         return None
-    if type(value) is not dict and not isinstance(value, Mapping):
+    if not isinstance(value, Mapping):
         raise ValidationException(
-            f"Invalid type for parameter {name}, type: {type(value).__name__}, "
-            "valid types: dict (a map of strings to strings)")
+            f"Invalid type for parameter {name}, value: {shown(value)}, type: {type(value)}, "
+            f"valid types: {_VALID_TYPES['map']}")
     for key, val in value.items():
-        if not isinstance(key, str) or not isinstance(val, str):
-            raise ValidationException(
-                f"Invalid type in {name}: every key and value must be a string, got "
-                f"{key!r}: {val!r}")
-        if not key:
-            raise _fail(name, "Keys must have length greater than or equal to 1")
+        for part in (key, val):
+            if not isinstance(part, str):
+                raise ValidationException(
+                    f"Invalid type for parameter {name}, value: {shown(part)}, type: "
+                    f"{type(part)}, valid types: {_VALID_TYPES['string']}")
+            if lone_surrogate(part) is not None:
+                raise ValidationException(f"{name} has a string with a lone surrogate, "
+                                          "which cannot be encoded as UTF-8.")
+        if not key:  # the model sets no minimum; kmssim keeps refusing an empty key
+            raise _fail(name, value, "Keys must have length greater than or equal to 1")
     return dict(value) or None
 
 
 def integer(name: str, value: Any, low: int, high: int) -> int:
-    """An int in ``low``..``high`` (bools are refused, as botocore refuses them)."""
+    """An int in ``low``..``high`` (bools are refused)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationException(
-            f"Invalid type for parameter {name}, value: {value!r}, type: "
-            f"{type(value).__name__}, valid types: int")
+            f"Invalid type for parameter {name}, value: {shown(value)}, type: "
+            f"{type(value)}, valid types: {_VALID_TYPES['integer']}")
     if value < low:
-        raise _fail(name, f"Member must have value greater than or equal to {low}")
+        raise _fail(name, value, f"Member must have value greater than or equal to {low}")
     if value > high:
-        raise _fail(name, f"Member must have value less than or equal to {high}")
+        raise _fail(name, value, f"Member must have value less than or equal to {high}")
     return value
 
 
 def choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
     """One of ``allowed``."""
-    if value not in allowed:
-        raise _fail(name, f"Member must satisfy enum value set: [{', '.join(allowed)}]")
-    return str(value)
+    if not isinstance(value, str) or value not in allowed:
+        raise _fail(name, value, f"Member must satisfy enum value set: [{', '.join(allowed)}]")
+    return value
 
 
 def text(name: str, value: Any, *, low: int = 0, high: int = 8192) -> str:
     """A string of length ``low``..``high``."""
     if not isinstance(value, str):
         raise ValidationException(
-            f"Invalid type for parameter {name}, value: {value!r}, type: "
-            f"{type(value).__name__}, valid types: str")
-    if not low <= len(value) <= high:
-        raise _fail(name, f"Member must have length between {low} and {high}")
+            f"Invalid type for parameter {name}, value: {shown(value)}, type: "
+            f"{type(value)}, valid types: {_VALID_TYPES['string']}")
+    if len(value) < low:
+        raise _fail(name, value, f"Member must have length greater than or equal to {low}")
+    if len(value) > high:
+        raise _fail(name, value, f"Member must have length less than or equal to {high}")
     return value
 
 
@@ -91,6 +435,6 @@ def flag(name: str, value: Any) -> bool:
     """A boolean."""
     if not isinstance(value, bool):
         raise ValidationException(
-            f"Invalid type for parameter {name}, value: {value!r}, type: "
-            f"{type(value).__name__}, valid types: bool")
+            f"Invalid type for parameter {name}, value: {shown(value)}, type: "
+            f"{type(value)}, valid types: {_VALID_TYPES['boolean']}")
     return value

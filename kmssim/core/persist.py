@@ -4,11 +4,28 @@ A workshop can checkpoint a simulator and resume it later, or hand attendees the
 same starting point. The file holds everything: keys with every version of their
 material, aliases, the clock and its queue, the audit trail and the position of the
 seeded random stream, so a loaded simulator continues exactly as the saved one would.
+
+Format version 2 adds two integrity checks against accidental edits (a stray
+keystroke, a bad merge, a truncated copy), so that a damaged file is refused with a
+`CorruptScenarioError` naming what is wrong instead of loading a simulator that fails
+later or decrypts wrongly:
+
+- ``digest``: ``"sha256:"`` and the SHA-256 of the canonical JSON of every other member
+  (sorted keys, no spaces, ASCII). Any edit of the content changes it.
+- a check value beside each key material (`kmssim.core.schema.check_value`), binding
+  the secret to its key and material ids;
+- and, behind both, a strict schema (`kmssim.core.schema.check`): every member's JSON
+  type, ranges, time zones, id shapes, references between keys, aliases and materials.
+
+Neither is a signature: anyone with the file can recompute them. They protect against
+accidents, not against someone who means to change the file. Version 1 files (no
+digest, no check values) are still read, through the same schema.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import tempfile
@@ -17,8 +34,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from kmssim.core import policy, schema
 from kmssim.core.entropy import Entropy
-from kmssim.core.errors import CorruptScenarioError
+from kmssim.core.errors import CorruptScenarioError, ScenarioFileError
 from kmssim.core.keys import Key, KeyMaterial, StateChange
 from kmssim.core.ops.grants import Grant
 from kmssim.core.state import Service
@@ -31,7 +49,9 @@ S = TypeVar("S", bound=Service)
 __all__ = ["save", "load", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "kmssim-scenario"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: The older versions `load` still reads.
+READABLE_VERSIONS = (1, 2)
 
 
 def _time(value: datetime | None) -> str | None:
@@ -55,7 +75,9 @@ def _key_to_json(key: Key) -> dict[str, Any]:
         "key_spec": key.key_spec, "key_usage": key.key_usage, "description": key.description,
         "manager": key.manager, "state": key.state,
         "materials": [[m.material_id, _time(m.created), m.rotation_type,
-                       base64.b64encode(m.secret).decode()] for m in key.materials],
+                       base64.b64encode(m.secret).decode(),
+                       schema.check_value(key.key_id, m.material_id, m.secret)]
+                      for m in key.materials],
         "rotation_enabled": key.rotation_enabled,
         "rotation_period_days": key.rotation_period_days,
         "rotation_anchor": _time(key.rotation_anchor), "next_rotation": _time(key.next_rotation),
@@ -67,8 +89,8 @@ def _key_to_json(key: Key) -> dict[str, Any]:
 
 
 def _key_from_json(data: dict[str, Any]) -> Key:
-    materials = tuple(KeyMaterial(mid, _at(created), rtype, base64.b64decode(secret))
-                      for mid, created, rtype, secret in data["materials"])
+    materials = [KeyMaterial(mid, _at(created), rtype, base64.b64decode(secret))
+                 for mid, created, rtype, secret, *_ in data["materials"]]
     if not materials:
         raise ValueError("a key without key material")
     return Key(data["key_id"], data["arn"], _at(data["created"]), data["key_spec"],
@@ -103,7 +125,7 @@ def _scenario(kms: Service) -> dict[str, Any]:
                   else seed}),
         "stream_position": kms.entropy.position,
         "invocations": kms._invocations,
-        "principal": kms.principal,
+        "principal": kms._principal,   # the default, not an acting_as block's
         "keys": [_key_to_json(k) for k in kms._keys.values()],
         "deleted": [_key_to_json(k) for k in kms._deleted.values()],
         "aliases": [[name, key_id, _time(created), _time(updated)]
@@ -118,20 +140,111 @@ def _scenario(kms: Service) -> dict[str, Any]:
 
 def save(kms: Service, path: str | os.PathLike[str]) -> None:
     """Write ``kms`` to ``path``: a temporary file in the same folder, then a rename,
-    so the file on disk is always either the old scenario or the whole new one."""
-    target = Path(path)
-    text = json.dumps(_scenario(kms), separators=(",", ":"), default=_time)
-    handle, temporary = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.",
-                                         suffix=".tmp")
+    so the file on disk is always either the old scenario or the whole new one.
+
+    The file is created with mode 0600 (owner only): it holds key material. Temporary
+    files that an earlier, killed save to the same path left behind are removed first.
+    Any failure to write (missing folder, a directory, no permission, a NUL in the
+    path) is a `ScenarioFileError` naming the path and the reason.
+    """
+    try:
+        target = Path(path)
+        folder = target.parent
+        if "\x00" in str(target):
+            raise ValueError("the path contains a NUL character")
+        if target.is_dir():
+            raise IsADirectoryError(21, "Is a directory")
+    except (TypeError, ValueError, OSError) as error:
+        raise ScenarioFileError(f"Cannot save the scenario to {str(path)!r}: "
+                                f"{_reason(error)}") from None
+    scenario = _scenario(kms)
+    scenario["digest"] = digest(scenario)
+    text = json.dumps(scenario, separators=(",", ":"), default=_time)
+    try:
+        _remove_abandoned(target)
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.",
+                                             suffix=".tmp")   # mode 0600
+    except OSError as error:
+        raise ScenarioFileError(f"Cannot save the scenario to {str(path)!r}: "
+                                f"{_reason(error)}") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
+            _hold(out.fileno())   # tells a later save that this file is not abandoned
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(temporary, target)
-    except BaseException:
+            os.replace(temporary, target)
+    except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise ScenarioFileError(f"Cannot save the scenario to {str(path)!r}: "
+                                    f"{_reason(error)}") from None
         raise
+
+
+def digest(scenario: dict[str, Any]) -> str:
+    """The integrity digest of a scenario's JSON data: SHA-256 over the canonical JSON
+    of every member but ``digest`` itself. A check against accidental edits, not a
+    signature."""
+    content = {name: value for name, value in scenario.items() if name != "digest"}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                           default=_time)
+    return "sha256:" + hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        names = [name for name, _ in pairs]
+        twice = next(name for name in names if names.count(name) > 1)
+        raise CorruptScenarioError(f"member {twice!r} appears twice in one object")
+    return data
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
+
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None  # type: ignore[assignment]
+
+def _hold(descriptor: int) -> None:
+    """Lock the temporary file being written, for as long as this process lives."""
+    if fcntl is not None:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _remove_abandoned(target: Path) -> None:
+    """Remove the temporary files of saves to ``target`` that were killed mid-write
+    (they hold key material): those no live process holds a lock on. Without POSIX
+    file locks there is no telling a killed save from a running one: nothing is removed."""
+    if fcntl is None:  # pragma: no cover - not POSIX
+        return
+    for leftover in target.parent.glob(f".{_glob_escape(target.name)}.*.tmp"):
+        try:
+            descriptor = os.open(leftover, os.O_RDONLY)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue          # a save in progress in another process
+            else:
+                leftover.unlink(missing_ok=True)
+            finally:
+                os.close(descriptor)
+        except OSError:
+            continue
+
+
+def _glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+def _no_constant(name: str) -> Any:
+    raise CorruptScenarioError(f"{name} is not a number kmssim writes")
 
 
 def _seed(data: dict[str, Any] | None) -> int | str | bytes | None:
@@ -149,20 +262,38 @@ def _seed(data: dict[str, Any] | None) -> int | str | bytes | None:
 
 def load(factory: Callable[..., S], path: str | os.PathLike[str]) -> S:
     """Build a simulator with ``factory`` (the simulator class) from a file written by `save`."""
+    where = repr(str(path))
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CorruptScenarioError(f"Cannot read scenario {str(path)!r}: {error}") from None
+        data = json.loads(Path(path).read_text(encoding="utf-8"), object_pairs_hook=_no_duplicates,
+                          parse_constant=_no_constant)
+    except CorruptScenarioError as error:
+        raise CorruptScenarioError(f"Scenario {where} is damaged: {error.message}") from None
+    except (OSError, ValueError, TypeError, RecursionError) as error:
+        # ValueError: bad UTF-8, bad JSON, a NUL in the path, an integer over 4,300 digits
+        raise CorruptScenarioError(f"Cannot read scenario {where}: {_reason(error)}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise CorruptScenarioError(f"{str(path)!r} is not a kmssim scenario file.")
-    if data.get("version") != FORMAT_VERSION:
+        raise CorruptScenarioError(f"{where} is not a kmssim scenario file.")
+    version = data.get("version")
+    if type(version) is not int or version not in READABLE_VERSIONS:
         raise CorruptScenarioError(
-            f"{str(path)!r} is scenario format version {data.get('version')!r}; this kmssim "
-            f"reads version {FORMAT_VERSION}.")
+            f"{where} is scenario format version {version!r}; this kmssim reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}.")
+    try:
+        schema.check(data, version=version)
+    except CorruptScenarioError as error:
+        raise CorruptScenarioError(f"Scenario {where} is damaged: {error.message}") from None
+    except RecursionError:
+        raise CorruptScenarioError(f"Scenario {where} is damaged: nested too deeply") from None
+    if version >= 2 and data["digest"] != digest(data):
+        raise CorruptScenarioError(
+            f"Scenario {where} was changed after kmssim saved it: its digest does not match "
+            "its content. (The digest guards against accidental edits; re-save the "
+            "scenario from a simulator rather than editing the file.)")
     try:
         kms = factory(seed=None, start=_parse_time(data["now"]), region=data["region"],
                   account_id=data["account_id"])
-        kms.entropy = Entropy(_seed(data["seed"]), data["stream_position"])
+        kms.entropy = Entropy(_seed(data["seed"]), data["stream_position"],
+                              scope=(kms.region, kms.account_id))
         kms._invocations = int(data["invocations"])
         kms._principal = data["principal"]
         kms._keys = {k.key_id: k for k in map(_key_from_json, data["keys"])}
@@ -174,6 +305,9 @@ def load(factory: Callable[..., S], path: str | os.PathLike[str]) -> S:
                 raise ValueError(f"alias {name} points to a missing key")
         kms.clock.restore(_at(data["now"]),
                           [(_at(due), kind, key_id) for due, kind, key_id in data["queue"]])
+        for key in [*kms._keys.values(), *kms._deleted.values()]:
+            if key.policy is not None:   # a key policy must still be a valid document
+                policy.parse(key.policy)
         # Scenarios saved before policies and grants existed have neither section.
         kms.iam.restore(data.get("iam", []))
         kms._grants = {g.grant_id: g for g in map(Grant.from_json, data.get("grants", []))}

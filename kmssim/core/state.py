@@ -12,6 +12,7 @@ import contextlib
 import contextvars
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,7 +35,11 @@ from kmssim.core.iam import IAM, Caller, authorize, caller_of
 from kmssim.core.keys import Key, KeyMaterial
 from kmssim.core.trail import AuditTrail
 
-__all__ = ["Service", "ServiceEvent", "ClockListener", "AWS_MANAGED_SERVICES"]
+__all__ = ["Service", "ServiceEvent", "ClockListener", "AWS_MANAGED_SERVICES", "LOCK_SLICE"]
+
+#: The longest an `advance` holds the simulator's lock at a time, in seconds, before it
+#: lets other calls in (see `Service.advance_to`).
+LOCK_SLICE = 0.05
 
 # The AWS service a KMS request is made through (``s3.us-east-1.amazonaws.com``), for the
 # kms:ViaService condition key; set by `Service.via_service`, per thread and task.
@@ -96,19 +101,24 @@ class ClockListener(Protocol):
         None or later than ``now``. Must not raise for what it does on schedule."""
 
 
+_REGION = re.compile(r"([a-z]+-){2,3}\d+", re.ASCII)
+
+
 class Service(AuditedCalls):
     """State shared by every operation: keys, aliases, clock, randomness, trail."""
 
     def __init__(self, seed: int | str | bytes | None = None, start: datetime | None = None,
                  region: str = "us-east-1", account_id: str = "111122223333") -> None:
-        if not isinstance(region, str) or not region:
-            raise ValidationException("region must be a non-empty string such as 'us-east-1'.")
+        # The model's RegionType pattern, matched in full (so "us-east-1:999" or a trailing
+        # newline cannot slip into every ARN).
+        if not isinstance(region, str) or not _REGION.fullmatch(region):
+            raise ValidationException("region must be an AWS Region name such as 'us-east-1'.")
         if not (isinstance(account_id, str) and len(account_id) == 12 and account_id.isdigit()):
             raise ValidationException("account_id must be 12 digits, e.g. '111122223333'.")
         self.region = region
         self.account_id = account_id
         self.clock = Clock(start)
-        self.entropy = Entropy(seed)
+        self.entropy = Entropy(seed, scope=(region, account_id))
         self.trail = AuditTrail()
         self._keys: dict[str, Key] = {}
         # alias name → (target key id, created, last updated)
@@ -116,8 +126,16 @@ class Service(AuditedCalls):
         self._deleted: dict[str, Key] = {}   # key id → the key as it was, materials destroyed
         self._invocations = 0                # makes every nonce unique within this simulator
         self._principal = f"arn:aws:iam::{account_id}:user/learner"
+        # Who `acting_as` says is calling, per thread and per asyncio task: each thread
+        # starts from an empty context, so a block in one thread never names the caller
+        # of another, and nothing outlives the block that set it.
+        self._acting: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+            "kmssim_acting_as", default=None)
         self._calls: list[CallFrame] = []
         self._lock = threading.RLock()
+        # Held for a whole advance (which releases `_lock` between slices), so that two
+        # advances never interleave and concurrent steps still add up.
+        self._advancing = threading.RLock()
         self._ciphers: dict[str, Any] = {}   # material id → ready cipher object (a cache)
         self._listeners: dict[str, ClockListener] = {}   # name → listener; not saved
         self.iam = IAM(account_id, self._lock)
@@ -135,6 +153,8 @@ class Service(AuditedCalls):
 
         Rotations and deletions due at or before the new time happen, each at its own
         scheduled instant. ``kms.advance(days=365)`` (or ``kms.advance(365)``) is a year.
+        Any span up to the year 9999 is accepted: a long one does not block other
+        callers, because the lock is let go every 50 ms between events (`advance_to`).
         """
         try:
             step = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds, weeks=weeks)
@@ -145,34 +165,81 @@ class Service(AuditedCalls):
                                       "999,999,999 days.") from None
         if step < timedelta(0):
             raise ValidationException("Simulated time cannot go backwards: the step is negative.")
-        with self._lock:  # read "now" and move from it at once, so concurrent steps add up
-            try:
-                target = self.now + step
-            except OverflowError:
-                raise ValidationException("That step would move simulated time past the year "
-                                          "9999.") from None
+        if self._holds_lock():
+            return self._advance_all(self._target(step))
+        with self._advancing:   # no other advance moves the clock until this one is done
+            with self._lock:
+                target = self._target(step)
             return self.advance_to(target)
+
+    def _target(self, step: timedelta) -> datetime:
+        try:
+            return self.now + step
+        except OverflowError:
+            raise ValidationException("That step would move simulated time past the year "
+                                      "9999.") from None
 
     def advance_to(self, when: datetime) -> list[ServiceEvent]:
         """Move simulated time to ``when`` (not before now); see `advance`.
 
         Clock listeners (`add_clock_listener`) act at their own due instants on the
         way, after KMS's events due at the same instant.
+
+        However long the span, the simulator's lock is held for at most about
+        `LOCK_SLICE` (50 ms) at a time: between due events the advance lets other calls
+        in, and those calls see the clock at the instant of the last event fired (never
+        beyond an event not yet fired). Advances themselves run one at a time, so
+        concurrent steps add up. (Called by a thread that already holds the lock, an
+        advance runs to its end without letting go.)
         """
+        target = as_utc(when)
+        if self._holds_lock():
+            return self._advance_all(target)
+        fired: list[ServiceEvent] = []
+        with self._advancing:
+            with self._lock:
+                if target < self.now:
+                    raise ValidationException(
+                        f"Simulated time cannot go backwards: {target.isoformat()} is before "
+                        f"now ({self.now.isoformat()}).")
+            while True:
+                with self._lock:
+                    if target < self.now or self._advance_slice(
+                            target, fired, time.perf_counter() + LOCK_SLICE):
+                        return fired
+
+    def _holds_lock(self) -> bool:
+        owned = getattr(self._lock, "_is_owned", None)
+        return bool(owned and owned())
+
+    def _advance_all(self, target: datetime) -> list[ServiceEvent]:
+        fired: list[ServiceEvent] = []
         with self._lock:
-            target = as_utc(when)
-            fired: list[ServiceEvent] = []
-            while target >= self.now and (due := self._listener_due(target)) is not None:
-                fired += self.clock.run_until(due, self._fire)
-                for name, listener in list(self._listeners.items()):
+            self._advance_slice(target, fired, None)
+        return fired
+
+    def _advance_slice(self, target: datetime, fired: list[ServiceEvent],
+                       deadline: float | None) -> bool:
+        """Fire what is due up to ``target`` into ``fired`` until ``deadline``; whether
+        ``target`` was reached. Called with the lock held."""
+        while target >= self.now and (due := self._listener_due(target)) is not None:
+            part, reached = self.clock.run_some(due, self._fire, deadline)
+            fired += part
+            if not reached:
+                return False
+            for name, listener in list(self._listeners.items()):
+                pending = listener.next_due()
+                if pending is not None and pending <= self.now:
+                    listener.run_due(self.now)
                     pending = listener.next_due()
                     if pending is not None and pending <= self.now:
-                        listener.run_due(self.now)
-                        pending = listener.next_due()
-                        if pending is not None and pending <= self.now:
-                            raise RuntimeError(f"clock listener {name!r} is still due at "
-                                               f"{self.now.isoformat()} after run_due()")
-            return fired + self.clock.run_until(target, self._fire)
+                        raise RuntimeError(f"clock listener {name!r} is still due at "
+                                           f"{self.now.isoformat()} after run_due()")
+            if deadline is not None and time.perf_counter() > deadline:
+                return False
+        part, reached = self.clock.run_some(target, self._fire, deadline)
+        fired += part
+        return reached
 
     def _listener_due(self, target: datetime) -> datetime | None:
         dues = [due for listener in self._listeners.values()
@@ -231,8 +298,9 @@ class Service(AuditedCalls):
     # -- who is calling -------------------------------------------------------
     @property
     def principal(self) -> str:
-        """The IAM identity the audit trail records for calls made now."""
-        return self._principal
+        """The IAM identity the audit trail records for calls made now, in this thread
+        (or asyncio task): the innermost `acting_as` block's, else the default."""
+        return self._acting.get() or self._principal
 
     @contextlib.contextmanager
     def acting_as(self, identity: str) -> Iterator[str]:
@@ -240,18 +308,21 @@ class Service(AuditedCalls):
 
         ``with kms.acting_as("alice"): ...`` records calls as
         ``arn:aws:iam::<account>:user/alice``; ``"role/app"`` becomes a role ARN.
+        The identity is context-local: it applies to calls made in this thread (or
+        asyncio task) inside the block, never to other threads' calls, and ends with
+        the block. A new thread starts as the default principal, whatever blocks other
+        threads are in.
         """
         if not isinstance(identity, str) or not identity:
             raise ValidationException("acting_as() needs a user name, 'role/<name>' or an ARN.")
         if not identity.startswith("arn:"):
             kind = "" if "/" in identity else "user/"
             identity = f"arn:aws:iam::{self.account_id}:{kind}{identity}"
-        with self._lock:
-            before, self._principal = self._principal, identity
+        token = self._acting.set(identity)
         try:
             yield identity
         finally:
-            self._principal = before
+            self._acting.reset(token)
 
     @contextlib.contextmanager
     def via_service(self, endpoint: str) -> Iterator[str]:
@@ -466,8 +537,8 @@ class Service(AuditedCalls):
             self._ciphers.pop(material.material_id, None)
         # Keep what the key was, for history and for explaining failures, but destroy
         # its material: ciphertexts under it are now unrecoverable, as in AWS.
-        key.materials = tuple(KeyMaterial(m.material_id, m.created, m.rotation_type, b"")
-                              for m in key.materials)
+        key.materials = [KeyMaterial(m.material_id, m.created, m.rotation_type, b"")
+                         for m in key.materials]
         key.set_state("Deleted", self.now)
         self._deleted[key.key_id] = key
         self._record_service("DeleteKey", key, {"keyId": key.key_id})

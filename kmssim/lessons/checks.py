@@ -21,13 +21,18 @@ __all__ = ["Exercise", "Verdict", "judge", "normalise"]
 
 @dataclass(frozen=True, slots=True)
 class Exercise:
-    """One exercise: the answer's kind, a hint, why the answer is what it is, a solver."""
+    """One exercise: the answer's kind, a hint, why the answer is what it is, a solver.
+
+    ``material``, when given, produces what the learner reads to answer (a CloudTrail
+    record, a table) from the same scenario the solver runs; `teach.material` prints it.
+    """
 
     exercise_id: str
     kind: str                      # "error", "int", "date", "bool" or "text"
     hint: str
     why: str
     solve: Callable[[], Any]
+    material: Callable[[], str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

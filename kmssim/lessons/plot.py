@@ -363,11 +363,15 @@ def _decorate(ax: Axes, histories: list[KeyHistory], counts: dict[tuple[str, str
     labels = []
     for history in histories:
         wrapped = sum(counts.get((history.key_id, v.material_id), 0) for v in history.versions)
+        deleted = history.state == "Deleted"
         lines = [key_label(history), _plural(len(history.versions), "version")]
         if counts:
-            lines.append(_plural(wrapped, "record" if from_records else "ciphertext"))
-        if history.state == "Deleted":
-            lines.append("deleted")
+            # A deleted key's lane says what its ciphertexts are now, not "3 ciphertexts"
+            # beside a bare "deleted" that reads as if the ciphertexts were deleted.
+            lines.append(_plural(wrapped, "record" if from_records else "ciphertext")
+                         + (" unreadable" if deleted else ""))
+        if deleted:
+            lines.append("key deleted")
         labels.append("\n".join(lines))
     ax.set_yticks([-i for i in range(n)], labels)
     ax.tick_params(axis="y", length=0, labelsize=8)

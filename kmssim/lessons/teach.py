@@ -6,7 +6,9 @@ line (``DisabledException: …``) instead of a traceback, `show` prints a respon
 way the AWS CLI prints JSON, `tamper` damages a ciphertext on purpose, and
 `write_records` plays an application that seals a record every so often while
 simulated time passes. The self-checks of the "On your own" exercises live in
-`kmssim.lessons.exercises` and are re-exported here as `check`.
+`kmssim.lessons.exercises` and are re-exported here as `check` (and `material`, which
+prints what an exercise asks you to read); `checkpoint("3.4")` rebuilds a lesson's state
+at the start of a section for a learner who fell behind (`kmssim.lessons.checkpoints`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from cryptography.exceptions import InvalidTag
+
 from kmssim.core import SecretBytes
 from kmssim.core.envelope import SealedRecord
 from kmssim.core.errors import (
@@ -28,16 +32,21 @@ from kmssim.core.errors import (
     aws_words,
     hint_line,
 )
-from kmssim.lessons.exercises import check, evaluate
+from kmssim.lessons.checkpoints import checkpoint
+from kmssim.lessons.exercises import check, evaluate, material
 from kmssim.lessons.records import write_records
 
 if TYPE_CHECKING:
     pass
 
 __all__ = ["attempt", "expect_error", "show", "table", "tamper", "write_records", "check",
-           "evaluate"]
+           "evaluate", "material", "checkpoint"]
 
 T = TypeVar("T")
+
+#: What `attempt` prints for cryptography's InvalidTag: a local failure, not a KMS error.
+LOCAL_FAILURE = ("InvalidTag (from the cryptography library): the local AES-GCM check failed; "
+                 "no KMS call failed, so there is no AWS error code")
 
 
 def attempt(call: Callable[[], T]) -> T | None:
@@ -48,7 +57,9 @@ def attempt(call: Callable[[], T]) -> T | None:
     words, ``<Code>: <message>`` (the code alone where AWS sends no message), then
     kmssim's explanation, if it has one, on a line of its own marked ``kmssim hint:``,
     and returns None. A `ParamValidationError` (what botocore refuses before sending)
-    prints botocore's text the same way. Other exceptions (bugs) are not caught.
+    prints botocore's text the same way. A failed *local* AES-GCM check (``InvalidTag``
+    from the cryptography library, as in `unseal` of a changed record) prints one line
+    saying no KMS call failed. Other exceptions (bugs) are not caught.
     """
     if not callable(call):
         raise ValidationException("attempt() takes a function of no arguments, e.g. "
@@ -57,6 +68,9 @@ def attempt(call: Callable[[], T]) -> T | None:
         return call()
     except (KMSError, ParamValidationError) as error:
         _print_error(error)
+        return None
+    except InvalidTag:
+        print(LOCAL_FAILURE)
         return None
 
 

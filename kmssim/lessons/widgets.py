@@ -34,7 +34,7 @@ from kmssim.core.envelope import SealedRecord, seal
 from kmssim.core.errors import HINT_LABEL, KMSError, ParamValidationError, aws_words
 from kmssim.lessons.plot import new_figure, timeline, timeline_size, to_png
 
-__all__ = ["TimeControls", "ProgressBar", "explain"]
+__all__ = ["TimeControls", "RecordsPanel", "DecryptPanel", "ProgressBar", "explain"]
 
 T = TypeVar("T")
 LOG_LINES = 12
@@ -89,6 +89,7 @@ class TimeControls:
         self._layout: tuple[Any, ...] = ()
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
         self.status = widgets.HTML()
+        self.caption = widgets.HTML()
         self.log_view = widgets.HTML()
         actions: list[tuple[str, str, Callable[[], Any]]] = [
             ("+1 day", "Advance the clock one day", lambda: self.advance(days=1)),
@@ -106,9 +107,12 @@ class TimeControls:
                                     layout=widgets.Layout(width="auto"))
             button.on_click(lambda _button, act=action: act())
             self.buttons[label] = button
-        self.widget = widgets.VBox([widgets.HBox(list(self.buttons.values())), self.status,
-                                    self.image, self.log_view])
+        self.widget = widgets.VBox(self._children())
         self.redraw()
+
+    def _children(self) -> list[widgets.Widget]:
+        return [widgets.HBox(list(self.buttons.values())), self.status, self.image,
+                self.caption, self.log_view]
 
     # -- what the buttons do ------------------------------------------------------
     def advance(self, *, days: float = 0, months: int = 0, years: int = 0) -> list[ServiceEvent]:
@@ -144,8 +148,9 @@ class TimeControls:
         def act() -> str:
             self.kms.rotate_key_on_demand(KeyId=self.key_id)
             history = self.kms.history(self.key_id)
+            left = _on_demand_left(history)
             self._say(f"on-demand rotation: v{len(history.versions)} is now current "
-                      f"({_on_demand_left(history)} on-demand rotations left).")
+                      f"({left} on-demand rotation{'' if left == 1 else 's'} left).")
             return history.versions[-1].material_id
         return self._run(act)
 
@@ -171,7 +176,7 @@ class TimeControls:
             self.status.value = f"<b>{html.escape(self.status_text(history))}</b>"
             axes = self.figure.axes[0]
             axes.clear()
-            timeline(self.kms, self.key_id, ax=axes)
+            self._draw_timeline(axes)
             # Constrained layout costs a second draw per render. Lay out again only when
             # the labels that decide the margins change length; otherwise keep the frame.
             layout = _layout_signature(axes)
@@ -181,9 +186,41 @@ class TimeControls:
             if layout != self._layout:
                 self.figure.set_layout_engine("none")
                 self._layout = layout
+            # The words go in a caption under the picture. (Setting the Image widget's
+            # tooltip breaks its view in JupyterLab: "Click to show javascript error".)
+            self.caption.value = (f'<div style="font-size:12px;opacity:0.8">Picture: '
+                                  f"{html.escape(self.alt_text(history))}</div>")
         except Exception as error:  # a drawing problem must not become a traceback
             self._say(explain(error), error=True)
         self.log_view.value = self._log_html()
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        """Grey out what cannot act now, and say why in the tooltip."""
+        try:
+            history = self.kms.history(self.key_id)
+        except KMSError:  # pragma: no cover - a key the panel was built on stays known
+            return
+        rotate = self.buttons["Rotate on demand"]
+        left = _on_demand_left(history)
+        rotate.disabled = left == 0 or history.state != "Enabled"
+        rotate.tooltip = ("RotateKeyOnDemand: new key material now" if not rotate.disabled else
+                          "No on-demand rotations left (25 per key)" if left == 0 else
+                          f"The key is {history.state}")
+        encrypt = self.buttons["Encrypt a record"]
+        encrypt.disabled = history.state != "Enabled"
+
+    def _draw_timeline(self, axes: Axes) -> None:
+        timeline(self.kms, self.key_id, ax=axes)
+
+    def alt_text(self, history: KeyHistory | None = None) -> str:
+        """What the picture shows, in words (the image's tooltip and caption)."""
+        history = history or self.kms.history(self.key_id)
+        n = len(history.versions)
+        dates = ", ".join(f"v{v.number} from {v.created:%Y-%m-%d}" for v in history.versions[-4:])
+        more = f" (the last four: {dates})" if n > 4 else f": {dates}"
+        return (f"timeline of {key_label(history)}, one bar per version of its key material, "
+                f"{n} version{'s' if n > 1 else ''}{more}")
 
     def status_text(self, history: KeyHistory | None = None) -> str:
         """The status line as plain text: date, key, versions, rotation, records."""
@@ -301,6 +338,194 @@ class ProgressBar:
 
     def __repr__(self) -> str:
         return f"ProgressBar({self.description!r}, {self.widget.value}/{self.widget.max})"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
+        bundle["text/plain"] = repr(self)
+        return bundle
+
+
+class RecordsPanel(TimeControls):
+    """Time controls for lesson 3: records are written as time passes, and the timeline
+    and the blast-radius chart are redrawn after every click.
+
+    Besides `TimeControls`' buttons it has "Write a year of records" (a record at the
+    start of each of the next twelve months, the clock moving between them), and it
+    draws, under the timeline, how many of the records each version protects.
+    """
+
+    def __init__(self, kms: KMS, key_id: str, records: list[SealedRecord] | None = None) -> None:
+        self.radius_figure = new_figure(*timeline_size(1))
+        self.radius_image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.radius_caption = widgets.HTML()
+        self.radius_alt = ""
+        super().__init__(kms, key_id, records)
+        button = widgets.Button(description="Write a year of records",
+                                tooltip="Seal a record, move one month; twelve times",
+                                layout=widgets.Layout(width="auto"))
+        button.on_click(lambda _button: self.write_year())
+        self.buttons["Write a year of records"] = button
+        self.widget.children = tuple(self._children())
+
+    def _children(self) -> list[widgets.Widget]:
+        return [*super()._children()[:4], self.radius_image, self.radius_caption,
+                self.log_view]
+
+    def write_year(self) -> list[SealedRecord]:
+        """Seal a record, then advance a month, twelve times; returns the new records."""
+        def act() -> list[SealedRecord]:
+            made: list[SealedRecord] = []
+            events: list[ServiceEvent] = []
+            for _ in range(12):
+                number = len(self.records) + 1
+                record = seal(self.kms, self.key_id, f"record #{number}".encode(),
+                              {"record": str(number)})
+                self.records.append(record)
+                made.append(record)
+                events += self.kms.advance_to(_add_months(self.kms.now, 1))
+            self._log_advance("12 months, a record each month", events)
+            return made
+        return self._run(act) or []
+
+    def _draw_timeline(self, axes: Axes) -> None:
+        timeline(self.kms, self.key_id, ax=axes, records=self.records)
+
+    def redraw(self) -> None:
+        super().redraw()
+        if not hasattr(self, "radius_figure"):
+            return
+        try:
+            from kmssim.lessons.plot import blast_radius
+            self.radius_figure.clear()
+            axes = self.radius_figure.add_subplot()
+            if self.records:
+                blast_radius(self.kms, self.records, ax=axes)
+                alt = self.radius_alt_text()
+            else:
+                axes.set_axis_off()
+                axes.text(0.5, 0.5, "No records yet: write some to see what each version "
+                          "protects", ha="center", va="center")
+                alt = "no records yet, so no version protects anything"
+            self.radius_figure.set_layout_engine("constrained")
+            self.radius_image.value = to_png(self.radius_figure)
+            self.radius_alt = alt
+            self.radius_caption.value = (f'<div style="font-size:12px;opacity:0.8">Picture: '
+                                         f"{html.escape(alt)}</div>")
+        except Exception as error:  # a drawing problem must not become a traceback
+            self._say(explain(error), error=True)
+            self.log_view.value = self._log_html()
+
+    def radius_alt_text(self) -> str:
+        """The blast-radius chart in words: records per version."""
+        from kmssim.analysis.exposure import exposure
+        rows = [r for r in exposure(self.kms, self.records).rows if r.key_id == self.key_id]
+        counts = ", ".join(f"v{r.version} {r.count}" for r in rows)
+        return f"records protected by each version of the key material: {counts}"
+
+    def __repr__(self) -> str:
+        return super().__repr__().replace("TimeControls(", "RecordsPanel(", 1)[:-1] + (
+            f", {len(self.records)} record{'' if len(self.records) == 1 else 's'})")
+
+
+def _parse_context(text: str) -> dict[str, str] | None:
+    """``"table=orders, order_id=1001"`` as a dict; empty text means no context."""
+    pairs = [part.strip() for part in text.split(",") if part.strip()]
+    if not pairs:
+        return None
+    context: dict[str, str] = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals:
+            raise ValueError(f"write the context as name=value pairs, not {pair!r}")
+        context[name.strip()] = value.strip()
+    return context
+
+
+class DecryptPanel:
+    """Lesson 1's playground: change the encryption context, or flip one bit of the
+    stored record, and see decryption succeed or fail, and *where* it fails.
+
+    ``DecryptPanel(kms, record)`` shows a text box with the context (``name=value``
+    pairs), a choice of what to damage (nothing, the encrypted data key, the encrypted
+    record, the nonce), a slider for the byte to flip and a Decrypt button. Each try
+    makes a real Decrypt call on ``kms`` (it shows in ``kms.trail``) and says whether KMS
+    refused the data key (an AWS error code) or AES-GCM refused the record on your
+    machine (cryptography's InvalidTag). `try_decrypt` does what a click does.
+    """
+
+    PARTS = {"nothing": None, "the encrypted data key": "encrypted_data_key",
+             "the encrypted record": "ciphertext", "the nonce": "nonce"}
+
+    def __init__(self, kms: KMS, record: SealedRecord) -> None:
+        self.kms = kms
+        self.record = record
+        self.results: list[str] = []
+        original = ", ".join(f"{k}={v}" for k, v in (record.context or {}).items())
+        self.context_box = widgets.Text(value=original, description="context",
+                                        placeholder="name=value, name=value",
+                                        layout=widgets.Layout(width="28em"))
+        self.part = widgets.Dropdown(options=list(self.PARTS), value="nothing",
+                                     description="flip a bit in")
+        self.byte = widgets.IntSlider(value=0, min=0, max=0, description="byte",
+                                      disabled=True)
+        self.button = widgets.Button(description="Decrypt", button_style="primary",
+                                     tooltip="Decrypt the data key with KMS, then the record")
+        self.result = widgets.HTML()
+        self.part.observe(lambda _change: self._part_changed(), names="value")
+        self.button.on_click(lambda _button: self.try_decrypt())
+        self.widget = widgets.VBox([self.context_box, widgets.HBox([self.part, self.byte]),
+                                    self.button, self.result])
+
+    def _part_changed(self) -> None:
+        field = self.PARTS[self.part.value]
+        self.byte.disabled = field is None
+        if field is not None:
+            self.byte.max = len(getattr(self.record, field)) - 1
+            self.byte.value = min(self.byte.value, self.byte.max)
+
+    def try_decrypt(self, context: str | None = None, part: str | None = None,
+                    at: int | None = None) -> str:
+        """Decrypt with the given context text, damaging ``part`` at byte ``at``
+        (default: what the controls say). Returns and shows the verdict."""
+        import dataclasses
+
+        from cryptography.exceptions import InvalidTag
+
+        from kmssim.core.envelope import unseal
+        if context is not None:
+            self.context_box.value = context
+        if part is not None:
+            self.part.value = part
+        if at is not None:
+            self.byte.value = at
+        field = self.PARTS[self.part.value]
+        record = self.record
+        if field is not None:
+            data = bytearray(getattr(record, field))
+            data[self.byte.value % len(data)] ^= 0x01
+            record = dataclasses.replace(record, **{field: bytes(data)})
+        try:
+            wanted = _parse_context(self.context_box.value)
+            plaintext = unseal(self.kms, record, wanted if wanted is not None else {})
+            verdict = (f"✓ KMS decrypted the data key and AES-GCM accepted the record: "
+                       f"{plaintext!r}")
+        except KMSError as error:
+            verdict = (f"✗ KMS refused to decrypt the data key: {error.code}. Nothing was "
+                       "decrypted; the data key and its encryption context did not authenticate.")
+        except InvalidTag:
+            verdict = ("✗ KMS decrypted the data key, but AES-GCM on this machine refused the "
+                       "record: InvalidTag (from the cryptography library, not a KMS error).")
+        except ValueError as advice:
+            verdict = f"✗ {advice}"
+        self.results.insert(0, verdict)
+        self.result.value = "<br>".join(
+            f'<span style="{"color:#D55E00;" if line.startswith("✗") else ""}">'
+            f"{html.escape(line)}</span>" for line in self.results[:5])
+        return verdict
+
+    def __repr__(self) -> str:
+        last = self.results[0] if self.results else "no decryption tried yet"
+        return f"DecryptPanel(context {self.context_box.value!r}; {last})"[:110]
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})

@@ -175,6 +175,8 @@ class CryptoOps(Service):
             raise ValidationException("EncryptionContext is not supported with asymmetric keys.")
         limit = _RSA_LIMITS[(key.key_spec, algorithm)]
         if len(plaintext) > limit:
+            # AWS's words: localstack snapshot, TestKMS::
+            # test_encrypt_validate_plaintext_size_per_key_type.
             raise ValidationException(
                 f"Algorithm {algorithm} and key spec {key.key_spec} cannot encrypt data larger "
                 f"than {limit} bytes.",
@@ -365,8 +367,11 @@ class CryptoOps(Service):
         """Return ``{"Plaintext": <NumberOfBytes random bytes>}`` (1–1024)."""
         if CustomKeyStoreId is not None or Recipient is not None:
             raise ValidationException("kmssim does not model custom key stores or Recipient.")
-        size = params.integer("NumberOfBytes", NumberOfBytes if NumberOfBytes is not None else 0,
-                              1, 1024)
+        if NumberOfBytes is None:
+            # Not required by the model, so botocore sends the request; AWS's answer is
+            # localstack's AWS-validated snapshot generate-random-exc (parameter None).
+            raise ValidationException("NumberOfBytes is required.")
+        size = params.integer("NumberOfBytes", NumberOfBytes, 1, 1024)
         return {"Plaintext": self.entropy.bytes(size)}
 
     def _mac_key(self, key_ref: Any, algorithm: Any, operation_name: str) -> tuple[Key, str]:

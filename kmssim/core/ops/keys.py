@@ -146,13 +146,14 @@ class KeyOps(Service):
                 "You must specify a KeyUsage value for all KMS keys except for symmetric "
                 "encryption keys.",
                 hint=f"For {spec}, add KeyUsage=\"{usages[0]}\".")
-        usage = KeyUsage or usages[0]
+        usage = usages[0] if KeyUsage is None else KeyUsage   # never `or`: "" is not None
         if usage not in usages:
             raise ValidationException(
                 f"KeyUsage {usage} is not compatible with KeySpec {spec}",
                 hint=f"{spec} keys take KeyUsage "
                      f"{' or '.join(_USAGES_IN_AWS[spec.split('_')[0]])}.")
-        description = params.text("Description", Description or "", high=8192)
+        description = params.text("Description", "" if Description is None else Description,
+                                  high=8192)
         if Origin not in (None, "AWS_KMS"):
             raise UnsupportedOperationException(
                 f"Origin {Origin} is not modelled by kmssim; only AWS_KMS key material is.")

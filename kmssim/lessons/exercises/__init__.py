@@ -18,7 +18,7 @@ from kmssim.lessons.exercises import (
     lesson1, lesson2, lesson3, lesson4, lesson5, lesson6, lesson8,
 )
 
-__all__ = ["Exercise", "Verdict", "EXERCISES", "check", "evaluate", "expected"]
+__all__ = ["Exercise", "Verdict", "EXERCISES", "check", "evaluate", "expected", "material"]
 
 #: Every exercise by id, in lesson order.
 EXERCISES: dict[str, Exercise] = {
@@ -55,3 +55,12 @@ def check(exercise_id: str, answer: Any) -> None:
     with what the simulator computes; names and words ignore case.
     """
     print(evaluate(exercise_id, answer).message)
+
+
+def material(exercise_id: str) -> None:
+    """Print what exercise ``exercise_id`` asks you to read (a CloudTrail record, …)."""
+    exercise = _exercise(exercise_id)
+    if exercise.material is None:
+        raise ValidationException(f"Exercise {exercise_id} has nothing to read: it asks you "
+                                  "to predict, then try it in the empty cell.")
+    print(exercise.material())

@@ -6,7 +6,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
+
 from kmssim.core import KMS, KMSError
+from kmssim.core.errors import ParamValidationError
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -17,11 +20,19 @@ def sim(start: datetime = START) -> KMS:
 
 
 def error_code(call: Callable[[], Any]) -> str | None:
-    """The AWS error code ``call`` fails with, or None if it succeeds."""
+    """The AWS error code ``call`` fails with, or None if it succeeds.
+
+    A failed local AES-GCM check (cryptography's InvalidTag) answers "InvalidTag", and a
+    parameter botocore would refuse before sending answers "ParamValidationError".
+    """
     try:
         call()
     except KMSError as error:
         return error.code
+    except InvalidTag:
+        return "InvalidTag"
+    except ParamValidationError:
+        return "ParamValidationError"
     return None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from kmssim.lessons.checks import Exercise
-from kmssim.lessons.exercises._common import error_code, new_key, sim
+from kmssim.lessons.exercises._common import new_key, sim
 
 __all__ = ["EXERCISES"]
 
@@ -36,15 +36,15 @@ def _next_rotation_after_on_demand() -> date:
     return kms.get_key_rotation_status(KeyId=key_id)["NextRotationDate"].date()
 
 
-def _on_demand_left_after_three() -> int:
-    kms = sim()
+def _second_automatic_rotation_after_on_demand() -> date:
+    kms = sim(datetime(2025, 2, 10, tzinfo=UTC))
     key_id = new_key(kms)
-    for _ in range(3):
-        kms.rotate_key_on_demand(KeyId=key_id)
-    left = 0
-    while error_code(lambda: kms.rotate_key_on_demand(KeyId=key_id)) is None:
-        left += 1
-    return left
+    kms.enable_key_rotation(KeyId=key_id, RotationPeriodInDays=100)
+    kms.advance_to(datetime(2025, 4, 1, tzinfo=UTC))
+    kms.rotate_key_on_demand(KeyId=key_id)
+    automatic = [event for event in kms.advance(days=400)
+                 if event.name == "RotateKey" and event.rotation_type == "AUTOMATIC"]
+    return automatic[1].time.date()
 
 
 EXERCISES = (
@@ -63,9 +63,12 @@ EXERCISES = (
         "NextRotationDate before and after rotate_key_on_demand.",
         "the automatic rotation stays due 730 days after rotation was enabled.",
         _next_rotation_after_on_demand),
-        Exercise("2.4", "int",
-        "AWS allows a fixed number of on-demand rotations per key (older pages say "
-        "10; that was the 2024 limit). Rotate until LimitExceededException.",
-        "the limit is 25 per key and cannot be raised.",
-        _on_demand_left_after_three),
+        Exercise("2.4", "date",
+        "Write your prediction down before you simulate. Does the on-demand rotation "
+        "restart the count? Then check: KMS(seed=1, start=datetime(2025, 2, 10, "
+        "tzinfo=timezone.utc)), enable with RotationPeriodInDays=100, advance_to 1 April, "
+        "rotate_key_on_demand, then print the events of kms.advance(days=400).",
+        "automatic rotations stay on their own schedule, every 100 days from enabling "
+        "(21 May, then 29 August 2025); the on-demand rotation of 1 April moves nothing.",
+        _second_automatic_rotation_after_on_demand),
 )

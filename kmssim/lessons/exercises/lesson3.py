@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import functools
+import json
+from datetime import timedelta
 from typing import Any
 
-from kmssim.core.envelope import open_with_data_key, rewrap, seal
+from kmssim.core.envelope import open_with_data_key, rewrap, seal, unseal
 from kmssim.lessons.checks import Exercise
 from kmssim.lessons.exercises._common import error_code, new_key, sim
 from kmssim.lessons.records import write_records
@@ -37,29 +39,65 @@ def _current_version_after_rewrap_and_rotation() -> int:
                if kms.inspect_ciphertext(r.encrypted_data_key).key_material_id == current)
 
 
-def _leaked_key_after_rotation() -> bool:
-    kms = sim()
-    key_id = new_key(kms)
-    record = seal(kms, key_id, b"salary: 100", {"employee": "7"})
-    leaked = kms.decrypt(CiphertextBlob=record.encrypted_data_key,
-                         EncryptionContext=record.context)["Plaintext"]
-    kms.rotate_key_on_demand(KeyId=key_id)
-    record = rewrap(kms, record)
-    return error_code(lambda: open_with_data_key(record, leaked)) is None
+STRATEGIES = ("rotate", "reencrypt", "reseal")
 
 
-def _rotation_status_while_pending_deletion() -> bool:
-    kms = sim()
-    key_id = new_key(kms)
-    kms.enable_key_rotation(KeyId=key_id)
-    kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
-    return bool(kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"])
+def _strategy_that_locks_out_a_leaked_data_key() -> str:
+    """Try each response to a leaked data key; answer the one after which it fails."""
+    for strategy in STRATEGIES:
+        kms = sim()
+        key_id = new_key(kms)
+        record = seal(kms, key_id, b"salary: 100", {"employee": "7"})
+        leaked = kms.decrypt(CiphertextBlob=record.encrypted_data_key,
+                             EncryptionContext=record.context)["Plaintext"]
+        if strategy == "rotate":
+            kms.rotate_key_on_demand(KeyId=key_id)
+        elif strategy == "reencrypt":
+            kms.rotate_key_on_demand(KeyId=key_id)
+            record = rewrap(kms, record)
+        else:
+            record = seal(kms, key_id, unseal(kms, record), record.context)
+        if error_code(lambda: open_with_data_key(record, leaked)) is not None:
+            return strategy
+    raise AssertionError("no strategy locked the leaked data key out")  # pragma: no cover
 
 
-def _deletion_date_by_default() -> date:
-    kms = sim(datetime(2025, 1, 6, 9, 0, tzinfo=UTC))
-    key_id = new_key(kms)
-    return kms.schedule_key_deletion(KeyId=key_id)["DeletionDate"].date()
+def _records_under_material_older_than_a_year() -> int:
+    kms, records = _three_years_of_records()
+    versions = {v.material_id: v for v in kms.history(records[0].key_arn).versions}
+    limit = kms.now - timedelta(days=365)
+    return sum(1 for record in records
+               if versions[kms.inspect_ciphertext(record.encrypted_data_key).key_material_id]
+               .created < limit)
+
+
+@functools.cache
+def _decrypt_record_scenario() -> tuple[str, int]:
+    """A Decrypt of record 20 of three years of records: its CloudTrail JSON, the
+    key's ListKeyRotations (all material), and the version it used."""
+    kms, records = _three_years_of_records()
+    record = records[19]
+    unseal(kms, record)
+    event = [e for e in kms.trail if e.name == "Decrypt"][-1]
+    trail = json.dumps(event.to_cloudtrail(), indent=2, default=str)
+    rotations = kms.list_key_rotations(KeyId=record.key_arn,
+                                       IncludeKeyMaterial="ALL_KEY_MATERIAL")["Rotations"]
+    lines = ["ListKeyRotations(IncludeKeyMaterial=\"ALL_KEY_MATERIAL\") for the same key:",
+             f"{'RotationDate':<17} {'KeyMaterialState':<17} KeyMaterialId"]
+    for row in rotations:
+        when = (row["RotationDate"].strftime("%Y-%m-%d %H:%M") if "RotationDate" in row
+                else "(original)")
+        lines.append(f"{when:<17} {row['KeyMaterialState']:<17} {row['KeyMaterialId']}")
+    version = kms.inspect_ciphertext(record.encrypted_data_key).version
+    return "CloudTrail record of one Decrypt call:\n" + trail + "\n\n" + "\n".join(lines), version
+
+
+def _version_named_in_the_cloudtrail_record() -> int:
+    return _decrypt_record_scenario()[1]
+
+
+def _cloudtrail_material() -> str:
+    return _decrypt_record_scenario()[0]
 
 
 EXERCISES = (
@@ -75,20 +113,28 @@ EXERCISES = (
         "a new version only wraps data keys made after it appeared; re-wrapped data keys "
         "stay with the version that was current when you re-wrapped them.",
         _current_version_after_rewrap_and_rotation),
-        Exercise("3.3", "bool",
-        "Rotation and ReEncrypt change how the data key is *wrapped*, not the data key "
-        "itself. Try envelope.open_with_data_key(record, leaked) after re-wrapping.",
-        "the record is still encrypted under the same data key; only re-encrypting the "
-        "record with a new data key (seal it again) locks the leaked key out.",
-        _leaked_key_after_rotation),
-        Exercise("3.4", "bool",
-        "Schedule the deletion of a key that rotates, then call get_key_rotation_status.",
-        "KMS does not rotate a key that is pending deletion, and says so; if you cancel "
-        "the deletion, the earlier rotation setting comes back.",
-        _rotation_status_while_pending_deletion),
-        Exercise("3.5", "date",
-        "When you leave out PendingWindowInDays, the waiting period is the longest one "
-        "allowed. Look at DeletionDate in the response of schedule_key_deletion.",
-        "the default waiting period is 30 days (you may choose 7 to 30).",
-        _deletion_date_by_default),
+        Exercise("3.3", "text",
+        "Answer \"rotate\", \"reencrypt\" or \"reseal\". Which of them changes the data "
+        "key the record is encrypted under? Try each in the empty cell with "
+        "open_with_data_key(record, leaked).",
+        "rotation and ReEncrypt change only how the data key is wrapped; the record is "
+        "still encrypted under the leaked data key until you seal it again under a new "
+        "one (decrypt with the old data key, encrypt with a fresh GenerateDataKey).",
+        _strategy_that_locks_out_a_leaked_data_key),
+        Exercise("3.4", "int",
+        "Predict first: which versions were created more than 365 days before the last "
+        "record? Then check with teach.write_records, kms.history(key_id).versions "
+        "(each has .created) and kms.inspect_ciphertext.",
+        "versions 1 and 2 were created more than a year before the last record (version 3 "
+        "only 350 days before), so their 13 + 12 records break the policy until they are "
+        "re-encrypted (rewrap) under the current material.",
+        _records_under_material_older_than_a_year),
+        Exercise("3.5", "int",
+        "Find additionalEventData.keyMaterialId in the record and look it up in the "
+        "rotations list (the first row is the material the key was created with: "
+        "version 1).",
+        "the record names the exact key material the call used; counting the original "
+        "material as version 1, it is the one that was current when record 20 was "
+        "written, in 2026.",
+        _version_named_in_the_cloudtrail_record, _cloudtrail_material),
 )

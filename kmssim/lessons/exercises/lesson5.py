@@ -36,31 +36,44 @@ def _key_version_of_current_secret() -> int:
     return int(secrets.versions("db").where(stages="AWSCURRENT")[0]["key version"])
 
 
-def _label_after_failed_test() -> str:
+def _versions_after_a_failed_and_retried_rotation() -> int:
     from kmssim.services import Database, RotationFunction, SecretsManager
     kms = sim()
     secrets = SecretsManager(kms)
     db = Database("orders", users={"app": "first-password"})
     secrets.create_secret(Name="db", SecretString=db.secret_string("app", "first-password"))
     function = RotationFunction(secrets, db)
-    function.fail_next("testSecret")
-    secrets.rotate_secret(SecretId="db", RotationLambdaARN=function)
-    attempt = secrets.rotation_attempts[-1]
-    stages = secrets.describe_secret(SecretId="db")["VersionIdsToStages"][attempt.version_id]
-    return " ".join(stages)
+    secrets.rotate_secret(SecretId="db", RotationLambdaARN=function,
+                          RotationRules={"AutomaticallyAfterDays": 30})
+    kms.advance(days=31)
+    function.fail_next("testSecret")     # the rotation due on day 60 fails at testSecret
+    kms.advance(days=94)                 # day 125
+    return len(secrets.versions("db"))
 
 
-def _kms_calls_to_copy_a_snapshot() -> int:
-    from kmssim.services import RDS
-    kms = sim()
-    rds = RDS(kms)
-    rds.create_db_instance(DBInstanceIdentifier="shop", MasterUserPassword="first-password",
-                           StorageEncrypted=True)
-    rds.create_db_snapshot(DBSnapshotIdentifier="before", DBInstanceIdentifier="shop")
-    before = rds.kms_calls
-    rds.copy_db_snapshot(SourceDBSnapshotIdentifier="before", TargetDBSnapshotIdentifier="moved",
-                         KmsKeyId=str(kms.create_key()["KeyMetadata"]["Arn"]))
-    return int(rds.kms_calls - before)
+LAMBDA_CHOICES = ("nothing", "invoke", "update")
+
+
+def _how_to_move_environment_variables_to_new_material() -> str:
+    """Try each action after a rotation; answer the one that moves the variables."""
+    from kmssim.services import Lambda
+    from kmssim.services.observe import show_environment
+    for action in LAMBDA_CHOICES:
+        kms = sim()
+        functions = Lambda(kms)
+        key_arn = str(kms.describe_key(KeyId=rotating_key(kms))["KeyMetadata"]["Arn"])
+        functions.create_function(FunctionName="report", Handler=show_environment,
+                                  KMSKeyArn=key_arn, Environment={"Variables": {"A": "1"}})
+        kms.advance(days=400)
+        if action == "invoke":
+            functions.invoke(FunctionName="report")
+        elif action == "update":
+            functions.update_function_configuration(
+                FunctionName="report", Environment={"Variables": {"A": "1"}})
+        info = functions.inspect_environment("report")
+        if info is not None and info.version == 2:
+            return action
+    raise AssertionError("no action moved the variables")  # pragma: no cover
 
 
 def _version_after_copying_an_old_object() -> int:
@@ -68,11 +81,12 @@ def _version_after_copying_an_old_object() -> int:
     kms = sim()
     s3 = S3(kms)
     s3.create_bucket(Bucket="archive")
-    s3.set_default_encryption("archive", rotating_key(kms))
+    key_id = rotating_key(kms)
+    s3.set_default_encryption("archive", key_id)
     s3.put_object(Bucket="archive", Key="old.txt", Body=b"2025")
     kms.advance(days=365 * 2 + 182)
     s3.copy_object(Bucket="archive", Key="old.txt", CopySource="archive/old.txt",
-                   MetadataDirective="REPLACE")
+                   ServerSideEncryption="aws:kms", SSEKMSKeyId=key_id)
     return int(s3.inspect_object("archive", "old.txt").version or 0)
 
 
@@ -89,18 +103,22 @@ EXERCISES = (
         "the last secret rotation before day 500 was on day 480, after the key's first "
         "rotation (day 365) and before its second (day 730).",
         _key_version_of_current_secret),
-        Exercise("5.3", "text",
-        "Only finishSecret moves AWSCURRENT. Try it: rotation.fail_next(\"testSecret\"), rotate, "
-        "then look at describe_secret(...)[\"VersionIdsToStages\"].",
-        "the new version stays AWSPENDING (AWSCURRENT did not move), and the next scheduled "
-        "rotation tries that same version again.",
-        _label_after_failed_test),
-        Exercise("5.4", "int",
-        "To re-encrypt the copy, RDS needs the old data key in plaintext and a new data key "
-        "from the new KMS key. Or count: rds.kms_calls before and after copy_db_snapshot.",
-        "one Decrypt of the snapshot's data key under the old key, one GenerateDataKey under "
-        "the new key.",
-        _kms_calls_to_copy_a_snapshot),
+        Exercise("5.3", "int",
+        "Predict first, then check. RotateSecret rotates once right away, then every 30 "
+        "days; a failed rotation leaves its new version AWSPENDING, and the next attempt "
+        "finishes that same version. Try it: rotation.fail_next(\"testSecret\") after "
+        "kms.advance(days=31), then kms.advance(days=94) and len(sm.versions(...)).",
+        "the original, the rotations of day 0 and day 30, the version created by the "
+        "failed rotation of day 60 (finished by the next attempt, not replaced), and the "
+        "rotation of day 120: five.",
+        _versions_after_a_failed_and_retried_rotation),
+        Exercise("5.4", "text",
+        "Answer \"nothing\", \"invoke\" or \"update\". A cold start decrypts the variables; "
+        "does it also encrypt them again? Try each with lam.inspect_environment(...).",
+        "Lambda encrypts environment variables when the configuration is written; a cold "
+        "start only decrypts them, and a KMS rotation re-encrypts nothing. Updating the "
+        "configuration seals them again under the current material.",
+        _how_to_move_environment_variables_to_new_material),
         Exercise("5.5", "int",
         "A copy is a new write: its data key is wrapped by the material that is current when "
         "you copy. How many yearly rotations happen in two and a half years?",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
+import functools
+import json
 from datetime import UTC, datetime
 
 from kmssim.lessons.checks import Exercise
-from kmssim.lessons.exercises._common import rotating_key, sim
+from kmssim.lessons.exercises._common import error_code, new_key, rotating_key, sim
 from kmssim.lessons.records import write_records
 
 __all__ = ["EXERCISES"]
@@ -31,27 +32,48 @@ def _pre_2024_price_in_month_25() -> int:
     return round(monthly_costs(kms, PRE_2024).where(month="2027-01")[0]["total $"])
 
 
-def _rule_for_use_after_scheduled_deletion() -> str:
-    from kmssim.analysis.compliance import Policy, compliance
-    from kmssim.core.errors import KMSError
+@functools.cache
+def _decrypt_by_a_role() -> tuple[str, str]:
+    """Two roles use one key; the full CloudTrail record of the reporting role's Decrypt."""
     kms = sim()
-    key_id = rotating_key(kms)
-    blob = kms.encrypt(KeyId=key_id, Plaintext=b"still needed")["CiphertextBlob"]
-    kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=30)
-    kms.advance(days=10)
-    with contextlib.suppress(KMSError):       # refused: the key is pending deletion
-        kms.decrypt(CiphertextBlob=blob)
-    findings = compliance(kms, Policy(require_aliases=False))
-    return str(findings[0]["rule"])
+    with kms.acting_as("role/platform-admin"):
+        key_id = rotating_key(kms, period=180)
+    with kms.acting_as("role/orders-app"):
+        blob = kms.encrypt(KeyId=key_id, Plaintext=b"order 1",
+                           EncryptionContext={"order": "1"})["CiphertextBlob"]
+    kms.advance(days=200)
+    with kms.acting_as("role/reporting"):
+        kms.decrypt(CiphertextBlob=blob, EncryptionContext={"order": "1"})
+    event = kms.trail[-1]
+    text = json.dumps(event.to_cloudtrail(), indent=2, default=str)
+    return "CloudTrail record of one KMS call:\n" + text, "reporting"
 
 
-def _keys_rotating_too_slowly_in_a_small_fleet() -> int:
-    from kmssim.analysis.compliance import Policy, compliance
-    from kmssim.analysis.fleet import build_fleet
-    kms = sim()
-    build_fleet(kms, keys=20, years=2, seed=3)
-    findings = compliance(kms, Policy(max_rotation_days=365))
-    return len(findings.where(rule="rotation-period"))
+def _strategy_for_a_60_day_policy() -> str:
+    """Try each way of rotating every 60 days for ten years; answer the one that works."""
+    for strategy in ("automatic", "on-demand", "manual"):
+        kms = sim()
+        key_id = new_key(kms)
+        kms.create_alias(AliasName="alias/cards", TargetKeyId=key_id)
+        if strategy == "automatic":
+            if error_code(lambda: kms.enable_key_rotation(KeyId=key_id,
+                                                          RotationPeriodInDays=60)):
+                continue
+            return strategy  # pragma: no cover - KMS refuses periods under 90 days
+        ok = True
+        for _ in range(61):                 # every 60 days for ten years
+            kms.advance(days=60)
+            if strategy == "on-demand":
+                ok = error_code(lambda: kms.rotate_key_on_demand(KeyId=key_id)) is None
+            else:
+                new = new_key(kms)
+                ok = error_code(lambda: kms.update_alias(AliasName="alias/cards",
+                                                         TargetKeyId=new)) is None
+            if not ok:
+                break
+        if ok:
+            return strategy
+    raise AssertionError("no strategy met the policy")  # pragma: no cover
 
 
 EXERCISES = (
@@ -62,22 +84,24 @@ EXERCISES = (
         "was decrypted once.",
         _decrypts_served_by_version_1),
         Exercise("6.2", "int",
-        "Before April 2024, every rotation added $1 a month, for ever. How many 90-day "
-        "rotations has the key had by January 2027? Or use cost.monthly_costs(kms, "
-        "cost.PRE_2024).",
+        "A counterfactual: 90-day periods did not exist before April 2024, but apply the old "
+        "rule that every rotation added $1 a month, for ever. How many 90-day rotations "
+        "has the key had by January 2027? Or use cost.monthly_costs(kms, cost.PRE_2024).",
         "eight rotations by 22 December 2026, so $1 + 8 × $1 for all of January 2027; under "
         "today's prices it would be $3.",
         _pre_2024_price_in_month_25),
         Exercise("6.3", "text",
-        "Run compliance(kms) after a call on a key that is pending deletion and read the "
-        "'rule' column.",
-        "a call after ScheduleKeyDeletion means something still depends on the key: cancel "
-        "the deletion (and disable the key first next time).",
-        _rule_for_use_after_scheduled_deletion),
-        Exercise("6.4", "int",
-        "Build it: small = KMS(seed=1); build_fleet(small, keys=20, years=2, seed=3); then "
-        "count compliance(small, Policy(max_rotation_days=365)).where(rule=\"rotation-period\").",
-        "those are the keys whose automatic rotation is on but slower than 365 days (the "
-        "fleet's \"2 years\" profile).",
-        _keys_rotating_too_slowly_in_a_small_fleet),
+        "Print it with teach.material(\"6.3\"), find userIdentity, and answer with the "
+        "role's name as its ARN shows it (after role/ or assumed-role/), e.g. \"orders-app\".",
+        "userIdentity names the caller; the key was created by platform-admin and the data "
+        "encrypted by orders-app, but this Decrypt was made by the reporting role.",
+        lambda: _decrypt_by_a_role()[1], lambda: _decrypt_by_a_role()[0]),
+        Exercise("6.4", "text",
+        "Answer \"automatic\", \"on-demand\" or \"manual\". Which periods does "
+        "EnableKeyRotation accept? How many on-demand rotations does a key get, and how many "
+        "would ten years at 60 days need?",
+        "automatic rotation accepts 90 to 2,560 days, and 25 on-demand rotations last about "
+        "four years at one every 60 days; only manual rotation (a new key and UpdateAlias "
+        "every 60 days) keeps up for ten years.",
+        _strategy_for_a_60_day_policy),
 )

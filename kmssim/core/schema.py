@@ -1,0 +1,379 @@
+"""The strict schema of a scenario file, checked before anything is built from it.
+
+`check` walks the JSON a scenario file holds and raises `CorruptScenarioError` naming
+the first thing that is not exactly what `kmssim.core.persist.save` writes: a member
+missing or unknown, a value of the wrong JSON type (``true`` is not an int, ``1.0`` is
+not an int), a number out of its range (``rotation_period_days`` within 90..2560), a
+time without a time zone, an id of the wrong shape, an ARN that does not name its own
+key, an alias pointing at no key, a key material id used twice, a material whose
+check value does not match its id and secret, a history whose last state is not the
+key's state. Together with the file's digest (see `persist`), this is what lets
+``KMS.load`` refuse a damaged or edited file instead of building a simulator that
+fails later, or decrypts wrongly.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from kmssim.core.errors import CorruptScenarioError
+
+__all__ = ["check", "check_value", "TOP_MEMBERS"]
+
+TOP_MEMBERS = frozenset({"format", "version", "digest", "region", "account_id", "now", "queue",
+                         "seed", "stream_position", "invocations", "principal", "keys",
+                         "deleted", "aliases", "trail"})
+#: Sections added with permissions (`kmssim.core.iam`, `kmssim.core.ops.grants`): optional,
+#: so that files written before them still load.
+OPTIONAL_MEMBERS = frozenset({"iam", "grants"})
+IDENTITY_MEMBERS = frozenset({"arn", "policies"})
+GRANT_MEMBERS = frozenset({"grant_id", "key_id", "key_arn", "created", "grantee", "operations",
+                           "issuing_account", "token", "name", "retiring", "constraints"})
+KEY_MEMBERS = frozenset({"key_id", "arn", "created", "key_spec", "key_usage", "description",
+                         "manager", "state", "materials", "rotation_enabled",
+                         "rotation_period_days", "rotation_anchor", "next_rotation",
+                         "on_demand_rotations", "deletion_date", "pending_window_days", "tags",
+                         "policy", "ordinal", "history"})
+# key spec → (key usage, secret length in bytes or None for a DER private key)
+SPECS = {"SYMMETRIC_DEFAULT": ("ENCRYPT_DECRYPT", 32),
+         "RSA_2048": ("ENCRYPT_DECRYPT", None), "RSA_3072": ("ENCRYPT_DECRYPT", None),
+         "RSA_4096": ("ENCRYPT_DECRYPT", None),
+         "HMAC_224": ("GENERATE_VERIFY_MAC", 28), "HMAC_256": ("GENERATE_VERIFY_MAC", 32),
+         "HMAC_384": ("GENERATE_VERIFY_MAC", 48), "HMAC_512": ("GENERATE_VERIFY_MAC", 64)}
+LIVE_STATES = frozenset({"Enabled", "Disabled", "PendingDeletion"})
+ALL_STATES = LIVE_STATES | {"Deleted"}
+_KEY_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_MATERIAL_ID = re.compile(r"[0-9a-f]{64}")
+_CHECK = re.compile(r"[0-9a-f]{32}")
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_REGION = re.compile(r"[a-z0-9-]{1,64}")
+_ACCOUNT = re.compile(r"[0-9]{12}")
+_ALIAS = re.compile(r"alias/[a-zA-Z0-9/_-]{1,250}")
+_PRINCIPAL = re.compile(r"arn:aws:iam::[0-9]{12}:\S+")
+_IDENTITY = re.compile(r"arn:aws:iam::[0-9]{12}:(?:user|role)/[A-Za-z0-9+=,.@_-]+")
+_ROTATION_DAYS = (90, 2560)
+_MAX_INT = 2**63 - 1
+
+
+def check_value(key_id: str, material_id: str, secret: bytes) -> str:
+    """The check value a scenario file stores beside each key material: a hash binding
+    the secret to its key and material ids, so a changed secret or id is found even
+    when the file's digest was recomputed. (Like a key check value; not a secret.)"""
+    return hashlib.sha256(b"kmssim-material-check\x00" + key_id.encode() + b"\x00"
+                          + material_id.encode() + b"\x00" + secret).hexdigest()[:32]
+
+
+def _fail(path: str, what: str) -> CorruptScenarioError:
+    return CorruptScenarioError(f"{path}: {what}")
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+            list: "an array", dict: "an object", type(None): "null"}.get(type(value), "?")
+
+
+def _object(value: Any, path: str, members: frozenset[str]) -> dict[str, Any]:
+    if type(value) is not dict:
+        raise _fail(path, f"expected an object, found {_type_name(value)}")
+    missing = sorted(members - value.keys())
+    if missing:
+        raise _fail(path, f"missing member {missing[0]!r}")
+    unknown = sorted(value.keys() - members)
+    if unknown:
+        raise _fail(path, f"unknown member {unknown[0]!r}")
+    return value
+
+
+def _array(value: Any, path: str, length: int | None = None) -> list[Any]:
+    if type(value) is not list:
+        raise _fail(path, f"expected an array, found {_type_name(value)}")
+    if length is not None and len(value) != length:
+        raise _fail(path, f"expected {length} items, found {len(value)}")
+    return value
+
+
+def _string(value: Any, path: str, pattern: re.Pattern[str] | None = None, *,
+            choices: frozenset[str] | set[str] | None = None) -> str:
+    if type(value) is not str:
+        raise _fail(path, f"expected a string, found {_type_name(value)}")
+    if pattern is not None and not pattern.fullmatch(value):
+        raise _fail(path, f"{value[:80]!r} is not of the form {pattern.pattern}")
+    if choices is not None and value not in choices:
+        raise _fail(path, f"{value[:80]!r} is not one of {', '.join(sorted(choices))}")
+    return value
+
+
+def _optional(check: Callable[..., Any], value: Any, path: str, *args: Any,
+              **kwargs: Any) -> Any:
+    return None if value is None else check(value, path, *args, **kwargs)
+
+
+def _integer(value: Any, path: str, low: int = 0, high: int = _MAX_INT) -> int:
+    if type(value) is not int:   # a bool is not an int here, nor is 1.0
+        raise _fail(path, f"expected an integer, found {_type_name(value)}")
+    if not low <= value <= high:
+        raise _fail(path, f"{value} is outside {low}..{high}")
+    return value
+
+
+def _boolean(value: Any, path: str) -> bool:
+    if type(value) is not bool:
+        raise _fail(path, f"expected true or false, found {_type_name(value)}")
+    return value
+
+
+def _time(value: Any, path: str) -> datetime:
+    text = _string(value, path)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise _fail(path, f"{text[:40]!r} is not an ISO 8601 time") from None
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise _fail(path, f"{text!r} has no time zone")
+    return when
+
+
+def _base64(value: Any, path: str) -> bytes:
+    text = _string(value, path)
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise _fail(path, "is not valid base64") from None
+    if base64.b64encode(raw).decode() != text:
+        raise _fail(path, "is not canonical base64")
+    return raw
+
+
+def check(data: Any, *, version: int) -> None:
+    """Raise CorruptScenarioError naming the first member of ``data`` (a parsed scenario
+    file of format ``version``) that is not as `save` writes it."""
+    members = TOP_MEMBERS if version >= 2 else TOP_MEMBERS - {"digest"}
+    if type(data) is dict:
+        members = members | (OPTIONAL_MEMBERS & data.keys())
+    _object(data, "the file", members)
+    if version >= 2:
+        _string(data["digest"], "digest", _DIGEST)
+    region = _string(data["region"], "region", _REGION)
+    account = _string(data["account_id"], "account_id", _ACCOUNT)
+    now = _time(data["now"], "now")
+    _seed(data["seed"])
+    _integer(data["stream_position"], "stream_position")
+    if data["seed"] is None and data["stream_position"] != 0:
+        raise _fail("stream_position", "must be 0 when there is no seed")
+    _integer(data["invocations"], "invocations", 0, 2**64 - 1)
+    _string(data["principal"], "principal", _PRINCIPAL)
+
+    materials_seen: set[str] = set()
+    ordinals: set[int] = set()
+    live: set[str] = set()
+    for group, states in (("keys", LIVE_STATES), ("deleted", frozenset({"Deleted"}))):
+        for index, key in enumerate(_array(data[group], group)):
+            path = f"{group}[{index}]"
+            key_id = _key(key, path, region, account, now, states, materials_seen, version)
+            if key_id in live:
+                raise _fail(f"{path}.key_id", f"{key_id} appears twice")
+            live.add(key_id)
+            if key["ordinal"] in ordinals:
+                raise _fail(f"{path}.ordinal", f"{key['ordinal']} is used by another key")
+            ordinals.add(key["ordinal"])
+    live_keys = {key["key_id"] for key in data["keys"]}
+
+    for index, entry in enumerate(_array(data["queue"], "queue")):
+        path = f"queue[{index}]"
+        due, kind, key_id = _array(entry, path, 3)
+        if _time(due, f"{path}[0]") < now:
+            raise _fail(f"{path}[0]", "is before now")
+        _string(kind, f"{path}[1]", choices={"rotate", "delete"})
+        _string(key_id, f"{path}[2]", _KEY_ID)
+
+    names: set[str] = set()
+    for index, entry in enumerate(_array(data["aliases"], "aliases")):
+        path = f"aliases[{index}]"
+        name, key_id, created, updated = _array(entry, path, 4)
+        _string(name, f"{path}[0]", _ALIAS)
+        if name in names:
+            raise _fail(f"{path}[0]", f"{name} appears twice")
+        names.add(name)
+        _string(key_id, f"{path}[1]", _KEY_ID)
+        if key_id not in live_keys:
+            raise _fail(f"{path}[1]", f"alias {name} points to {key_id}, which is not a key")
+        if _time(created, f"{path}[2]") > _time(updated, f"{path}[3]"):
+            raise _fail(f"{path}[3]", "is before the alias was created")
+
+    for index, row in enumerate(_array(data["trail"], "trail")):
+        _event(row, f"trail[{index}]", index)
+    _permissions(data, live_keys, now)
+
+
+def _permissions(data: dict[str, Any], live_keys: set[str], now: datetime) -> None:
+    """The optional ``iam`` and ``grants`` sections (policy documents are parsed on load)."""
+    for index, row in enumerate(_array(data.get("iam", []), "iam")):
+        path = f"iam[{index}]"
+        _object(row, path, IDENTITY_MEMBERS)
+        _string(row["arn"], f"{path}.arn", _IDENTITY)
+        for number, document in enumerate(_array(row["policies"], f"{path}.policies")):
+            _string(document, f"{path}.policies[{number}]")
+    seen: set[str] = set()
+    for index, grant in enumerate(_array(data.get("grants", []), "grants")):
+        path = f"grants[{index}]"
+        _object(grant, path, GRANT_MEMBERS)
+        grant_id = _string(grant["grant_id"], f"{path}.grant_id", _MATERIAL_ID)
+        if grant_id in seen:
+            raise _fail(f"{path}.grant_id", f"{grant_id} appears twice")
+        seen.add(grant_id)
+        key_id = _string(grant["key_id"], f"{path}.key_id", _KEY_ID)
+        if key_id not in live_keys:
+            raise _fail(f"{path}.key_id", f"grant {grant_id} is for {key_id}, which is not a key")
+        _string(grant["key_arn"], f"{path}.key_arn")
+        if _time(grant["created"], f"{path}.created") > now:
+            raise _fail(f"{path}.created", "is after now")
+        for name in ("grantee", "issuing_account", "token"):
+            _string(grant[name], f"{path}.{name}")
+        for name in ("name", "retiring"):
+            _optional(_string, grant[name], f"{path}.{name}")
+        for number, operation in enumerate(_array(grant["operations"], f"{path}.operations")):
+            _string(operation, f"{path}.operations[{number}]")
+        if grant["constraints"] is not None and type(grant["constraints"]) is not dict:
+            raise _fail(f"{path}.constraints", "expected an object or null")
+
+
+def _seed(seed: Any) -> None:
+    if seed is None:
+        return
+    _object(seed, "seed", frozenset({"type", "value"}))
+    kind = _string(seed["type"], "seed.type", choices={"int", "str", "bytes"})
+    if kind == "int":
+        _integer(seed["value"], "seed.value", -(2**3000), 2**3000)
+    elif kind == "str":
+        _string(seed["value"], "seed.value")
+    else:
+        _base64(seed["value"], "seed.value")
+
+
+def _key(key: Any, path: str, region: str, account: str, now: datetime,
+         states: frozenset[str], materials_seen: set[str], version: int) -> str:
+    _object(key, path, KEY_MEMBERS)
+    key_id = _string(key["key_id"], f"{path}.key_id", _KEY_ID)
+    if key["arn"] != f"arn:aws:kms:{region}:{account}:key/{key_id}":
+        raise _fail(f"{path}.arn", "does not name this key in this Region and account")
+    created = _time(key["created"], f"{path}.created")
+    if created > now:
+        raise _fail(f"{path}.created", "is after now")
+    spec = _string(key["key_spec"], f"{path}.key_spec", choices=set(SPECS))
+    usage, length = SPECS[spec]
+    _string(key["key_usage"], f"{path}.key_usage", choices={usage})
+    _string(key["description"], f"{path}.description")
+    _string(key["manager"], f"{path}.manager", choices={"CUSTOMER", "AWS"})
+    state = _string(key["state"], f"{path}.state", choices=states)
+    _optional(_string, key["policy"], f"{path}.policy")
+    _integer(key["ordinal"], f"{path}.ordinal")
+
+    tags = key["tags"]
+    if type(tags) is not dict:
+        raise _fail(f"{path}.tags", f"expected an object, found {_type_name(tags)}")
+    for name, value in tags.items():
+        _string(value, f"{path}.tags.{name}")
+
+    deleted = state == "Deleted"
+    materials = _array(key["materials"], f"{path}.materials")
+    if not materials:
+        raise _fail(f"{path}.materials", "a key has at least one key material")
+    if spec != "SYMMETRIC_DEFAULT" and len(materials) != 1:
+        raise _fail(f"{path}.materials", f"a {spec} key has exactly one key material")
+    previous = created
+    on_demand = 0
+    for number, entry in enumerate(materials):
+        where = f"{path}.materials[{number}]"
+        items = _array(entry, where, 5 if version >= 2 else 4)
+        material_id = _string(items[0], f"{where}[0]", _MATERIAL_ID)
+        if material_id in materials_seen:
+            raise _fail(f"{where}[0]", "this key material id is used twice")
+        materials_seen.add(material_id)
+        when = _time(items[1], f"{where}[1]")
+        if not previous <= when <= now:
+            raise _fail(f"{where}[1]", "is out of order (before the previous material, or "
+                                       "after now)")
+        previous = when
+        rotation = _optional(_string, items[2], f"{where}[2]",
+                             choices={"AUTOMATIC", "ON_DEMAND"})
+        if (rotation is None) != (number == 0):
+            raise _fail(f"{where}[2]", "only the first material has no rotation type")
+        on_demand += rotation == "ON_DEMAND"
+        secret = _base64(items[3], f"{where}[3]")
+        if deleted:
+            if secret:
+                raise _fail(f"{where}[3]", "a deleted key keeps no key material")
+        elif length is not None and len(secret) != length:
+            raise _fail(f"{where}[3]", f"a {spec} key material is {length} bytes, "
+                                       f"not {len(secret)}")
+        elif length is None and not secret:
+            raise _fail(f"{where}[3]", "an RSA key needs its private key")
+        if version >= 2 and _string(items[4], f"{where}[4]", _CHECK) != \
+                check_value(key_id, material_id, secret):
+            raise _fail(f"{where}[4]", "the check value does not match this key material "
+                                       "(its id or its secret was changed)")
+
+    rotation_enabled = _boolean(key["rotation_enabled"], f"{path}.rotation_enabled")
+    period = _optional(_integer, key["rotation_period_days"], f"{path}.rotation_period_days",
+                       *_ROTATION_DAYS)
+    anchor = _optional(_time, key["rotation_anchor"], f"{path}.rotation_anchor")
+    nxt = _optional(_time, key["next_rotation"], f"{path}.next_rotation")
+    if rotation_enabled and (period is None or anchor is None or nxt is None):
+        raise _fail(f"{path}.rotation_enabled", "rotation is on but its period, anchor or "
+                                                "next date is missing")
+    if not rotation_enabled and (anchor is not None or nxt is not None):
+        raise _fail(f"{path}.rotation_enabled", "rotation is off but a next date is set")
+    if rotation_enabled and spec != "SYMMETRIC_DEFAULT":
+        raise _fail(f"{path}.rotation_enabled", f"a {spec} key cannot rotate")
+    if _integer(key["on_demand_rotations"], f"{path}.on_demand_rotations", 0, 25) != on_demand:
+        raise _fail(f"{path}.on_demand_rotations",
+                    f"says {key['on_demand_rotations']}, but {on_demand} materials are "
+                    "on-demand rotations")
+
+    deletion = _optional(_time, key["deletion_date"], f"{path}.deletion_date")
+    _optional(_integer, key["pending_window_days"], f"{path}.pending_window_days", 7, 30)
+    if (state == "PendingDeletion") != (deletion is not None) and not deleted:
+        raise _fail(f"{path}.deletion_date", "is set exactly when the key is pending deletion")
+    if state == "PendingDeletion" and deletion is not None and deletion < now:
+        raise _fail(f"{path}.deletion_date", "is before now, yet the key was not deleted")
+
+    history = _array(key["history"], f"{path}.history")
+    if not history:
+        raise _fail(f"{path}.history", "a key has at least its creation in its history")
+    last = created
+    for number, change in enumerate(history):
+        where = f"{path}.history[{number}]"
+        at, changed_to = _array(change, where, 2)
+        when = _time(at, f"{where}[0]")
+        if not last <= when <= now:
+            raise _fail(f"{where}[0]", "is out of order")
+        last = when
+        _string(changed_to, f"{where}[1]", choices=ALL_STATES)
+    if history[-1][1] != state:
+        raise _fail(f"{path}.history", f"ends in {history[-1][1]}, but the key is {state}")
+    return key_id
+
+
+def _event(row: Any, path: str, index: int) -> None:
+    (sequence, time, name, event_type, principal, arn, request, response, code, message,
+     material) = _array(row, path, 11)
+    if _integer(sequence, f"{path}[0]") != index:
+        raise _fail(f"{path}[0]", f"sequence {sequence} at position {index}")
+    _time(time, f"{path}[1]")
+    _string(name, f"{path}[2]", re.compile(r"[A-Za-z]{1,64}"))
+    _string(event_type, f"{path}[3]", choices={"AwsApiCall", "AwsServiceEvent"})
+    _string(principal, f"{path}[4]")
+    _optional(_string, arn, f"{path}[5]")
+    for number, value in ((6, request), (7, response)):
+        if value is not None and type(value) is not dict:
+            raise _fail(f"{path}[{number}]", f"expected an object or null, found "
+                                             f"{_type_name(value)}")
+    _optional(_string, code, f"{path}[8]")
+    _optional(_string, message, f"{path}[9]")
+    _optional(_string, material, f"{path}[10]", _MATERIAL_ID)
