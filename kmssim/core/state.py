@@ -24,6 +24,7 @@ from kmssim.core.calls import KEYLESS, AuditedCalls, CallFrame
 from kmssim.core.clock import Clock, Due, as_utc
 from kmssim.core.entropy import Entropy
 from kmssim.core.errors import (
+    AccessDeniedException,
     DisabledException,
     DryRunOperationException,
     InvalidArnException,
@@ -368,8 +369,16 @@ class Service(AuditedCalls):
         if action == "RetireGrant":  # who may retire is said by the grant, not by policies
             return
         granted = key is not None and self._granted(key, caller, action, params)
-        authorize(request, caller, key_policy, self.iam.policies_of(caller.arn), granted,
-                  self.account_id)
+        try:
+            authorize(request, caller, key_policy, self.iam.policies_of(caller.arn), granted,
+                      self.account_id)
+        except AccessDeniedException as error:
+            if key is not None and key.manager == "AWS":
+                error.hint = ("This is an AWS managed key. AWS's key policy for it lets your "
+                              "account read it (Describe*, Get*, List*) and use it only through "
+                              "its service (kms:ViaService); nobody can change, disable, delete "
+                              "or rotate it. AWS rotates it every year by itself.")
+            raise
         frame.checked.add(mark)
 
     def _condition_context(self, caller: Caller, key: Key | None, action: str,
