@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from kmssim.core.errors import KMSError, ParamValidationError, ValidationException
 from kmssim.core._model_shapes import OPERATIONS
 from kmssim.core.params import client_problems, service_problems, shown, validation_error
-from kmssim.core.trail import AuditEvent, AuditTrail
+from kmssim.core.trail import AuditTrail
 
 if TYPE_CHECKING:
     from kmssim.core.keys import Key
@@ -208,11 +208,11 @@ class AuditedCalls:
         if frame.source is not None and frame.key is not None:
             request["sourceKeyMaterialId"] = frame.source_material_id
             request["sourceKeyId"] = frame.source.arn
-        self.trail.append(AuditEvent(
-            self.trail.next_sequence(), self.now, name, "AwsApiCall", self.principal,
+        self.trail.add(
+            self.now, name, "AwsApiCall", self.principal,
             key.arn if key else None, request or None, elements,
             error.code if error else None, error.message if error else None,
-            frame.material_id, self.region, self.account_id))
+            frame.material_id, self.region, self.account_id)
 
     def _record_service(self, name: str, key: Key, details: dict[str, Any]) -> None:
         if self._calls:
@@ -223,10 +223,10 @@ class AuditedCalls:
                 frame.service_events = []
             frame.service_events.append((name, key, details))
             return
-        self.trail.append(AuditEvent(
-            self.trail.next_sequence(), self.now, name, "AwsServiceEvent", "AWS Internal",
+        self.trail.add(
+            self.now, name, "AwsServiceEvent", "AWS Internal",
             key.arn, None, details, None, None, details.get("currentKeyMaterialId"),
-            self.region, self.account_id))
+            self.region, self.account_id)
 
 
 def _recordable(value: Any) -> Any:

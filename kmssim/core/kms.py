@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from kmssim.core import blob, persist
+from kmssim.core._gc import collector_paused
 from kmssim.core.errors import InvalidCiphertextException, NotFoundException
 from kmssim.core.keys import Key, StateChange, fingerprint
 from kmssim.core.ops.crypto import CryptoOps
@@ -181,7 +182,7 @@ class KMS(CryptoOps, RotationOps, KeyOps, PolicyOps, GrantOps):
         written with mode 0600 and must be treated as a secret. Raises
         ScenarioFileError (code ValidationException) if it cannot be written.
         """
-        with self._lock:
+        with self._lock, collector_paused():   # builds a large object graph; no cycles
             persist.save(self, path)
 
     @classmethod
@@ -194,4 +195,5 @@ class KMS(CryptoOps, RotationOps, KeyOps, PolicyOps, GrantOps):
         check value, and the whole content against the file's SHA-256 digest (an
         integrity check against accidental edits, not a signature).
         """
-        return persist.load(cls, path)
+        with collector_paused():   # json builds 100,000s of objects, no cycles: see _gc
+            return persist.load(cls, path)

@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from kmssim.core import policy as policies
+from kmssim.core.aliases import AliasTable
 from kmssim.core.calls import KEYLESS, AuditedCalls, CallFrame
 from kmssim.core.clock import Clock, Due, as_utc
 from kmssim.core.entropy import Entropy
@@ -122,8 +123,8 @@ class Service(AuditedCalls):
         self.entropy = Entropy(seed, scope=(region, account_id))
         self.trail = AuditTrail()
         self._keys: dict[str, Key] = {}
-        # alias name → (target key id, created, last updated)
-        self._aliases: dict[str, tuple[str, datetime, datetime]] = {}
+        # alias name → (target key id, created, last updated), indexed by key (see below)
+        self._aliases = AliasTable()
         self._deleted: dict[str, Key] = {}   # key id → the key as it was, materials destroyed
         self._invocations = 0                # makes every nonce unique within this simulator
         self._principal = f"arn:aws:iam::{account_id}:user/learner"
@@ -141,6 +142,15 @@ class Service(AuditedCalls):
         self._listeners: dict[str, ClockListener] = {}   # name → listener; not saved
         self.iam = IAM(account_id, self._lock)
         self._grants: dict[str, Any] = {}    # grant id → Grant (see core/ops/grants.py)
+
+    @property
+    def _aliases(self) -> AliasTable:
+        """The alias table; assigning a plain dict (as loading does) indexes it."""
+        return self._alias_table
+
+    @_aliases.setter
+    def _aliases(self, entries: dict[str, tuple[str, datetime, datetime]]) -> None:
+        self._alias_table = entries if type(entries) is AliasTable else AliasTable(entries)
 
     # -- time ---------------------------------------------------------------
     @property
@@ -208,6 +218,9 @@ class Service(AuditedCalls):
                     if target < self.now or self._advance_slice(
                             target, fired, time.perf_counter() + LOCK_SLICE):
                         return fired
+                # Python's locks do not hand over on release: give up the interpreter for
+                # a moment so a thread waiting for the lock gets it before the next slice.
+                time.sleep(0)
 
     def _holds_lock(self) -> bool:
         owned = getattr(self._lock, "_is_owned", None)
@@ -540,7 +553,7 @@ class Service(AuditedCalls):
     def _delete(self, key: Key) -> ServiceEvent:
         del self._keys[key.key_id]
         self._grants = {i: g for i, g in self._grants.items() if g.key_id != key.key_id}
-        for name in [n for n, (target, _, _) in self._aliases.items() if target == key.key_id]:
+        for name in self._aliases.names_of(key.key_id):
             del self._aliases[name]
         for material in key.materials:
             self._ciphers.pop(material.material_id, None)

@@ -27,7 +27,7 @@ import matplotlib.figure
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import PolyCollection
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import to_rgb
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
@@ -205,6 +205,7 @@ def timeline(kms: KMS, keys: str | Iterable[str] | None = None, *, ax: Axes | No
         in_lane = sum(counts.get((history.key_id, v.material_id), 0) for v in history.versions)
         painter.lane(-lane, history, LANE_COLOURS[lane % len(LANE_COLOURS)],
                      aggregated=records is not None or in_lane > aggregate_above)
+    painter.finish()
     ax.axvline(date_number(now), color=BLACK, linestyle=(0, (4, 3)), linewidth=1.1, alpha=0.75,
                gid="kmssim-now", zorder=4)
     ax.annotate(f"now {now:%Y-%m-%d}", (date_number(now), 1.0), xycoords=("data", "axes fraction"),
@@ -235,6 +236,36 @@ class _Painter:
         self.ax, self.now, self.counts, self.times = ax, now, counts, times
         self.px_per_day = px_per_day
         self.present: set[str] = set()
+        # Markers of every lane, drawn by `finish` as one artist per kind of mark.
+        self.rotations: dict[str, list[float]] = {kind: [] for kind in ROTATION_STYLE}
+        self.rotation_ys: dict[str, list[float]] = {kind: [] for kind in ROTATION_STYLE}
+        self.upcoming: list[tuple[tuple[float, float], tuple[float, float]]] = []
+        self.deleted: list[tuple[float, float]] = []
+
+    def finish(self) -> None:
+        """Draw the marks gathered from every lane: one artist per kind, not per lane."""
+        ax = self.ax
+        for kind, style in ROTATION_STYLE.items():
+            if self.rotations[kind]:
+                ax.add_line(Line2D(self.rotations[kind], self.rotation_ys[kind],
+                                   linestyle="none", marker=style["marker"],
+                                   markersize=6 if kind == "AUTOMATIC" else 5.5,
+                                   color=style["color"], markeredgecolor="white",
+                                   markeredgewidth=0.8, gid=f"kmssim-rotation-{kind}", zorder=5))
+                self.present.add(kind)
+        if self.upcoming:
+            ax.add_collection(LineCollection(self.upcoming, linestyles=":", colors=GREY,
+                                             linewidths=1, zorder=1))
+            ax.add_line(Line2D([b[0] for _, b in self.upcoming], [b[1] for _, b in self.upcoming],
+                               linestyle="none", marker="o", markersize=7,
+                               markerfacecolor="white", markeredgecolor=GREY,
+                               gid="kmssim-next-rotation", zorder=5))
+            self.present.add("next")
+        if self.deleted:
+            ax.add_line(Line2D([x for x, _ in self.deleted], [y for _, y in self.deleted],
+                               linestyle="none", marker="X", markersize=10, color=BLACK,
+                               markeredgecolor="white", gid="kmssim-deleted", zorder=5))
+            self.present.add("deleted")
 
     def lane(self, y: float, history: KeyHistory, colour: str, *, aggregated: bool) -> None:
         """Everything about one key, centred on ``y``."""
@@ -244,40 +275,36 @@ class _Painter:
         starts = [date_number(v.created) for v in versions]
         ends = [date_number(v.retired) if v.retired else date_number(end) for v in versions]
         fills = [to_rgb(colour) if v.number % 2 else tint(colour) for v in versions]
-        bars = ax.barh([middle] * len(versions), np.subtract(ends, starts), left=starts,
-                       height=BAR_HIGH - BAR_LOW, color=fills, edgecolor="white",
-                       linewidth=0.8, gid="kmssim-version", zorder=2)
-        self.present.add("version")
         alive = history.state != "Deleted"
+        # One collection for the lane's bars, oldest first, so the current version (last,
+        # outlined in black while the key lives) is drawn over its neighbours' edges.
+        low, high = middle - (BAR_HIGH - BAR_LOW) / 2, middle + (BAR_HIGH - BAR_LOW) / 2
+        edges = ["white"] * len(versions)
+        widths = [0.8] * len(versions)
         if alive:
-            bars.patches[-1].set(edgecolor=BLACK, linewidth=1.2, zorder=2.1)
+            edges[-1], widths[-1] = BLACK, 1.2
             self.present.add("current")
+        ax.add_collection(PolyCollection(
+            [((start, low), (start, high), (stop, high), (stop, low))
+             for start, stop in zip(starts, ends, strict=True)],
+            facecolors=fills, edgecolors=edges, linewidths=widths, gid="kmssim-version",
+            zorder=2))
+        self.present.add("version")
         counts = [self.counts.get((history.key_id, v.material_id), 0) for v in versions]
         self.labels(middle, versions, starts, ends, fills, counts, alive)
         self.shade_states(y, history)
-        for kind, style in ROTATION_STYLE.items():
+        for kind in ROTATION_STYLE:
             at = [s for v, s in zip(versions, starts, strict=True) if v.rotation_type == kind]
-            if at:
-                ax.plot(at, [y + BAR_HIGH] * len(at), linestyle="none", marker=style["marker"],
-                        markersize=6 if kind == "AUTOMATIC" else 5.5, color=style["color"],
-                        markeredgecolor="white", markeredgewidth=0.8,
-                        gid=f"kmssim-rotation-{kind}", zorder=5)
-                self.present.add(kind)
+            self.rotations[kind] += at
+            self.rotation_ys[kind] += [y + BAR_HIGH] * len(at)
         if history.next_rotation is not None and history.state == "Enabled":
             upcoming = date_number(history.next_rotation)
-            ax.plot([date_number(self.now), upcoming], [y + BAR_HIGH] * 2, linestyle=":",
-                    color=GREY, linewidth=1, zorder=1)
-            ax.plot([upcoming], [y + BAR_HIGH], linestyle="none", marker="o", markersize=7,
-                    markerfacecolor="white", markeredgecolor=GREY, gid="kmssim-next-rotation",
-                    zorder=5)
-            self.present.add("next")
+            self.upcoming.append(((date_number(self.now), y + BAR_HIGH), (upcoming, y + BAR_HIGH)))
         if not alive:
-            ax.plot([date_number(end)], [middle], linestyle="none", marker="X", markersize=10,
-                    color=BLACK, markeredgecolor="white", gid="kmssim-deleted", zorder=5)
+            self.deleted.append((date_number(end), middle))
             ax.annotate(f"deleted {end:%Y-%m-%d}", (date_number(end), middle), xytext=(8, 0),
                         textcoords="offset points", ha="left", va="center", fontsize=7.5,
                         color="#444444", zorder=6)
-            self.present.add("deleted")
         if sum(counts):
             self.ciphertexts(y, history, starts, ends, fills, counts, aggregated)
 

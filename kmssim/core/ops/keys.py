@@ -398,8 +398,7 @@ class KeyOps(Service):
         """
         name = self._alias_name(AliasName, creating=True)
         key = self._alias_target_key(TargetKeyId)
-        if sum(1 for target, _, _ in self._aliases.values() if target == key.key_id) \
-                >= _ALIASES_PER_KEY:
+        if self._aliases.count_of(key.key_id) >= _ALIASES_PER_KEY:
             raise LimitExceededException(f"{key.arn} already has {_ALIASES_PER_KEY} aliases.")
         self._touch(key)
         self._aliases[name] = (key.key_id, self.now, self.now)
@@ -464,7 +463,7 @@ class KeyOps(Service):
         return {"Aliases": listed, **fields}
 
     def _aliases_of(self, key_id: str) -> list[str]:
-        return sorted(n for n, (target, _, _) in self._aliases.items() if target == key_id)
+        return self._aliases.names_of(key_id)
 
 
 def _family(key_spec: str) -> str:
