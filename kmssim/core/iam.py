@@ -27,6 +27,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from kmssim.core import policy as policies
@@ -50,6 +51,7 @@ class Caller:
     account: str
 
 
+@lru_cache(maxsize=256)
 def caller_of(principal: str, default_account: str) -> Caller:
     """Resolve the simulator's current principal (a name, an IAM ARN or an STS
     assumed-role ARN) to a `Caller`."""
