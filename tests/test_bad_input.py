@@ -286,7 +286,7 @@ CASES: list[tuple[str, Call, type[Exception]]] = [
      ValidationException),
     ("create-key-empty-policy", lambda s: s.kms.create_key(Policy=""), ParamValidationError),
     ("create-key-bad-tags", lambda s: s.kms.create_key(Tags={"a": "b"}), ParamValidationError),
-    ("create-key-external", lambda s: s.kms.create_key(Origin="EXTERNAL"),
+    ("create-key-cloudhsm", lambda s: s.kms.create_key(Origin="AWS_CLOUDHSM"),
      UnsupportedOperationException),
     ("list-keys-bad-marker", lambda s: s.kms.list_keys(Marker="kmssim:999"),
      InvalidMarkerException),

@@ -54,13 +54,16 @@ def test_rsa_and_hmac_keys_report_their_algorithms(kms: KMS) -> None:
     ({"KeySpec": "SYMMETRIC_DEFAULT", "KeyUsage": "SIGN_VERIFY"}, ValidationException),
     ({"KeySpec": "AES_256"}, ValidationException),
     ({"KeySpec": "RSA_2048", "CustomerMasterKeySpec": "RSA_2048"}, ValidationException),
-    ({"Origin": "EXTERNAL"}, UnsupportedOperationException),
-    ({"MultiRegion": True}, UnsupportedOperationException),
+    ({"Origin": "AWS_CLOUDHSM"}, UnsupportedOperationException),
+    ({"Origin": "EXTERNAL", "KeySpec": "RSA_2048", "KeyUsage": "ENCRYPT_DECRYPT"},
+     UnsupportedOperationException),
+    ({"MultiRegion": "yes"}, ParamValidationError),        # botocore: a boolean
     # Valid in AWS, not modelled: unsupported, not "not in the enum".
-    ({"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY"}, UnsupportedOperationException),
-    ({"CustomerMasterKeySpec": "ECC_SECG_P256K1"}, UnsupportedOperationException),
+    ({"KeySpec": "ECC_NIST_P256", "KeyUsage": "KEY_AGREEMENT"}, UnsupportedOperationException),
     ({"KeySpec": "ML_DSA_65", "KeyUsage": "SIGN_VERIFY"}, UnsupportedOperationException),
-    ({"KeySpec": "RSA_2048", "KeyUsage": "SIGN_VERIFY"}, UnsupportedOperationException),
+    # An ECC key needs a KeyUsage (SIGN_VERIFY).
+    ({"CustomerMasterKeySpec": "ECC_SECG_P256K1"}, ValidationException),
+    ({"KeySpec": "RSA_2048", "KeyUsage": "KEY_AGREEMENT"}, ValidationException),
     ({"Tags": [{"TagKey": "a"}]}, ParamValidationError),   # botocore: TagValue required
     ({"Policy": ""}, ParamValidationError),                # botocore: min length 1
     ({"Policy": 42}, ParamValidationError),

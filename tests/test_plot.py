@@ -411,3 +411,57 @@ def test_a_deleted_keys_lane_says_its_ciphertexts_are_unreadable():
     kms.advance(days=8)
     label = plot.timeline(kms, key).axes[0].get_yticklabels()[0].get_text()
     assert label.splitlines()[-2:] == ["3 ciphertexts unreadable", "key deleted"]
+
+
+# -- seen in the browser: stacked rotations, a record at "now", shared scales, the legend ----
+
+def _kms_with_a_year_of_records():
+    from datetime import UTC, datetime
+    kms = KMS(seed=5, start=datetime(2025, 1, 6, 9, tzinfo=UTC))
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.enable_key_rotation(KeyId=key)
+    records = []
+    for month in range(12):
+        records.append(seal(kms, key, f"record {month}".encode(), {"n": str(month)}))
+        kms.advance(days=30)
+    return kms, key, records
+
+
+def test_rotations_at_one_instant_say_how_many_they_are():
+    kms, key, records = _kms_with_a_year_of_records()
+    for _ in range(25):
+        kms.rotate_key_on_demand(KeyId=key)
+    ax = plot.timeline(kms, key, records=records).axes[0]
+    stacks = [t.get_text() for t in ax.texts if t.get_gid() == "kmssim-rotation-stack-ON_DEMAND"]
+    assert stacks == ["×25"]
+
+
+def test_a_record_written_now_shows_in_the_records_strip():
+    kms, key, records = _kms_with_a_year_of_records()
+    kms.rotate_key_on_demand(KeyId=key)
+    records.append(seal(kms, key, b"just now", {"n": "now"}))   # v_new has no width yet
+    ax = plot.timeline(kms, key, records=records).axes[0]
+    strips = artists(ax, "kmssim-ciphertext-counts")[0].get_paths()
+    newest = strips[-1].vertices
+    width = newest[:, 0].max() - newest[:, 0].min()
+    assert width > 0 and newest[:, 0].min() == pytest.approx(mdates.date2num(kms.now))
+
+
+def test_blast_radius_charts_of_the_same_records_share_their_scale():
+    kms, key, records = _kms_with_a_year_of_records()
+    before = plot.blast_radius(kms, records, version=1).axes[0].get_xlim()
+    kms.rotate_key_on_demand(KeyId=key)
+    moved = records[:6] + [seal(kms, key, b"again", {"n": str(i)})
+                           for i in range(6)]    # half of them sealed again, under version 2
+    after = plot.blast_radius(kms, moved, version=2).axes[0].get_xlim()
+    assert before == after                               # 12 records both times: one scale
+
+
+def test_the_version_swatch_shows_both_shades_the_bars_use():
+    kms, key, records = _kms_with_a_year_of_records()
+    legend = plot.timeline(kms, key).axes[0].get_legend()
+    assert legend.get_texts()[0].get_text().startswith("key material version")
+    handles = plot._legend_handles({"version"}, from_records=False)
+    assert isinstance(handles[0], tuple)
+    assert [h.get_facecolor()[:3] for h in handles[0]] == [
+        pytest.approx(to_rgb(plot.BLUE)), pytest.approx(plot.tint(plot.BLUE))]

@@ -116,8 +116,8 @@ def test_rotations_failures_and_key_rotations_are_marked(two_clocks):
 
 def test_an_unfinished_rotation_is_hatched_until_now(two_clocks):
     kms, sm, function = two_clocks
-    function.fail_next("testSecret")
-    kms.advance(days=30)
+    function.fail_next("testSecret", times=4)         # the first try and the three retries
+    kms.advance(days=31)
     ax = secret_timeline(kms, sm, "orders/app").axes[0]
     pending = artists(ax, "kmssim-secret-pending")
     assert len(pending) == 1 and pending[0].get_hatch() == "///"

@@ -258,4 +258,5 @@ def _camel(parameter: str) -> str:
 _QUIET = frozenset({"Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey",
                     "GenerateDataKeyWithoutPlaintext", "GenerateRandom", "GenerateMac",
                     "VerifyMac", "DescribeKey", "ListKeys", "ListAliases", "ListKeyRotations",
-                    "GetKeyRotationStatus"})
+                    "GetKeyRotationStatus", "Sign", "Verify", "GetPublicKey",
+                    "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext"})

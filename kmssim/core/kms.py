@@ -1,8 +1,8 @@
 """`KMS`: the simulated AWS Key Management Service of one account and Region.
 
-Its boto3-shaped operations come from five parts (`kmssim.core.ops.keys`,
-`kmssim.core.ops.rotation`, `kmssim.core.ops.crypto`, `kmssim.core.ops.policies`,
-`kmssim.core.ops.grants`); this module adds what only a simulator
+Its boto3-shaped operations come from its parts in `kmssim.core.ops` (keys, rotation,
+crypto, signing, imported material, multi-Region keys, key policies, grants); this
+module adds what only a simulator
 has: looking inside a ciphertext, a key's version history, and saving a scenario.
 """
 
@@ -19,9 +19,12 @@ from kmssim.core.errors import InvalidCiphertextException, NotFoundException
 from kmssim.core.keys import Key, StateChange, fingerprint
 from kmssim.core.ops.crypto import CryptoOps
 from kmssim.core.ops.grants import GrantOps
+from kmssim.core.ops.importing import ImportOps
 from kmssim.core.ops.keys import KeyOps
+from kmssim.core.ops.multiregion import MultiRegionOps
 from kmssim.core.ops.policies import PolicyOps
 from kmssim.core.ops.rotation import RotationOps
+from kmssim.core.ops.signing import SigningOps
 
 __all__ = ["KMS", "CiphertextInfo", "Version", "KeyHistory"]
 
@@ -75,7 +78,8 @@ class KeyHistory:
     aliases: tuple[str, ...]
 
 
-class KMS(CryptoOps, RotationOps, KeyOps, PolicyOps, GrantOps):
+class KMS(MultiRegionOps, ImportOps, SigningOps, CryptoOps, RotationOps, KeyOps, PolicyOps,
+          GrantOps):
     """A simulated AWS KMS with its own clock, shaped like ``boto3.client("kms")``.
 
     ``KMS(seed=7)`` makes the same key ids, key material, data keys and nonces on
@@ -90,8 +94,10 @@ class KMS(CryptoOps, RotationOps, KeyOps, PolicyOps, GrantOps):
     a simulator built without policies lets every principal of its account do
     everything the default key policy allows (see `kmssim.core.iam`). Others are
     refused with an AWS-named error when set, since kmssim cannot honour them:
-    ``Origin`` other than ``AWS_KMS``, ``CustomKeyStoreId``, ``XksKeyId``,
-    ``MultiRegion=True`` and ``Recipient`` (Nitro Enclaves).
+    ``Origin`` ``AWS_CLOUDHSM`` or ``EXTERNAL_KEY_STORE``,
+    ``CustomKeyStoreId``, ``XksKeyId`` and ``Recipient`` (Nitro Enclaves).
+    ``MultiRegion=True`` keys work in one Region alone; to replicate them, hold several
+    Regions on one clock with `kmssim.Cloud`.
 
     Parameters are checked as with a boto3 client against AWS (`kmssim.core.params`):
     what botocore refuses before sending (a missing or unknown member, a wrong type, a
@@ -124,7 +130,7 @@ class KMS(CryptoOps, RotationOps, KeyOps, PolicyOps, GrantOps):
         """
         with self._lock:
             parsed = blob.parse(ciphertext)
-            key = self._keys.get(parsed.key_id) or self._deleted.get(parsed.key_id)
+            key = self._blob_key(parsed.key_id)
             if key is None:
                 raise InvalidCiphertextException(
                     "The ciphertext names a key this simulator never had.")

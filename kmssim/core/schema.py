@@ -40,15 +40,23 @@ KEY_MEMBERS = frozenset({"key_id", "arn", "created", "key_spec", "key_usage", "d
                          "rotation_period_days", "rotation_anchor", "next_rotation",
                          "on_demand_rotations", "deletion_date", "pending_window_days", "tags",
                          "policy", "ordinal", "history"})
+#: Members added with imported material and multi-Region keys (branch rot25): optional,
+#: so files written before them still load.
+KEY_OPTIONAL_MEMBERS = frozenset({"origin", "imports", "pending", "multi_region",
+                                  "primary_region", "replica_regions"})
+_EXPIRATION_MODELS = frozenset({"KEY_MATERIAL_EXPIRES", "KEY_MATERIAL_DOES_NOT_EXPIRE"})
 # key spec → (key usage, secret length in bytes or None for a DER private key)
 SPECS = {"SYMMETRIC_DEFAULT": ("ENCRYPT_DECRYPT", 32),
          "RSA_2048": ("ENCRYPT_DECRYPT", None), "RSA_3072": ("ENCRYPT_DECRYPT", None),
          "RSA_4096": ("ENCRYPT_DECRYPT", None),
+         "ECC_NIST_P256": ("SIGN_VERIFY", None), "ECC_NIST_P384": ("SIGN_VERIFY", None),
+         "ECC_NIST_P521": ("SIGN_VERIFY", None), "ECC_SECG_P256K1": ("SIGN_VERIFY", None),
          "HMAC_224": ("GENERATE_VERIFY_MAC", 28), "HMAC_256": ("GENERATE_VERIFY_MAC", 32),
          "HMAC_384": ("GENERATE_VERIFY_MAC", 48), "HMAC_512": ("GENERATE_VERIFY_MAC", 64)}
-LIVE_STATES = frozenset({"Enabled", "Disabled", "PendingDeletion"})
+LIVE_STATES = frozenset({"Enabled", "Disabled", "PendingDeletion", "PendingImport"})
 ALL_STATES = LIVE_STATES | {"Deleted"}
-_KEY_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_KEY_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+                     r"|mrk-[0-9a-f]{32}")
 _MATERIAL_ID = re.compile(r"[0-9a-f]{64}")
 _CHECK = re.compile(r"[0-9a-f]{32}")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
@@ -189,7 +197,7 @@ def check(data: Any, *, version: int) -> None:
         due, kind, key_id = _array(entry, path, 3)
         if _time(due, f"{path}[0]") < now:
             raise _fail(f"{path}[0]", "is before now")
-        _string(kind, f"{path}[1]", choices={"rotate", "delete"})
+        _string(kind, f"{path}[1]", choices={"rotate", "delete", "expire"})
         _string(key_id, f"{path}[2]", _KEY_ID)
 
     names: set[str] = set()
@@ -243,6 +251,36 @@ def _permissions(data: dict[str, Any], live_keys: set[str], now: datetime) -> No
             raise _fail(f"{path}.constraints", "expected an object or null")
 
 
+def _extras(key: dict[str, Any], path: str) -> bool:
+    """Check the optional members of imported material and multi-Region keys; whether the
+    key's material is imported (origin EXTERNAL)."""
+    origin = _string(key.get("origin", "AWS_KMS"), f"{path}.origin",
+                     choices={"AWS_KMS", "EXTERNAL"})
+    imports = key.get("imports", {})
+    if type(imports) is not dict:
+        raise _fail(f"{path}.imports", f"expected an object, found {_type_name(imports)}")
+    for material_id, entry in imports.items():
+        where = f"{path}.imports.{material_id[:12]}"
+        _string(material_id, where, _MATERIAL_ID)
+        description, model, valid_to, imported = _array(entry, where, 4)
+        _optional(_string, description, f"{where}[0]")
+        _string(model, f"{where}[1]", choices=_EXPIRATION_MODELS)
+        _optional(_time, valid_to, f"{where}[2]")
+        _boolean(imported, f"{where}[3]")
+    pending = key.get("pending")
+    if pending is not None:
+        items = _array(pending, f"{path}.pending", 4)
+        _string(items[0], f"{path}.pending[0]", _MATERIAL_ID)
+        _time(items[1], f"{path}.pending[1]")
+        _base64(items[3], f"{path}.pending[3]")
+    _boolean(key.get("multi_region", False), f"{path}.multi_region")
+    _optional(_string, key.get("primary_region"), f"{path}.primary_region", _REGION)
+    for index, region in enumerate(_array(key.get("replica_regions", []),
+                                          f"{path}.replica_regions")):
+        _string(region, f"{path}.replica_regions[{index}]", _REGION)
+    return origin == "EXTERNAL"
+
+
 def _seed(seed: Any) -> None:
     if seed is None:
         return
@@ -258,8 +296,10 @@ def _seed(seed: Any) -> None:
 
 def _key(key: Any, path: str, region: str, account: str, now: datetime,
          states: frozenset[str], materials_seen: set[str], version: int) -> str:
-    _object(key, path, KEY_MEMBERS)
+    extra = KEY_OPTIONAL_MEMBERS & key.keys() if type(key) is dict else frozenset()
+    _object(key, path, KEY_MEMBERS | extra)
     key_id = _string(key["key_id"], f"{path}.key_id", _KEY_ID)
+    external = _extras(key, path)
     if key["arn"] != f"arn:aws:kms:{region}:{account}:key/{key_id}":
         raise _fail(f"{path}.arn", "does not name this key in this Region and account")
     created = _time(key["created"], f"{path}.created")
@@ -267,7 +307,8 @@ def _key(key: Any, path: str, region: str, account: str, now: datetime,
         raise _fail(f"{path}.created", "is after now")
     spec = _string(key["key_spec"], f"{path}.key_spec", choices=set(SPECS))
     usage, length = SPECS[spec]
-    _string(key["key_usage"], f"{path}.key_usage", choices={usage})
+    _string(key["key_usage"], f"{path}.key_usage",
+            choices={usage, "SIGN_VERIFY"} if spec.startswith("RSA_") else {usage})
     _string(key["description"], f"{path}.description")
     _string(key["manager"], f"{path}.manager", choices={"CUSTOMER", "AWS"})
     state = _string(key["state"], f"{path}.state", choices=states)
@@ -282,7 +323,7 @@ def _key(key: Any, path: str, region: str, account: str, now: datetime,
 
     deleted = state == "Deleted"
     materials = _array(key["materials"], f"{path}.materials")
-    if not materials:
+    if not materials and not external:
         raise _fail(f"{path}.materials", "a key has at least one key material")
     if spec != "SYMMETRIC_DEFAULT" and len(materials) != 1:
         raise _fail(f"{path}.materials", f"a {spec} key has exactly one key material")
@@ -309,6 +350,8 @@ def _key(key: Any, path: str, region: str, account: str, now: datetime,
         if deleted:
             if secret:
                 raise _fail(f"{where}[3]", "a deleted key keeps no key material")
+        elif external and not secret:
+            pass      # imported material that expired or was deleted: its id stays
         elif length is not None and len(secret) != length:
             raise _fail(f"{where}[3]", f"a {spec} key material is {length} bytes, "
                                        f"not {len(secret)}")

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Protocol
 
+from kmssim.core import blob
 from kmssim.core import policy as policies
 from kmssim.core.aliases import AliasTable
 from kmssim.core.calls import KEYLESS, AuditedCalls, CallFrame
@@ -143,6 +144,10 @@ class Service(AuditedCalls):
         self.iam = IAM(account_id, self._lock)
         self._default_policy = policies.default_key_policy(account_id)
         self._grants: dict[str, Any] = {}    # grant id → Grant (see core/ops/grants.py)
+        self._import_tokens: dict[bytes, Any] = {}       # ImportToken → parameters; not saved
+        # The `kmssim.core.cloud.Cloud` this Region belongs to (one clock, related
+        # multi-Region keys), or None for a simulator of one Region on its own.
+        self._cloud: Any = None
 
     @property
     def _aliases(self) -> AliasTable:
@@ -177,6 +182,8 @@ class Service(AuditedCalls):
                                       "999,999,999 days.") from None
         if step < timedelta(0):
             raise ValidationException("Simulated time cannot go backwards: the step is negative.")
+        if self._cloud is not None:     # every Region of a Cloud moves together
+            return self.advance_to(self._target(step))
         if self._holds_lock():
             return self._advance_all(self._target(step))
         with self._advancing:   # no other advance moves the clock until this one is done
@@ -202,8 +209,14 @@ class Service(AuditedCalls):
         in, and those calls see the clock at the instant of the last event fired (never
         beyond an event not yet fired). Advances themselves run one at a time, so
         concurrent steps add up. (Called by a thread that already holds the lock, an
-        advance runs to its end without letting go.)
+        advance runs to its end without letting go.) In a `Cloud`, every Region moves
+        together, and the events of every Region are returned.
         """
+        if self._cloud is not None:
+            return list(self._cloud.advance_to(when))
+        return self._advance_here(when)
+
+    def _advance_here(self, when: datetime) -> list[ServiceEvent]:
         target = as_utc(when)
         if self._holds_lock():
             return self._advance_all(target)
@@ -286,8 +299,11 @@ class Service(AuditedCalls):
         with self._lock:
             times = [key.deletion_date if key.state == "PendingDeletion" else key.next_rotation
                      for key in self._keys.values()
-                     if key.state == "PendingDeletion" or (key.state == "Enabled"
-                                                           and key.rotation_enabled)]
+                     if key.state == "PendingDeletion" or (
+                         key.state == "Enabled" and key.rotation_enabled
+                         and not key.is_replica_in(self.region))]
+            times += [info.valid_to for key in self._keys.values()
+                      for info in key.imports.values() if info.imported and info.valid_to]
             times += [listener.next_due() for listener in self._listeners.values()]
             return min((t for t in times if t is not None), default=None)
 
@@ -297,6 +313,11 @@ class Service(AuditedCalls):
             return False
         if entry.kind == "delete":
             return key.deletion_date == entry.due
+        if key.is_replica_in(self.region):
+            return False                  # only a primary rotates (and expires nothing else)
+        if entry.kind == "expire":
+            return any(info.imported and info.valid_to is not None and info.valid_to <= entry.due
+                       for info in key.imports.values())
         return key.rotation_enabled and key.next_rotation == entry.due and key.state == "Enabled"
 
     def _fire(self, entry: Due) -> ServiceEvent | None:
@@ -305,9 +326,12 @@ class Service(AuditedCalls):
         key = self._keys[entry.key_id]
         if entry.kind == "delete":
             return self._delete(key)
+        if entry.kind == "expire":
+            return self._expire(key)
         event = self._rotate(key, "AUTOMATIC")
         key.rotation_anchor = self.now
         self.clock.schedule(key.advance_schedule(self.now), "rotate", key.key_id)
+        self._sync_replicas(key)
         return event
 
     # -- who is calling -------------------------------------------------------
@@ -507,6 +531,14 @@ class Service(AuditedCalls):
             self._authorize(key, _ACTION_OF_PARAMETER.get(parameter))
         return key
 
+    def _blob_key(self, blob_key_id: str) -> Key | None:
+        """The key (live or deleted) a ciphertext header names, multi-Region ones too."""
+        for key_id in (blob_key_id, blob.mrk_id(blob_key_id)):
+            key = self._keys.get(key_id) or self._deleted.get(key_id)
+            if key is not None:
+                return key
+        return None
+
     def _alias_target(self, name: str) -> Key:
         entry = self._aliases.get(name)
         if entry is None and name.startswith("alias/aws/") \
@@ -527,6 +559,13 @@ class Service(AuditedCalls):
                 f"{key.arn} is disabled.",
                 hint="A disabled key keeps its key material but cannot be used; EnableKey "
                      "makes it usable again.")
+        if key.state == "PendingImport":
+            # Recorded AWS text (aws_kms_recordings.json: encrypt_pending_import).
+            raise KMSInvalidStateException(
+                f"{key.arn} is pending import.",
+                hint="This key's imported key material is missing (never imported, expired "
+                     "or deleted). Import the same material again (ImportKeyMaterial with "
+                     "ImportType EXISTING_KEY_MATERIAL) and everything works again.")
         return self._not_pending_deletion(key)
 
     @staticmethod
@@ -548,15 +587,66 @@ class Service(AuditedCalls):
     def _new_material(self, rotation_type: str | None) -> KeyMaterial:
         return KeyMaterial(self.entropy.hex_id(), self.now, rotation_type, self.entropy.bytes(32))
 
-    def _rotate(self, key: Key, rotation_type: str) -> ServiceEvent:
+    def _rotate(self, key: Key, rotation_type: str,
+                material: KeyMaterial | None = None) -> ServiceEvent:
+        """Make ``material`` (new KMS-made material if None) the key's current material."""
         previous = key.current.material_id
-        key.add_material(self._new_material(rotation_type))
+        key.add_material(material or self._new_material(rotation_type))
         current = key.current.material_id
+        # A multi-Region primary copies the new material to every replica before it is
+        # used (S-ROT, "Rotating multi-Region keys"); kmssim does it at the same instant.
+        for replica in self._related(key):
+            replica.add_material(key.current)
         self._record_service("RotateKey", key, {
-            "keyId": key.key_id, "rotationType": rotation_type, "keyOrigin": "AWS_KMS",
+            "keyId": key.key_id, "rotationType": rotation_type, "keyOrigin": key.origin,
             "previousKeyMaterialId": previous, "currentKeyMaterialId": current})
         return ServiceEvent(self.now, "RotateKey", key.key_id, key.arn, rotation_type,
                             previous, current)
+
+    def _drop_imported(self, key: Key, material_id: str) -> None:
+        """Forget an imported material's secret (it expired or was deleted). Unless it was
+        only pending rotation, the key cannot work without it: it goes to PendingImport."""
+        info = key.imports[material_id]
+        info.imported = False
+        pending = key.pending is not None and key.pending.material_id == material_id
+        material = key.pending if pending else key.material(material_id)
+        assert material is not None
+        key.replace_material(KeyMaterial(material.material_id, material.created,
+                                         material.rotation_type, b""))
+        self._ciphers.pop(material_id, None)
+        if not pending and key.state != "PendingImport" and key.state != "PendingDeletion":
+            key.set_state("PendingImport", self.now)
+
+    def _expire(self, key: Key) -> ServiceEvent | None:
+        """Delete every imported material of ``key`` whose ValidTo has come."""
+        gone = [mid for mid, info in key.imports.items()
+                if info.imported and info.valid_to is not None and info.valid_to <= self.now]
+        for material_id in gone:
+            self._drop_imported(key, material_id)
+            self._record_service("DeleteExpiredKeyMaterial", key, {
+                "keyId": key.key_id, "keyMaterialId": material_id})
+        if not gone:
+            return None
+        return ServiceEvent(self.now, "DeleteExpiredKeyMaterial", key.key_id, key.arn,
+                            previous_material_id=gone[0])
+
+    def _related(self, key: Key) -> list[Key]:
+        """The other Regions' keys related to a multi-Region ``key`` (none without a Cloud)."""
+        if not key.multi_region or self._cloud is None:
+            return []
+        return self._cloud.related(key, self.region)
+
+    def _sync_replicas(self, key: Key) -> None:
+        """Copy a multi-Region primary's shared properties (rotation schedule, material) to
+        its replicas, which never rotate by themselves."""
+        for replica in self._related(key):
+            replica.rotation_enabled = key.rotation_enabled
+            replica.rotation_period_days = key.rotation_period_days
+            replica.rotation_anchor = key.rotation_anchor
+            replica.next_rotation = key.next_rotation
+            replica.on_demand_rotations = key.on_demand_rotations
+            if not key.external:
+                replica.materials = list(key.materials)
 
     def _delete(self, key: Key) -> ServiceEvent:
         del self._keys[key.key_id]

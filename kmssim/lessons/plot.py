@@ -29,6 +29,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import to_rgb
+from matplotlib.legend_handler import HandlerTuple
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import MaxNLocator
@@ -82,6 +83,7 @@ STATE_STYLE: dict[str, dict[str, Any]] = {
 BAR_LOW, BAR_HIGH = -0.06, 0.32
 STRIP_LOW, STRIP_HIGH = -0.42, -0.14
 DPI = 100
+MIN_STRIP_PX = 4          # the narrowest a version's records-per-version bar is drawn
 _EPOCH = mdates.date2num(datetime(1970, 1, 1, tzinfo=UTC))
 
 
@@ -246,6 +248,7 @@ class _Painter:
         """Draw the marks gathered from every lane: one artist per kind, not per lane."""
         ax = self.ax
         for kind, style in ROTATION_STYLE.items():
+            self._stacks(kind)
             if self.rotations[kind]:
                 ax.add_line(Line2D(self.rotations[kind], self.rotation_ys[kind],
                                    linestyle="none", marker=style["marker"],
@@ -266,6 +269,24 @@ class _Painter:
                                linestyle="none", marker="X", markersize=10, color=BLACK,
                                markeredgecolor="white", gid="kmssim-deleted", zorder=5))
             self.present.add("deleted")
+
+    def _stacks(self, kind: str) -> None:
+        """Rotations drawn on one spot (25 on-demand rotations in a minute) would read as
+        one marker: write how many beside it ("×25")."""
+        spots: dict[tuple[int, float], int] = {}
+        for x, y in zip(self.rotations[kind], self.rotation_ys[kind], strict=True):
+            spot = (round(x * self.px_per_day / 3), y)      # within about 3 pixels
+            spots[spot] = spots.get(spot, 0) + 1
+        seen: set[tuple[int, float]] = set()
+        for x, y in zip(self.rotations[kind], self.rotation_ys[kind], strict=True):
+            spot = (round(x * self.px_per_day / 3), y)
+            if spots[spot] > 1 and spot not in seen:
+                seen.add(spot)
+                self.ax.annotate(f"×{spots[spot]}", (x, y), xytext=(5, 3),
+                                 textcoords="offset points", ha="left", va="bottom",
+                                 fontsize=7.5, color=ROTATION_STYLE[kind]["color"],
+                                 fontweight="bold", gid=f"kmssim-rotation-stack-{kind}",
+                                 zorder=6)
 
     def lane(self, y: float, history: KeyHistory, colour: str, *, aggregated: bool) -> None:
         """Everything about one key, centred on ``y``."""
@@ -362,7 +383,11 @@ class _Painter:
         if aggregated:
             tallest = max(counts)
             tops = [low + (high - low) * max(n / tallest, 0.06) for n in counts]
-            verts = [[(start, low), (start, top), (stop, top), (stop, low)]
+            # At least MIN_STRIP_PX wide: a version made at this instant (its records
+            # written "now") still shows its count.
+            least = MIN_STRIP_PX / self.px_per_day
+            verts = [[(start, low), (start, top), (max(stop, start + least), top),
+                      (max(stop, start + least), low)]
                      for start, stop, top, n in zip(starts, ends, tops, counts, strict=True)
                      if n]
             colours = [fill for fill, n in zip(fills, counts, strict=True) if n]
@@ -379,7 +404,7 @@ class _Painter:
             if stamps:
                 self.ax.plot(_nums(stamps), [(low + high) / 2] * len(stamps), linestyle="none",
                              marker="|", markersize=8, markeredgewidth=1.1, color=colour,
-                             gid="kmssim-ciphertexts", zorder=3)
+                             gid="kmssim-ciphertexts", zorder=4.2)   # over the "now" line
         self.present.add("ticks")
 
 
@@ -414,7 +439,10 @@ def _decorate(ax: Axes, histories: list[KeyHistory], counts: dict[tuple[str, str
         title = (f"Key material versions of {key_label(histories[0])}" if n == 1
                  else "Key material versions over time")
     ax.set_title(title, loc="left", fontsize=11)
-    ax.legend(handles=_legend_handles(present, from_records), loc="upper left",
+    handles = _legend_handles(present, from_records)
+    ax.legend(handles=handles,
+              labels=[(h[0] if isinstance(h, tuple) else h).get_label() for h in handles],
+              handler_map={tuple: HandlerTuple(ndivide=None, pad=0)}, loc="upper left",
               bbox_to_anchor=(0.0, -0.09 if n > 1 else -0.14), ncol=4, frameon=False,
               fontsize=8, handlelength=1.6, columnspacing=1.4)
 
@@ -422,8 +450,10 @@ def _decorate(ax: Axes, histories: list[KeyHistory], counts: dict[tuple[str, str
 def _legend_handles(present: set[str], from_records: bool) -> list:
     """Legend entries for what this picture actually shows, and nothing else."""
     made = "records" if from_records else "ciphertexts"
-    handles: list = [Patch(facecolor=BLUE, edgecolor="white",
-                           label=f"key material version (vN, {made} it wrapped)")]
+    # The version swatch shows both shades the bars alternate between.
+    handles: list = [(Patch(facecolor=BLUE, edgecolor="white",
+                            label=f"key material version (vN, {made} it wrapped)"),
+                      Patch(facecolor=tint(BLUE), edgecolor="white"))]
     if "current" in present:
         handles.append(Patch(facecolor=BLUE, edgecolor=BLACK, linewidth=1.2,
                              label="current version: encrypts new data"))
@@ -438,7 +468,8 @@ def _legend_handles(present: set[str], from_records: bool) -> list:
         handles.append(Line2D([], [], linestyle="none", marker="|", markersize=8,
                               color=BLUE, label="a ciphertext or data key made"))
     if "counts" in present:
-        handles.append(Patch(facecolor=tint(BLUE, 0.25), label=f"{made} per version"))
+        # The strip's bars take their version's colour (odd versions' shade shown here).
+        handles.append(Patch(facecolor=BLUE, label=f"{made} per version (bar height)"))
     for state, style in STATE_STYLE.items():
         if state in present:
             handles.append(Patch(facecolor=style["facecolor"], hatch=style["hatch"],
@@ -495,7 +526,9 @@ def blast_radius(kms: KMS, records: Iterable[Record], *, version: VersionChoice 
                     xytext=(4, 0), textcoords="offset points", va="center", fontsize=8,
                     fontweight="bold" if colour in (VERMILLION, ORANGE) else "normal")
     ax.set_yticks(ys, [b[0] for b in bars], fontsize=8)
-    ax.set_xlim(0, max(b[1] for b in bars) * 1.45 + 1)
+    # The scale runs to all the records, not to the longest bar: two charts of the same
+    # records (before and after re-encrypting them, say) share it and can be compared.
+    ax.set_xlim(0, total_count * 1.45 + 1)
     ax.set_xlabel("records protected", fontsize=9)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # records come in whole numbers
     ax.tick_params(axis="x", labelsize=8)

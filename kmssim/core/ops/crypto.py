@@ -70,7 +70,7 @@ class CryptoOps(Service):
     def _open(self, ciphertext: bytes, context: dict[str, str] | None, key_ref: Any,
               *, source: bool = False) -> tuple[Key, KeyMaterial, bytes]:
         parsed = blob.parse(ciphertext)
-        key = self._keys.get(parsed.key_id) or self._deleted.get(parsed.key_id)
+        key = self._blob_key(parsed.key_id)
         # The header must name a key *and* a material of that key: a blob whose ids were
         # changed names no such pair and is as invalid as any other damaged blob.
         material = None if key is None else key.material(parsed.material_id)

@@ -15,7 +15,14 @@ from typing import Any
 from kmssim.core.errors import ValidationException
 from kmssim.lessons.checks import Exercise, Verdict, judge
 from kmssim.lessons.exercises import (
-    lesson1, lesson2, lesson3, lesson4, lesson5, lesson6, lesson8,
+    lesson1,
+    lesson2,
+    lesson3,
+    lesson4,
+    lesson5,
+    lesson6,
+    lesson7,
+    lesson8,
 )
 
 __all__ = ["Exercise", "Verdict", "EXERCISES", "check", "evaluate", "expected", "material"]
@@ -23,7 +30,7 @@ __all__ = ["Exercise", "Verdict", "EXERCISES", "check", "evaluate", "expected", 
 #: Every exercise by id, in lesson order.
 EXERCISES: dict[str, Exercise] = {
     exercise.exercise_id: exercise
-    for lesson in (lesson1, lesson2, lesson3, lesson4, lesson5, lesson6, lesson8)
+    for lesson in (lesson1, lesson2, lesson3, lesson4, lesson5, lesson6, lesson7, lesson8)
     for exercise in lesson.EXERCISES
 }
 
