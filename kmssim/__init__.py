@@ -10,11 +10,20 @@ core, and `kmssim.lessons` serves the notebooks. The short names a notebook impo
 (`kmssim.errors`, `envelope`, `plot`, `widgets`, `teach`, `bridge`) re-export them.
 """
 
-from kmssim.core import KMS, CiphertextInfo, Clock, KeyHistory, KMSError, ServiceEvent, Version
+from kmssim.core import (
+    KMS,
+    CiphertextInfo,
+    Clock,
+    Cloud,
+    KeyHistory,
+    KMSError,
+    ServiceEvent,
+    Version,
+)
 from kmssim.core import __version__ as __version__
 from kmssim.core import errors
 
-__all__ = ["KMS", "Clock", "KMSError", "errors", "CiphertextInfo", "KeyHistory", "Version",
+__all__ = ["KMS", "Cloud", "Clock", "KMSError", "errors", "CiphertextInfo", "KeyHistory", "Version",
            "ServiceEvent"]
 
 

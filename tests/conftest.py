@@ -161,6 +161,12 @@ def _write_lab_settings(settings_dir: Path) -> None:
     notif = settings_dir / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     notif.parent.mkdir(parents=True, exist_ok=True)
     notif.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    # Save widget state with the notebook, as `python -m kmssim.lessons.preflight --setup`
+    # (and scripts/lessons) sets it for a workshop: a saved lesson reopens with its panels.
+    widgets = (settings_dir / "@jupyter-widgets" / "jupyterlab-manager"
+               / "plugin.jupyterlab-settings")
+    widgets.parent.mkdir(parents=True, exist_ok=True)
+    widgets.write_text(json.dumps({"saveState": True}))
 
 
 def _start_lab(base: Path, attempt: int) -> LabServer:

@@ -8,9 +8,9 @@ import pytest
 from kmssim import KMS
 from kmssim.core.errors import (
     ParamValidationError,
-    AlreadyExistsException, IncorrectKeyException, InvalidAliasNameException,
+    AccessDeniedException, AlreadyExistsException, IncorrectKeyException, InvalidAliasNameException,
     KMSInvalidStateException, LimitExceededException, NotFoundException,
-    UnsupportedOperationException, ValidationException,
+    ValidationException,
 )
 from kms_support import new_key, utc
 
@@ -147,7 +147,7 @@ def test_update_alias_away_from_a_pending_key_but_not_onto_one(kms: KMS, key: st
 
 def test_update_alias_cannot_target_an_aws_managed_key(kms: KMS, key: str) -> None:
     managed = kms.describe_key(KeyId="alias/aws/s3")["KeyMetadata"]["KeyId"]
-    with pytest.raises(UnsupportedOperationException):
+    with pytest.raises(AccessDeniedException):  # AWS managed keys' policy: read-only for you
         kms.update_alias(AliasName="alias/app", TargetKeyId=managed)
 
 
@@ -209,3 +209,32 @@ def test_alias_of_a_pending_key_still_resolves_until_deletion(kms: KMS, key: str
     kms.advance(days=7)
     assert [a for a in kms.list_aliases()["Aliases"] if "TargetKeyId" in a] == []
     kms.create_alias(AliasName="alias/app", TargetKeyId=new_key(kms))   # the name is free again
+
+
+def test_the_alias_index_follows_every_change(kms: KMS, key: str, tmp_path) -> None:
+    """`history().aliases` reads an index by key (no scan of every alias); it must agree
+    with the alias table after creates, updates, deletes, key deletion and a reload."""
+    other = kms.create_key()["KeyMetadata"]["KeyId"]
+
+    def by_scan(key_id: str) -> tuple[str, ...]:
+        return tuple(sorted(a["AliasName"] for a in kms.list_aliases()["Aliases"]
+                            if a.get("TargetKeyId") == key_id))
+
+    kms.create_alias(AliasName="alias/b", TargetKeyId=key)
+    kms.create_alias(AliasName="alias/a", TargetKeyId=key)
+    kms.create_alias(AliasName="alias/c", TargetKeyId=other)
+    kms.update_alias(AliasName="alias/b", TargetKeyId=other)
+    kms.delete_alias(AliasName="alias/c")
+    for key_id in (key, other):
+        assert kms.history(key_id).aliases == by_scan(key_id)
+    assert kms.history(other).aliases == ("alias/b",)
+    kms.save(tmp_path / "s.json")
+    loaded = KMS.load(tmp_path / "s.json")
+    assert loaded.history(other).aliases == ("alias/b",)
+    kms.schedule_key_deletion(KeyId=other, PendingWindowInDays=7)
+    kms.advance(days=8)
+    assert kms.history(other).aliases == ()
+    assert [a["AliasName"] for a in kms.list_aliases()["Aliases"]
+            if not a["AliasName"].startswith("alias/aws/")] == ["alias/a", "alias/app"]
+    kms.create_alias(AliasName="alias/b", TargetKeyId=key)    # the name is free again
+    assert kms.history(key).aliases == ("alias/a", "alias/app", "alias/b")

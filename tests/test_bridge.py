@@ -26,13 +26,19 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
 
-from kmssim import KMS
+from kmssim import KMS, Cloud
+from kmssim.envelope import wrap_key_material
 from kmssim.core import model as api
 from kmssim.aws.bridge import KMSMock, client, mock_kms, simulator
 from kmssim.core.errors import KMSError
 from kmssim.aws.server import serving
 
 SEED = 11
+
+
+def in_a_cloud() -> KMS:
+    """us-east-1 of a seeded Cloud: the same as KMS(seed=SEED), and able to replicate."""
+    return Cloud(seed=SEED).region("us-east-1")
 
 
 class Failed(Exception):
@@ -44,7 +50,7 @@ class Failed(Exception):
 # -- three ways to reach a simulator ----------------------------------------------------
 class Direct:
     def __init__(self) -> None:
-        self.kms = KMS(seed=SEED)
+        self.kms = in_a_cloud()
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
         try:
@@ -71,7 +77,7 @@ class Boto(Direct):
 
 class Bridged(Boto):
     def __init__(self) -> None:
-        self.kms = KMS(seed=SEED)
+        self.kms = in_a_cloud()
         super().__init__(client(self.kms))
 
 
@@ -130,7 +136,7 @@ def scenario(way: Direct) -> tuple[list[Any], set[str], set[str]]:
                   KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["KeyId"]
     rsa_key = ok("create_key", KeySpec="RSA_2048",
                  KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["KeyId"]
-    fails("create_key", "UnsupportedOperationException", Origin="EXTERNAL")
+    fails("create_key", "UnsupportedOperationException", Origin="AWS_CLOUDHSM")
     ok("describe_key", KeyId=key)
     fails("describe_key", "NotFoundException", KeyId="alias/missing")
     ok("list_keys", Limit=2)
@@ -156,6 +162,26 @@ def scenario(way: Direct) -> tuple[list[Any], set[str], set[str]]:
     fails("list_resource_tags", "NotFoundException", KeyId=missing)
     ok("get_key_policy", KeyId=key, PolicyName="default")
     fails("get_key_policy", "NotFoundException", KeyId=missing)
+    policy = ok("get_key_policy", KeyId=key)["Policy"]
+    ok("put_key_policy", KeyId=key, Policy=policy)
+    fails("put_key_policy", "MalformedPolicyDocumentException", KeyId=key, Policy="my policy")
+    ok("list_key_policies", KeyId=key)
+    fails("list_key_policies", "NotFoundException", KeyId=missing)
+    learner, app = "arn:aws:iam::111122223333:user/learner", "arn:aws:iam::111122223333:role/app"
+    grant = ok("create_grant", KeyId=key, GranteePrincipal=app, RetiringPrincipal=learner,
+               Operations=["Encrypt", "Decrypt"])
+    fails("create_grant", "NotFoundException", KeyId=missing, GranteePrincipal=app,
+          Operations=["Encrypt"])
+    ok("list_grants", KeyId=key)
+    fails("list_grants", "NotFoundException", KeyId=missing)
+    ok("list_retirable_grants", RetiringPrincipal=learner)
+    fails("list_retirable_grants", "InvalidMarkerException", RetiringPrincipal=learner,
+          Marker="not-a-marker")
+    ok("retire_grant", GrantToken=grant["GrantToken"])
+    fails("retire_grant", "InvalidGrantTokenException", GrantToken=grant["GrantToken"])
+    second = ok("create_grant", KeyId=key, GranteePrincipal=app, Operations=["DescribeKey"])
+    ok("revoke_grant", KeyId=key, GrantId=second["GrantId"])
+    fails("revoke_grant", "NotFoundException", KeyId=key, GrantId=second["GrantId"])
 
     ok("enable_key_rotation", KeyId=key, RotationPeriodInDays=90)
     fails("enable_key_rotation", "UnsupportedOperationException", KeyId=hmac_key)
@@ -202,6 +228,47 @@ def scenario(way: Direct) -> tuple[list[Any], set[str], set[str]]:
     assert ok("decrypt", CiphertextBlob=rsa_sealed, KeyId=rsa_key,
               EncryptionAlgorithm="RSAES_OAEP_SHA_256")["Plaintext"] == b"pin"
 
+    signer = ok("create_key", KeySpec="ECC_NIST_P256",
+                KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    signed = ok("sign", KeyId=signer, Message=b"token", SigningAlgorithm="ECDSA_SHA_256")
+    ok("verify", KeyId=signer, Message=b"token", Signature=signed["Signature"],
+       SigningAlgorithm="ECDSA_SHA_256")
+    fails("verify", "KMSInvalidSignatureException", KeyId=signer, Message=b"forged",
+          Signature=signed["Signature"], SigningAlgorithm="ECDSA_SHA_256")
+    fails("sign", "InvalidKeyUsageException", KeyId=key, Message=b"token",
+          SigningAlgorithm="ECDSA_SHA_256")
+    ok("get_public_key", KeyId=signer)
+    fails("get_public_key", "NotFoundException", KeyId=missing)
+    ok("generate_data_key_pair", KeyId=key, KeyPairSpec="ECC_NIST_P256")
+    fails("generate_data_key_pair", "InvalidKeyUsageException", KeyId=signer,
+          KeyPairSpec="ECC_NIST_P256")
+    ok("generate_data_key_pair_without_plaintext", KeyId=key, KeyPairSpec="ECC_SECG_P256K1")
+    fails("generate_data_key_pair_without_plaintext", "NotFoundException", KeyId=missing,
+          KeyPairSpec="ECC_NIST_P256")
+    ok("untag_resource", KeyId=key, TagKeys=["env"])
+    fails("untag_resource", "NotFoundException", KeyId=missing, TagKeys=["env"])
+
+    imported = ok("create_key", Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    wrapping = ok("get_parameters_for_import", random_blobs=True, KeyId=imported,
+                  WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")
+    fails("get_parameters_for_import", "UnsupportedOperationException", KeyId=key,
+          WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")
+    ok("import_key_material", KeyId=imported, ImportToken=wrapping["ImportToken"],
+       EncryptedKeyMaterial=wrap_key_material(wrapping["PublicKey"], bytes(range(32))),
+       ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    fails("import_key_material", "InvalidImportTokenException", KeyId=imported,
+          ImportToken=b"forged", EncryptedKeyMaterial=b"x",
+          ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    ok("delete_imported_key_material", KeyId=imported)
+    fails("delete_imported_key_material", "UnsupportedOperationException", KeyId=key)
+
+    global_key = ok("create_key", MultiRegion=True)["KeyMetadata"]["KeyId"]
+    ok("replicate_key", KeyId=global_key, ReplicaRegion="eu-west-1")
+    fails("replicate_key", "UnsupportedOperationException", KeyId=key, ReplicaRegion="eu-west-1")
+    ok("update_primary_region", KeyId=global_key, PrimaryRegion="eu-west-1")
+    fails("update_primary_region", "UnsupportedOperationException", KeyId=global_key,
+          PrimaryRegion="eu-west-1")
+
     ok("disable_key", KeyId=other)
     fails("encrypt", "DisabledException", KeyId=other, Plaintext=b"x")
     fails("disable_key", "NotFoundException", KeyId=missing)
@@ -223,7 +290,7 @@ def scenario(way: Direct) -> tuple[list[Any], set[str], set[str]]:
 @contextmanager
 def three_ways() -> Iterator[list[Direct]]:
     bridged = Bridged()
-    http_kms = KMS(seed=SEED)
+    http_kms = in_a_cloud()
     with serving(http_kms) as server:
         over_http = OverHTTP(server.url, http_kms)
         try:

@@ -155,3 +155,96 @@ def test_lesson_5_runs_in_the_real_ui_with_its_figures_and_call_counts(lab):
     table = next(text for text in outputs if "with a Bucket Key" in text)
     assert "960" in table and "48" in table
     nb.screenshot(nb.locator(".jp-RenderedImage").last, "lesson5-last-figure.png")
+
+
+def test_lesson_7_expiry_panel_locks_the_key_in_the_real_ui(lab):
+    from playwright.sync_api import expect
+
+    nb, image = _panel_after_run_all(lab, "07_rotation_at_the_edges.ipynb")
+    status = nb.locator(".widget-html").first
+    expect(status).to_contain_text("1 version, v1 current")
+    for _ in range(2):
+        before = image.get_attribute("src")
+        nb.click("+1 month")
+        nb.wait_for_src_change(image, before)
+    expect(status).to_contain_text("key PendingImport")
+    log = nb.locator(".widget-html").filter(has_text="imported key material expired")
+    expect(log.first).to_be_visible()
+
+
+def test_lesson_1_decrypt_panel_says_where_decryption_fails(lab):
+    from playwright.sync_api import expect
+
+    nb = lab.open("01_envelope_encryption.ipynb")
+    nb.run_all()
+    panel = nb.locator(".widget-vbox").first             # the only panel in lesson 1
+    result = panel.locator(".widget-html").last
+    nb.click("Decrypt")                                  # as stored: it decrypts
+    expect(result).to_contain_text("✓ KMS decrypted the data key")
+    # A bit flipped in the encrypted record: KMS is fine, AES-GCM on this machine refuses.
+    panel.locator(".widget-dropdown select").select_option("the encrypted record")
+    nb.click("Decrypt")
+    expect(result.locator("span").first).to_contain_text("InvalidTag")
+    # Back to an intact record, with a changed context: now KMS refuses the data key.
+    panel.locator(".widget-dropdown select").select_option("nothing")
+    context = panel.locator(".widget-text input")
+    context.fill("table=orders, order_id=9999")
+    nb.button("Decrypt").focus()                         # from the keyboard: focus, Enter
+    nb.page.keyboard.press("Enter")
+    expect(result.locator("span").first).to_contain_text("KMS refused to decrypt the data key")
+    nb.screenshot(panel, "lesson1-decrypt-panel.png")
+
+
+_PNG_FINGERPRINT_JS = """async (img) => {
+    const bytes = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
+    let hash = 0;
+    for (const byte of bytes) hash = (hash * 31 + byte) >>> 0;
+    return [bytes.length, hash];
+}"""
+
+
+def _fingerprint(img) -> list[int]:
+    """The length and a hash of the PNG an Image widget shows (its src is a blob: URL)."""
+    return img.evaluate(_PNG_FINGERPRINT_JS)
+
+
+def _save(lab, nb) -> None:
+    """Save the open notebook (File ▸ Save) and wait until the file holds the widget state."""
+    path = lab.workdir / nb.path
+    nb.menu("File", "docmanager:save")
+    deadline = time.monotonic() + 30
+    while "application/vnd.jupyter.widget-state+json" not in path.read_text(encoding="utf-8"):
+        assert time.monotonic() < deadline, "JupyterLab did not save the widget state"
+        time.sleep(0.2)
+
+
+def test_lesson_3_records_panel_redraws_and_a_saved_copy_reopens_with_its_pictures(lab):
+    """Click the records panel, save the lesson as JupyterLab does, stop its kernel and reopen
+    it: each panel shows its last picture (saved widget state), never "model not found"."""
+    from playwright.sync_api import expect
+
+    t0 = time.monotonic()
+    nb, timeline = _panel_after_run_all(lab, "03_decrypting_old_data.ipynb")
+    radius = nb.locator("img.widget-image").nth(1)
+    nb.wait_for_src_change(radius, None)
+    captions = nb.locator(".widget-html").filter(has_text="Picture:")
+    expect(captions.nth(1)).to_contain_text("no records yet")
+    before = (timeline.get_attribute("src"), radius.get_attribute("src"))
+    nb.click("Write a year of records")
+    nb.wait_for_src_change(timeline, before[0])
+    nb.wait_for_src_change(radius, before[1])
+    expect(captions.nth(1)).to_contain_text("records protected by each version")
+    last = [_fingerprint(timeline), _fingerprint(radius)]
+    nb.screenshot(nb.locator(".widget-vbox").first, "lesson3-after-a-year.png")
+    t_click = time.monotonic()
+
+    _save(lab, nb)
+    lab.server.shutdown_sessions()                       # the kernel and its models are gone
+    reopened = lab.open("03_decrypting_old_data.ipynb")  # a fresh workspace, a new kernel
+    images = reopened.locator("img.widget-image")
+    expect(images).to_have_count(2)
+    assert [_fingerprint(images.nth(0)), _fingerprint(images.nth(1))] == last
+    expect(reopened.panel).not_to_contain_text("model not found")
+    expect(reopened.panel).not_to_contain_text("Error displaying widget")
+    reopened.screenshot(reopened.locator(".widget-vbox").first, "lesson3-reopened.png")
+    print(f"\nrun all + click {t_click - t0:.1f}s, save + reopen {time.monotonic() - t_click:.1f}s")

@@ -162,3 +162,41 @@ def test_advance_takes_days_by_position_too() -> None:
     kms = KMS(seed=3, start=utc(2024, 1, 1))
     kms.advance(365)
     assert kms.now == utc(2024, 12, 31)
+
+
+def test_the_garbage_collector_pauses_while_entries_fire_and_resumes_after() -> None:
+    """A long advance fires hundreds of thousands of entries; the cyclic collector's full
+    passes over the growing heap made that superlinear (issue 15), so it pauses meanwhile."""
+    import gc
+
+    clock = Clock(utc(2024, 1, 1))
+    clock.schedule(utc(2024, 1, 2), "rotate", "k1")
+    clock.schedule(utc(2024, 1, 3), "rotate", "k2")
+    seen = []
+    assert gc.isenabled()
+    clock.run_until(utc(2024, 1, 2), lambda entry: seen.append(gc.isenabled()))
+    assert seen == [False] and gc.isenabled()
+
+    def fail(entry: object) -> None:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        clock.run_until(utc(2024, 1, 5), fail)
+    assert gc.isenabled()                   # resumed even though firing raised
+    gc.disable()
+    try:                                    # and left off when it was off before
+        clock.schedule(utc(2024, 1, 6), "rotate", "k3")
+        clock.run_until(utc(2024, 1, 7), lambda entry: None)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_the_entry_fired_is_the_one_scheduled() -> None:
+    """Entries sit on the heap as they are (`Due` is a named tuple): firing builds nothing."""
+    clock = Clock(utc(2024, 1, 1))
+    entry = clock.schedule(utc(2024, 1, 2), "rotate", "k")
+    assert list(clock.pending()) == [entry]
+    fired, = clock.run_until(utc(2024, 1, 3), lambda due: due)
+    assert fired is entry
+    assert (fired.due, fired.kind, fired.key_id) == (utc(2024, 1, 2), "rotate", "k")

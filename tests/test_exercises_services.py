@@ -13,7 +13,7 @@ from datetime import UTC
 @pytest.mark.parametrize("exercise_id, answer", [
     ("5.1", 150),          # 50 GenerateDataKey + 100 Decrypt, no Bucket Key
     ("5.2", 2),            # last secret rotation on day 480: after the key's first rotation
-    ("5.3", 5),            # original, day 0, day 30, day 60 (failed, finished later), day 120
+    ("5.3", 6),            # original, day 0, 30, 60 (failed, finished by the retry), 90, 120
     ("5.4", "update"),     # only a configuration write encrypts the variables again
     ("5.5", 3),            # two yearly rotations in two and a half years
     ("6.1", 13),           # records of days 0..360 were wrapped by version 1
@@ -26,9 +26,20 @@ def test_the_computed_answers_are_what_aws_documents(exercise_id, answer):
 
 
 def test_lessons_5_and_6_have_their_exercises_registered_in_order():
-    ids = list(EXERCISES)
-    assert ids[-9:] == ["5.1", "5.2", "5.3", "5.4", "5.5", "6.1", "6.2", "6.3", "6.4"]
-    assert all(EXERCISES[i].hint and EXERCISES[i].why for i in ids[-9:])
+    ids = [i for i in EXERCISES if i[0] in "56"]
+    assert ids == ["5.1", "5.2", "5.3", "5.4", "5.5", "6.1", "6.2", "6.3", "6.4"]
+    assert list(EXERCISES).index("6.4") < list(EXERCISES).index("7.1")
+    assert all(EXERCISES[i].hint and EXERCISES[i].why for i in ids)
+
+
+@pytest.mark.parametrize("exercise_id, answer", [
+    ("7.1", "UnsupportedOperationException"),   # asymmetric keys never rotate (kms-facts 2.7)
+    ("7.2", 0),          # an expired non-pending material locks the whole key (kms-facts 2.6)
+    ("7.3", 5),          # v1 + rotations on days 90, 180, 270, 360, copied to the replica
+])
+def test_lesson_7_answers_are_what_aws_documents(exercise_id, answer):
+    assert evaluate(exercise_id, answer).right, evaluate(exercise_id, answer).message
+    assert EXERCISES[exercise_id].hint and EXERCISES[exercise_id].why
 
 
 def test_text_answers_ignore_case_and_spaces():

@@ -101,19 +101,23 @@ def test_each_version_is_current_until_the_next_takes_over(rotating):
     for row, following in zip(current, current[1:], strict=False):
         assert row["current until"] == following["current from"]
     assert current[-1]["current until"] is None and current[-1]["stages"] == "AWSCURRENT"
-    assert [r["current from"] - START for r in current[1:]] == [
-        timedelta(days=d) for d in (0, 30, 60, 90)]
+    day = START.replace(hour=0, minute=0, second=0, microsecond=0)
+    assert current[1]["current from"] == START
+    # Scheduled rotations run within their window: the UTC day 30 days after the last one's.
+    assert [r["current from"].replace(hour=0, minute=0) - day for r in current[2:]] == [
+        timedelta(days=d) for d in (30, 60, 90)]
 
 
 def test_a_version_whose_rotation_failed_was_current_only_once_it_finished(rotating):
     kms, sm, _, function, _, _ = rotating
-    function.fail_next("testSecret")
-    kms.advance(days=30)
+    function.fail_next("testSecret", times=4)         # the first try and the three retries
+    kms.advance(days=31)
     pending = secret_periods(sm, "orders/app")[-1]
     assert pending["current from"] is None and pending["stages"] == "AWSPENDING"
     kms.advance(days=30)
     done = secret_periods(sm, "orders/app").where(**{"version id": pending["version id"]})[0]
-    assert done["current from"] == START + timedelta(days=60)
+    assert done["current from"] == sm.rotation_attempts[-1].started
+    assert done["current from"].date() == (START + timedelta(days=60)).date()
 
 
 def test_periods_name_the_key_version_that_encrypts_each_secret_version(rotating):

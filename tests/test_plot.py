@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from datetime import timedelta
+from typing import NamedTuple
 
 import matplotlib
 
@@ -19,6 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
+from matplotlib.colors import to_rgb  # noqa: E402
 
 from kmssim import KMS  # noqa: E402
 from kmssim.lessons import plot
@@ -32,6 +34,30 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 def artists(ax: Axes, gid: str) -> list:
     return [a for a in ax.get_children() if a.get_gid() == gid]
+
+
+class Bar(NamedTuple):
+    """One version bar, read back from its lane's collection."""
+
+    x: float
+    width: float
+    facecolor: tuple[float, ...]
+    edgecolor: tuple[float, ...]
+    linewidth: float
+
+
+def version_bars(ax: Axes) -> list[Bar]:
+    """Every version bar, lane by lane (top lane first), oldest version first. Each lane's
+    bars are one PolyCollection, so a 50-key, 10-year picture draws 50 artists, not 2,000."""
+    bars = []
+    for lane in artists(ax, "kmssim-version"):
+        assert isinstance(lane, PolyCollection)
+        faces, edges, widths = lane.get_facecolors(), lane.get_edgecolors(), lane.get_linewidths()
+        for index, path in enumerate(lane.get_paths()):
+            xs = path.vertices[:, 0]
+            bars.append(Bar(xs.min(), xs.max() - xs.min(), tuple(faces[index % len(faces)]),
+                            tuple(edges[index % len(edges)]), widths[index % len(widths)]))
+    return bars
 
 
 def marker_count(ax: Axes, gid: str) -> int:
@@ -75,7 +101,7 @@ def test_timeline_draws_on_the_axes_given_and_returns_it(rotating):
     figure = plot.new_figure(6, 3)
     ax = figure.axes[0]
     assert plot.timeline(kms, key, ax=ax) is ax
-    assert artists(ax, "kmssim-version")
+    assert version_bars(ax)
 
 
 def test_the_figure_grows_with_the_number_of_lanes():
@@ -89,12 +115,22 @@ def test_one_bar_per_version_from_creation_until_replaced(rotating):
     kms, key = rotating
     history = kms.history(key)
     ax = plot.timeline(kms, key).axes[0]
-    bars = sorted(artists(ax, "kmssim-version"), key=lambda bar: bar.get_x())
+    bars = version_bars(ax)
+    assert len(artists(ax, "kmssim-version")) == 1          # one collection for the lane
     assert len(bars) == len(history.versions) == 6
     for bar, version in zip(bars, history.versions, strict=True):
         end = version.retired or kms.now
-        assert bar.get_x() == pytest.approx(x_of(version.created))
-        assert bar.get_x() + bar.get_width() == pytest.approx(x_of(end))
+        assert bar.x == pytest.approx(x_of(version.created))
+        assert bar.x + bar.width == pytest.approx(x_of(end))
+
+
+def test_versions_alternate_shades_and_only_the_current_one_is_outlined(rotating):
+    kms, key = rotating
+    bars = version_bars(plot.timeline(kms, key).axes[0])
+    assert bars[0].facecolor != bars[1].facecolor
+    assert bars[0].facecolor == bars[2].facecolor
+    assert [to_rgb(b.edgecolor) for b in bars] == [to_rgb("white")] * 5 + [to_rgb("black")]
+    assert bars[-1].linewidth > bars[0].linewidth
 
 
 def test_bars_are_labelled_with_version_numbers(rotating):
@@ -182,7 +218,10 @@ def test_deleted_keys_keep_their_lane_by_default():
     kms.advance(days=10)
     ax = plot.timeline(kms).axes[0]
     assert len(ax.get_yticklabels()) == 2
-    assert len(artists(ax, "kmssim-version")) == 1 + 2
+    assert len(version_bars(ax)) == 1 + 2
+    assert len(artists(ax, "kmssim-version")) == 2          # a collection per lane
+    # The deleted key's last version is not outlined: nothing is current any more.
+    assert to_rgb(version_bars(ax)[-1].edgecolor) == to_rgb("white")
     assert len(artists(ax, "kmssim-deleted")) == 1
     assert artists(ax, "kmssim-next-rotation") == []  # a deleted key rotates no more
     assert len(plot.timeline(kms, kept).axes[0].get_yticklabels()) == 1
@@ -372,3 +411,57 @@ def test_a_deleted_keys_lane_says_its_ciphertexts_are_unreadable():
     kms.advance(days=8)
     label = plot.timeline(kms, key).axes[0].get_yticklabels()[0].get_text()
     assert label.splitlines()[-2:] == ["3 ciphertexts unreadable", "key deleted"]
+
+
+# -- seen in the browser: stacked rotations, a record at "now", shared scales, the legend ----
+
+def _kms_with_a_year_of_records():
+    from datetime import UTC, datetime
+    kms = KMS(seed=5, start=datetime(2025, 1, 6, 9, tzinfo=UTC))
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.enable_key_rotation(KeyId=key)
+    records = []
+    for month in range(12):
+        records.append(seal(kms, key, f"record {month}".encode(), {"n": str(month)}))
+        kms.advance(days=30)
+    return kms, key, records
+
+
+def test_rotations_at_one_instant_say_how_many_they_are():
+    kms, key, records = _kms_with_a_year_of_records()
+    for _ in range(25):
+        kms.rotate_key_on_demand(KeyId=key)
+    ax = plot.timeline(kms, key, records=records).axes[0]
+    stacks = [t.get_text() for t in ax.texts if t.get_gid() == "kmssim-rotation-stack-ON_DEMAND"]
+    assert stacks == ["×25"]
+
+
+def test_a_record_written_now_shows_in_the_records_strip():
+    kms, key, records = _kms_with_a_year_of_records()
+    kms.rotate_key_on_demand(KeyId=key)
+    records.append(seal(kms, key, b"just now", {"n": "now"}))   # v_new has no width yet
+    ax = plot.timeline(kms, key, records=records).axes[0]
+    strips = artists(ax, "kmssim-ciphertext-counts")[0].get_paths()
+    newest = strips[-1].vertices
+    width = newest[:, 0].max() - newest[:, 0].min()
+    assert width > 0 and newest[:, 0].min() == pytest.approx(mdates.date2num(kms.now))
+
+
+def test_blast_radius_charts_of_the_same_records_share_their_scale():
+    kms, key, records = _kms_with_a_year_of_records()
+    before = plot.blast_radius(kms, records, version=1).axes[0].get_xlim()
+    kms.rotate_key_on_demand(KeyId=key)
+    moved = records[:6] + [seal(kms, key, b"again", {"n": str(i)})
+                           for i in range(6)]    # half of them sealed again, under version 2
+    after = plot.blast_radius(kms, moved, version=2).axes[0].get_xlim()
+    assert before == after                               # 12 records both times: one scale
+
+
+def test_the_version_swatch_shows_both_shades_the_bars_use():
+    kms, key, records = _kms_with_a_year_of_records()
+    legend = plot.timeline(kms, key).axes[0].get_legend()
+    assert legend.get_texts()[0].get_text().startswith("key material version")
+    handles = plot._legend_handles({"version"}, from_records=False)
+    assert isinstance(handles[0], tuple)
+    assert [h.get_facecolor()[:3] for h in handles[0]] == [
+        pytest.approx(to_rgb(plot.BLUE)), pytest.approx(plot.tint(plot.BLUE))]

@@ -70,7 +70,8 @@ def test_it_returns_a_figure_that_shows_itself_as_png(two_clocks):
 def test_the_key_lane_comes_from_the_version_timeline(two_clocks):
     kms, sm, _ = two_clocks
     ax = secret_timeline(kms, sm, "orders/app").axes[0]
-    assert len(artists(ax, "kmssim-version")) == 2      # one bar per key version
+    key_lane, = artists(ax, "kmssim-version")            # one collection for the key lane
+    assert len(key_lane.get_paths()) == 2                # one bar per key version
     assert len(markers(ax, "kmssim-rotation-AUTOMATIC")) == 1
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[0].startswith("alias/secrets\n2 versions")
@@ -85,8 +86,9 @@ def test_one_bar_per_version_while_it_was_current_coloured_by_its_key_version(tw
     bars = artists(ax, "kmssim-secret-version")
     versions = sm.versions("orders/app")
     assert len(bars) == len(versions)
-    key_bars = artists(ax, "kmssim-version")
-    by_version = {1: key_bars[0].get_facecolor(), 2: key_bars[1].get_facecolor()}
+    key_lane, = artists(ax, "kmssim-version")
+    faces = key_lane.get_facecolors()
+    by_version = {1: tuple(faces[0]), 2: tuple(faces[1])}
     for bar, row in zip(bars, versions, strict=True):
         assert to_rgb(bar.get_facecolor()) == to_rgb(by_version[row["key version"]])
     # Bars follow each other without gaps, and the last one reaches now.
@@ -114,8 +116,8 @@ def test_rotations_failures_and_key_rotations_are_marked(two_clocks):
 
 def test_an_unfinished_rotation_is_hatched_until_now(two_clocks):
     kms, sm, function = two_clocks
-    function.fail_next("testSecret")
-    kms.advance(days=30)
+    function.fail_next("testSecret", times=4)         # the first try and the three retries
+    kms.advance(days=31)
     ax = secret_timeline(kms, sm, "orders/app").axes[0]
     pending = artists(ax, "kmssim-secret-pending")
     assert len(pending) == 1 and pending[0].get_hatch() == "///"

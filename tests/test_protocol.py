@@ -117,7 +117,7 @@ def test_each_call_is_audited_once_and_a_refused_request_not_at_all(kms):
     ("ListKeys", {"Marker": "nope"}, "InvalidMarkerException"),
     ("CreateAlias", {"AliasName": "alias/aws/mine", "TargetKeyId": "x"},
      "InvalidAliasNameException"),
-    ("CreateKey", {"Origin": "EXTERNAL"}, "UnsupportedOperationException"),
+    ("CreateKey", {"Origin": "AWS_CLOUDHSM"}, "UnsupportedOperationException"),
     ("CreateKey", {"Nonsense": 1}, "ValidationException"),
 ])
 def test_simulator_errors_become_400_with_the_same_aws_code(kms, operation, body, code):
@@ -134,7 +134,7 @@ def test_the_error_code_is_the_one_the_direct_call_raises(kms):
 
 
 @pytest.mark.parametrize("target", [
-    "", "TrentService", "TrentService.", "TrentService.Sign", "TrentService.encrypt",
+    "", "TrentService", "TrentService.", "TrentService.DeriveSharedSecret", "TrentService.encrypt",
     "Kinesis.Encrypt", "KmsSim.Rewind", ".Encrypt", "TrentService.Encrypt.Extra",
 ])
 def test_unknown_targets_are_unknown_operation_exceptions(kms, target):
@@ -201,7 +201,7 @@ def test_a_failure_inside_the_simulator_is_a_500_not_a_crash(kms, monkeypatch, c
 
 @settings(max_examples=150, deadline=None)
 @given(target=st.sampled_from([f"TrentService.{op}" for op in api.OPERATIONS]
-                              + ["KmsSim.Advance", "KmsSim.Now", "TrentService.Sign", ""]),
+                              + ["KmsSim.Advance", "KmsSim.Now", "TrentService.DeriveSharedSecret", ""]),
        body=st.one_of(st.binary(max_size=64),
                       st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8)
                                    | st.floats(allow_nan=False),

@@ -9,14 +9,15 @@ bytes, list, dict).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import botocore
 import botocore.session
 import pytest
 
-from kmssim import KMS
+from kmssim import KMS, Cloud
+from kmssim.envelope import wrap_key_material
 
 MODEL = botocore.session.get_session().get_service_model("kms")
 PYTHON_TYPES: dict[str, tuple[type, ...]] = {
@@ -51,7 +52,7 @@ def _problems(value: Any, shape: Any, where: str) -> list[str]:
 
 
 def _scenario() -> list[tuple[str, dict[str, Any]]]:
-    kms = KMS(seed=5)
+    kms = Cloud(seed=5).region("us-east-1")       # KMS(seed=5), able to replicate keys
     done: list[tuple[str, dict[str, Any]]] = []
 
     def call(operation: str, **params: Any) -> dict[str, Any]:
@@ -72,6 +73,17 @@ def _scenario() -> list[tuple[str, dict[str, Any]]]:
     call("TagResource", KeyId=key_id, Tags=[{"TagKey": "u", "TagValue": "w"}])
     call("ListResourceTags", KeyId=key_id)
     call("GetKeyPolicy", KeyId=key_id)
+    call("PutKeyPolicy", KeyId=key_id, Policy=kms.get_key_policy(KeyId=key_id)["Policy"])
+    call("ListKeyPolicies", KeyId=key_id)
+    learner = "arn:aws:iam::111122223333:user/learner"
+    grant = call("CreateGrant", KeyId=key_id, GranteePrincipal=learner, RetiringPrincipal=learner,
+                 Operations=["Decrypt"], Constraints={"EncryptionContextSubset": {"a": "b"}},
+                 Name="shapes")
+    call("ListGrants", KeyId=key_id)
+    call("ListRetirableGrants", RetiringPrincipal=learner)
+    call("RetireGrant", GrantToken=grant["GrantToken"])
+    second = call("CreateGrant", KeyId=key_id, GranteePrincipal=learner, Operations=["Encrypt"])
+    call("RevokeGrant", KeyId=key_id, GrantId=second["GrantId"])
     call("UpdateKeyDescription", KeyId=key_id, Description="new")
     blob = call("Encrypt", KeyId=key_id, Plaintext=b"x", EncryptionContext={"a": "b"})
     call("Decrypt", CiphertextBlob=blob["CiphertextBlob"], EncryptionContext={"a": "b"})
@@ -104,6 +116,29 @@ def _scenario() -> list[tuple[str, dict[str, Any]]]:
     call("ScheduleKeyDeletion", KeyId=key_id, PendingWindowInDays=7)
     call("DescribeKey", KeyId=key_id)
     call("CancelKeyDeletion", KeyId=key_id)
+    signer = call("CreateKey", KeySpec="ECC_NIST_P384", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+    signed = call("Sign", KeyId=signer["KeyId"], Message=b"m", SigningAlgorithm="ECDSA_SHA_384")
+    call("Verify", KeyId=signer["Arn"], Message=b"m", Signature=signed["Signature"],
+         SigningAlgorithm="ECDSA_SHA_384")
+    call("GetPublicKey", KeyId=signer["KeyId"])
+    call("GetPublicKey", KeyId=rsa)
+    call("GenerateDataKeyPair", KeyId=other, KeyPairSpec="ECC_NIST_P256")
+    call("GenerateDataKeyPairWithoutPlaintext", KeyId=other, KeyPairSpec="RSA_2048")
+    call("UntagResource", KeyId=other, TagKeys=["t"])
+    external = call("CreateKey", Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    wrapping = call("GetParametersForImport", KeyId=external,
+                    WrappingAlgorithm="RSA_AES_KEY_WRAP_SHA_256", WrappingKeySpec="RSA_2048")
+    call("ImportKeyMaterial", KeyId=external, ImportToken=wrapping["ImportToken"],
+         EncryptedKeyMaterial=wrap_key_material(wrapping["PublicKey"], bytes(32),
+                                                "RSA_AES_KEY_WRAP_SHA_256"),
+         ValidTo=kms.now + timedelta(days=30), KeyMaterialDescription="v1")
+    call("DescribeKey", KeyId=external)
+    call("ListKeyRotations", KeyId=external, IncludeKeyMaterial="ALL_KEY_MATERIAL")
+    call("DeleteImportedKeyMaterial", KeyId=external)
+    global_key = call("CreateKey", MultiRegion=True)["KeyMetadata"]["KeyId"]
+    call("ReplicateKey", KeyId=global_key, ReplicaRegion="eu-west-1", Description="replica")
+    call("DescribeKey", KeyId=global_key)
+    call("UpdatePrimaryRegion", KeyId=global_key, PrimaryRegion="eu-west-1")
     return done
 
 

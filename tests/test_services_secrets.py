@@ -4,13 +4,14 @@ clock, failed rotations, the rotation function's two strategies, and the clock h
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from kmssim import KMS
 from kmssim.core.errors import DisabledException
 from kmssim.services import Database, Lambda, RotationFunction, SecretsManager
+from kmssim.services.secrets_rotation import MAX_RETRIES, RETRY_DELAY
 
 
 @pytest.fixture
@@ -134,6 +135,10 @@ def test_rotation_moves_pending_to_current_and_current_to_previous(sm, db):
     assert sm.rotation_history("orders/app").column("outcome") == ["succeeded"]
 
 
+def _midnight(when: datetime) -> datetime:
+    return when.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def test_a_secret_rotating_monthly_and_its_key_rotating_yearly_run_on_one_clock(kms, sm, db):
     key = kms.create_key()["KeyMetadata"]["KeyId"]
     kms.enable_key_rotation(KeyId=key)
@@ -143,10 +148,14 @@ def test_a_secret_rotating_monthly_and_its_key_rotating_yearly_run_on_one_clock(
                      RotationRules={"ScheduleExpression": "rate(30 days)"},
                      RotateImmediately=False)
     start = kms.now
-    assert kms.next_event_time() == start + timedelta(days=30)
-    kms.advance(days=750)                              # one call: two years and more
+    day = _midnight(start)
+    first = kms.next_event_time()
+    assert day + timedelta(days=30) <= first < day + timedelta(days=31)   # in the window
+    kms.advance(days=751)                              # one call: two years and more
     times = sm.rotation_history().column("started")
-    assert times == [start + timedelta(days=30 * n) for n in range(1, 26)]
+    # Each rotation on the UTC day 30 days after the previous one's, within that day.
+    assert [_midnight(t) for t in times] == [day + timedelta(days=30 * n) for n in range(1, 26)]
+    assert times[0] == first and len(set(t.time() for t in times)) > 1
     assert [v.created for v in kms.history(key).versions[1:]] == [
         start + timedelta(days=365), start + timedelta(days=730)]
     assert _login(db, sm) in ("app", "app_clone")
@@ -155,25 +164,69 @@ def test_a_secret_rotating_monthly_and_its_key_rotating_yearly_run_on_one_clock(
                for v in versions["Versions"])          # every version, every key material
     assert set(sm.versions("orders/app").column("key version")) == {1, 2, 3}
     described = sm.describe_secret(SecretId="orders/app")
-    assert described["NextRotationDate"] == start + timedelta(days=780)
-    assert described["LastRotatedDate"] == start + timedelta(days=750)
+    # NextRotationDate: "the latest date that rotation will occur" (DescribeSecret's docs),
+    # the last second of the next window.
+    assert described["NextRotationDate"] == day + timedelta(days=781, seconds=-1)
+    assert described["LastRotatedDate"] == times[-1]
+
+
+def test_the_rotation_time_within_the_window_is_fixed_by_the_seed(db):
+    def times(seed: int, rules: dict) -> list[datetime]:
+        kms = KMS(seed=seed)
+        sm = SecretsManager(kms)
+        sm.create_secret(Name="orders/app", SecretString=db.secret_string("app", "pw"))
+        sm.rotate_secret(SecretId="orders/app", RotationLambdaARN=RotationFunction(sm, db),
+                         RotationRules=rules, RotateImmediately=False)
+        kms.advance(days=200)
+        return sm.rotation_history().column("started")
+
+    rules = {"AutomaticallyAfterDays": 10}
+    assert times(7, rules) == times(7, rules)
+    assert times(7, rules) != times(8, rules)
+    # Duration "3h": the window is midnight to 03:00 UTC (RotationRules' documentation).
+    short = times(7, {"AutomaticallyAfterDays": 10, "Duration": "3h"})
+    assert short and all(t - _midnight(t) < timedelta(hours=3) for t in short)
+
+
+def test_duration_outside_one_utc_day_is_refused(sm, db):
+    sm.create_secret(Name="orders/app", SecretString=db.secret_string("app", "pw"))
+    with pytest.raises(sm.exceptions.InvalidParameterException, match="Duration"):
+        sm.rotate_secret(SecretId="orders/app", RotationLambdaARN=RotationFunction(sm, db),
+                         RotationRules={"AutomaticallyAfterDays": 10, "Duration": "25h"})
+
+
+def test_a_failed_rotation_is_retried_an_hour_later_with_the_same_version(kms, sm, db):
+    function = _with_rotation(sm, db)
+    function.fail_next("setSecret")
+    kms.advance(days=31)
+    failed, retry = sm.rotation_attempts[-2:]
+    assert failed.failed_step == "setSecret" and failed.trigger == "schedule"
+    # "If rotation fails, Secrets Manager retries the entire rotation process multiple
+    # times" (DescribeSecret, NextRotationDate); the hour is kmssim's spacing.
+    assert retry.trigger == "retry" and retry.succeeded
+    assert retry.started == failed.started + RETRY_DELAY
+    assert retry.version_id == failed.version_id
+    assert sm.get_secret_value(SecretId="orders/app")["VersionId"] == retry.version_id
 
 
 @pytest.mark.parametrize("step", ["setSecret", "testSecret"])
 def test_a_failed_step_keeps_current_working_and_the_next_rotation_completes(kms, sm, db, step):
     function = _with_rotation(sm, db)
     current = sm.get_secret_value(SecretId="orders/app")["VersionId"]
-    function.fail_next(step)
-    kms.advance(days=30)
-    attempt = sm.rotation_attempts[-1]
+    function.fail_next(step, times=1 + MAX_RETRIES)    # the first try and every retry
+    kms.advance(days=31)
+    attempts = sm.rotation_attempts[-1 - MAX_RETRIES:]
+    assert [a.trigger for a in attempts] == ["schedule"] + ["retry"] * MAX_RETRIES
+    attempt = attempts[-1]
     assert attempt.failed_step == step and "simulated failure" in attempt.error
+    assert {a.version_id for a in attempts} == {attempt.version_id}
     assert sm.get_secret_value(SecretId="orders/app")["VersionId"] == current
     assert _login(db, sm) == "app"                     # the database still takes AWSCURRENT
     pending = sm.get_secret_value(SecretId="orders/app", VersionStage="AWSPENDING")
     assert pending["VersionId"] == attempt.version_id  # nothing lost
     with pytest.raises(sm.exceptions.InvalidRequestException, match="isn't complete"):
         sm.rotate_secret(SecretId="orders/app")
-    kms.advance(days=30)                               # the scheduled retry resumes it
+    kms.advance(days=30)                               # the next window resumes it
     retry = sm.rotation_attempts[-1]
     assert retry.succeeded and retry.version_id == attempt.version_id
     assert sm.get_secret_value(SecretId="orders/app")["VersionId"] == attempt.version_id
@@ -183,8 +236,8 @@ def test_a_failed_step_keeps_current_working_and_the_next_rotation_completes(kms
 
 def test_single_user_rotation_failing_at_test_secret_loses_nothing(kms, sm, db):
     function = _with_rotation(sm, db, strategy="single-user")
-    function.fail_next("testSecret")
-    kms.advance(days=30)
+    function.fail_next("testSecret", times=1 + MAX_RETRIES)
+    kms.advance(days=31)
     # The password already changed: AWSCURRENT no longer logs in, AWSPENDING does.
     with pytest.raises(Exception, match="password authentication failed"):
         _login(db, sm)
@@ -199,13 +252,22 @@ def test_single_user_rotation_failing_at_test_secret_loses_nothing(kms, sm, db):
 def test_a_database_outage_fails_set_secret_and_changes_nothing(kms, sm, db):
     _with_rotation(sm, db, strategy="single-user")
     db.available = False
-    kms.advance(days=30)
-    assert sm.rotation_attempts[-1].failed_step == "setSecret"
+    kms.advance(days=31)
+    assert [a.failed_step for a in sm.rotation_attempts] == ["setSecret"] * (1 + MAX_RETRIES)
     assert "unavailable" in sm.rotation_attempts[-1].error
     db.available = True
     assert _login(db, sm) == "app"
     kms.advance(days=30)
     assert sm.rotation_attempts[-1].succeeded and _login(db, sm) == "app"
+
+
+def test_cancelling_rotation_drops_a_planned_retry(kms, sm, db):
+    function = _with_rotation(sm, db, days=None)
+    function.fail_next("setSecret")
+    sm.rotate_secret(SecretId="orders/app")
+    sm.cancel_rotate_secret(SecretId="orders/app")
+    kms.advance(days=2)
+    assert [a.trigger for a in sm.rotation_attempts] == ["RotateSecret", "RotateSecret"]
 
 
 def test_abandoning_a_pending_version_lets_a_manual_rotation_start_afresh(kms, sm, db):

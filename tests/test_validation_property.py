@@ -39,7 +39,15 @@ OPERATIONS = sorted(api.OPERATIONS)
 #: A value matching each pattern the implemented operations' inputs have.
 PATTERN_SAMPLES = {"^[a-zA-Z0-9:/_-]+$": "alias/sample", "[\\u0020-\\u00FF]*": "kmssim:0",
                    "[\\w]+": "default", "^[a-zA-Z0-9-_.]+$": "xks-key.1",
-                   "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+": '{"Version": "2012-10-17"}'}
+                   "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+": '{"Version": "2012-10-17"}',
+                   # principals, service principals and ARNs (CreateGrant, ListGrants, ...)
+                   "^[\\w+=,.@:/-]+$": "arn:aws:iam::111122223333:role/sample",
+                   "^([A-Za-z0-9\\-]+)\\.([A-Za-z0-9\\-]+)(\\.[A-Za-z0-9\\-]+)+$":
+                       "rds.us-east-1.amazonaws.com",
+                   "^arn:aws[a-z0-9-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]{12}:.+$":
+                       "arn:aws:rds:us-east-1:111122223333:db:sample",
+                   "^([a-z]+-){2,3}\\d+$": "eu-west-1", "^[a-f0-9]+$": "0a" * 32,
+                   "^[a-zA-Z0-9:/_\\s.-]+$": "v1 material"}
 
 
 def valid(rule: dict[str, Any]) -> Any:
@@ -163,8 +171,12 @@ def spoilt(operation: str, kind: str, draw: st.DrawFn) -> tuple[dict[str, Any], 
         value = draw(st.text(st.characters(min_codepoint=32, max_codepoint=0x2FF), max_size=12)
                      .filter(lambda v: v not in rule["enum"]))
     else:  # pattern: a character outside every pattern, or a final newline
-        allows_newline = "\\u000A" in rule["pattern"]
-        choices = ["Ā", valid(rule) + "Ā"] + ([] if allows_newline else [valid(rule) + "\n"])
+        allows_newline = "\\u000A" in rule["pattern"] or "\\s" in rule["pattern"]
+        # Same length as a valid value, so that a min or max length (KeyMaterialId is
+        # exactly 64) is never what is wrong.
+        size, sample = max(rule.get("min", 1), 1), valid(rule)
+        choices = ["Ā" * size, sample[:-1] + "Ā"] + ([] if allows_newline
+                                                      else [sample[:-1] + "\n"])
         value = draw(st.sampled_from(choices))
     request[member] = value
     return request, member, value

@@ -325,3 +325,69 @@ def test_the_decrypt_panel_click_and_text_are_deterministic(kms, sealed):
     assert panel.results[0].startswith("✓")
     bundle = panel._repr_mimebundle_()
     assert bundle["text/plain"] == repr(panel) and len(repr(panel)) <= 110
+
+
+# -- sharp pictures, a steady plot area, the keyboard ----------------------------------------
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def test_panel_pictures_are_rendered_at_twice_the_size_they_are_shown(kms, key, sealed):
+    panel = widgets.RecordsPanel(kms, key, [sealed])
+    for image, figure in ((panel.image, panel.figure), (panel.radius_image, panel.radius_figure)):
+        shown = round(figure.get_figwidth() * figure.dpi)
+        assert image.layout.width == f"{shown}px" and image.layout.max_width == "100%"
+        width, height = _png_size(image.value)
+        assert width == widgets.PANEL_SCALE * shown       # never scaled up, sharp at 2x DPI
+        assert height == round(widgets.PANEL_SCALE * figure.get_figheight() * figure.dpi)
+
+
+def test_the_plot_area_stays_put_as_the_legend_grows(kms, key):
+    panel = TimeControls(kms, key)
+    legend = len(panel.figure.axes[0].get_legend().legend_handles)
+    box = panel.figure.axes[0].get_position().bounds
+    panel.advance(years=1)                                # automatic rotation joins the legend,
+    panel.rotate_now()                                    # then on-demand rotation
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    panel.redraw()                                        # and pending deletion
+    assert len(panel.figure.axes[0].get_legend().legend_handles) > 4 >= legend   # a second row
+    bottom, height = panel.figure.axes[0].get_position().bounds[1::2]
+    assert (bottom, height) == pytest.approx(box[1::2])
+    assert bottom == pytest.approx(widgets.PLOT_BOTTOM)
+
+
+def _controls(widget):
+    """Every widget in a panel's tree that a learner acts on (not layout boxes or text)."""
+    import ipywidgets
+    if isinstance(widget, ipywidgets.Box):
+        for child in widget.children:
+            yield from _controls(child)
+    elif not isinstance(widget, (ipywidgets.HTML, ipywidgets.Image, ipywidgets.Label)):
+        yield widget
+
+
+def test_every_panel_control_is_a_focusable_widget_with_a_name(kms, key, sealed):
+    """Keyboard use: buttons are ipywidgets Buttons/ToggleButtons (HTML buttons, reached with
+    Tab, pressed with Enter or Space), the other controls are native inputs, and each has a
+    description a screen reader can read."""
+    import ipywidgets
+    panels = [TimeControls(kms, key), widgets.RecordsPanel(kms, key, [sealed]),
+              widgets.DecryptPanel(kms, sealed)]
+    for panel in panels:
+        controls = list(_controls(panel.widget))
+        assert any(isinstance(c, ipywidgets.Button) for c in controls)
+        for control in controls:
+            assert isinstance(control, (ipywidgets.Button, ipywidgets.ToggleButton,
+                                        ipywidgets.Text, ipywidgets.Dropdown,
+                                        ipywidgets.IntSlider)), control
+            assert control.description.strip(), control
+            assert control.tabbable is not False, control
+
+
+def test_the_colours_are_okabe_and_itos():
+    from kmssim.lessons import plot
+    okabe_ito = {"#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00",
+                 "#CC79A7"}                               # Okabe & Ito (2008), colour-blind safe
+    assert set(plot.LANE_COLOURS) <= okabe_ito
+    assert {style["color"] for style in plot.ROTATION_STYLE.values()} <= okabe_ito

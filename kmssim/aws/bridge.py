@@ -48,7 +48,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from kmssim.aws import protocol
-from kmssim.core import KMS, requires_extra
+from kmssim.core import KMS, Cloud, requires_extra
 
 # Without boto3 this says to install the [aws] extra (kmssim.core.extras).
 with requires_extra("aws", __name__):
@@ -132,10 +132,11 @@ def _create_client(self: botocore.session.Session, service_name: str, *args: Any
 class KMSMock:
     """Serve every KMS client created while it is active from simulators it keeps.
 
-    Use `mock_kms` to make one. Simulators are ``KMS(seed=seed, start=start,
-    region=…, account_id=…)``, made on a Region's first request and thrown away when
-    the mock starts again (each decorated call gets fresh ones); simulators passed
-    in are kept. The account is ``account_id``, or the client's access key id when
+    Use `mock_kms` to make one. Simulators are the Regions of one `kmssim.Cloud` per
+    account (one clock; multi-Region keys replicate between them), made on a Region's
+    first request and thrown away when the mock starts again (each decorated call gets
+    fresh ones); simulators passed in are kept, on their own clocks. The account is
+    ``account_id``, or the client's access key id when
     that is 12 digits (as LocalStack does). While active, ``AWS_ACCESS_KEY_ID`` and
     ``AWS_SECRET_ACCESS_KEY`` are set to dummies and boto3's default session is
     fresh, so real credentials are never used; a client made inside the mock keeps
@@ -149,6 +150,7 @@ class KMSMock:
         self.account_id = account_id
         self._given = {(k.region, k.account_id): k for k in simulators}
         self._simulators: dict[tuple[str, str], KMS] = dict(self._given)
+        self._clouds: dict[str, Cloud] = {}
         self._depth = 0
         self._saved_env: dict[str, str | None] = {}
         self._saved_session: Any = None
@@ -165,8 +167,13 @@ class KMSMock:
         where = (region, account_id or self.account_id)
         with _lock:
             if where not in self._simulators:
-                self._simulators[where] = KMS(seed=self.seed, start=self.start_time,
-                                              region=where[0], account_id=where[1])
+                # One Cloud per account: its Regions share one clock and see each other's
+                # multi-Region keys (ReplicateKey, UpdatePrimaryRegion).
+                cloud = self._clouds.get(where[1])
+                if cloud is None:
+                    cloud = Cloud(seed=self.seed, start=self.start_time, account_id=where[1])
+                    self._clouds[where[1]] = cloud
+                self._simulators[where] = cloud.region(where[0])
             return self._simulators[where]
 
     @property
@@ -196,6 +203,7 @@ class KMSMock:
             if self._depth > 1:
                 return self
             self._simulators = dict(self._given)
+            self._clouds = {}
             self._saved_env = {name: os.environ.get(name)
                                for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
             os.environ["AWS_ACCESS_KEY_ID"] = DUMMY_CREDENTIALS["aws_access_key_id"]

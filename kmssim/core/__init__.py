@@ -10,6 +10,7 @@ from kmssim.core import envelope, errors, model
 from kmssim.core.blob import HEADER_SIZE
 from kmssim.core.calls import HIDDEN, received_over_the_wire
 from kmssim.core.clock import Clock
+from kmssim.core.cloud import Cloud
 from kmssim.core.errors import KMSError
 from kmssim.core.extras import MissingExtra, requires_extra
 from kmssim.core.keys import SecretBytes
@@ -20,7 +21,7 @@ from kmssim.core.trail import AuditEvent, AuditTrail
 
 __version__ = "0.1.0"
 
-__all__ = ["KMS", "KMSError", "Clock", "CiphertextInfo", "KeyHistory", "Version", "ServiceEvent",
-           "SecretBytes", "Table", "AuditEvent", "AuditTrail", "HEADER_SIZE", "envelope",
-           "errors", "model", "received_over_the_wire", "HIDDEN", "MissingExtra",
+__all__ = ["KMS", "KMSError", "Clock", "Cloud", "CiphertextInfo", "KeyHistory", "Version",
+           "ServiceEvent", "SecretBytes", "Table", "AuditEvent", "AuditTrail", "HEADER_SIZE",
+           "envelope", "errors", "model", "received_over_the_wire", "HIDDEN", "MissingExtra",
            "requires_extra"]

@@ -27,7 +27,7 @@ from functools import lru_cache
 from kmssim.core.errors import InvalidCiphertextException
 
 __all__ = ["FORMAT_VERSION", "FORMAT_DATA_KEY", "HEADER_SIZE", "ParsedBlob", "pack", "parse",
-           "canonical_context"]
+           "canonical_context", "mrk_id"]
 
 #: Byte 0 of a blob of data the caller gave to Encrypt.
 FORMAT_VERSION = 1
@@ -52,7 +52,14 @@ class ParsedBlob:
 @lru_cache(maxsize=4096)
 def _prefix(key_id: str, material_id: str, data_key: bool) -> bytes:
     kind = FORMAT_DATA_KEY if data_key else FORMAT_VERSION
-    return bytes((kind,)) + uuid.UUID(key_id).bytes + bytes.fromhex(material_id)
+    # A multi-Region key id is "mrk-" and 32 hex digits: the same 16 bytes as a UUID.
+    raw = bytes.fromhex(key_id[4:]) if key_id.startswith("mrk-") else uuid.UUID(key_id).bytes
+    return bytes((kind,)) + raw + bytes.fromhex(material_id)
+
+
+def mrk_id(blob_key_id: str) -> str:
+    """The multi-Region key id a blob's key id would be if it named one."""
+    return "mrk-" + blob_key_id.replace("-", "")
 
 
 @lru_cache(maxsize=4096)

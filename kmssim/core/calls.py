@@ -29,12 +29,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from kmssim.core.errors import KMSError, ParamValidationError, ValidationException
 from kmssim.core._model_shapes import OPERATIONS
 from kmssim.core.params import client_problems, service_problems, shown, validation_error
-from kmssim.core.trail import AuditEvent, AuditTrail
+from kmssim.core.trail import AuditTrail
 
 if TYPE_CHECKING:
     from kmssim.core.keys import Key
 
-__all__ = ["operation", "AuditedCalls", "CallFrame", "received_over_the_wire"]
+__all__ = ["operation", "AuditedCalls", "CallFrame", "KEYLESS",
+           "received_over_the_wire"]
+
+#: Operations on no key (their resource is ``*``): authorized from identity policies alone,
+#: right after the argument checks, before the operation looks at any value.
+KEYLESS = frozenset({"CreateKey", "ListKeys", "ListAliases", "GenerateRandom",
+                     "ListRetirableGrants"})
 
 F = TypeVar("F", bound=Callable[..., dict[str, Any]])
 
@@ -62,6 +68,11 @@ class CallFrame:
     """What one call has touched so far, for its audit event and its undo."""
 
     key: Key | None = None
+    # The operation and its arguments, for authorization (`Service._authorize`) ...
+    name: str | None = None
+    params: dict[str, Any] | None = None
+    # ... and the (key id, action) pairs it has already authorized.
+    checked: set[tuple[str | None, str]] | None = None
     material_id: str | None = None
     source: Key | None = None
     source_material_id: str | None = None
@@ -93,10 +104,12 @@ def operation(name: str, *, required: tuple[str, ...] = ()) -> Callable[[F], F]:
                 if problems:  # botocore would not send the request: KMS never sees it
                     raise ParamValidationError("\n".join(problems))
             with self._lock:
-                frame = CallFrame()
+                frame = CallFrame(name=name, params=kwargs)
                 self._calls.append(frame)
                 try:
                     _service_checks(rules, known, kwargs, wire)
+                    if name in KEYLESS:  # no key to resolve: identity policies decide now
+                        self._authorize(None)
                     response = method(self, **kwargs)
                 except KMSError as error:
                     error.operation = name
@@ -159,6 +172,10 @@ class AuditedCalls:
                 frame.key = key
         return key
 
+    def _authorize(self, key: Key | None, action: str | None = None) -> None:
+        """Raise AccessDeniedException unless the caller may do the current call's action
+        (or ``action``) to ``key`` (None: a call on no key). `Service` implements it."""
+
     def _undo_on_failure(self, step: Callable[[], None]) -> None:
         """Run ``step`` if the current call goes on to fail: a failed call changes nothing."""
         if self._calls:
@@ -191,11 +208,11 @@ class AuditedCalls:
         if frame.source is not None and frame.key is not None:
             request["sourceKeyMaterialId"] = frame.source_material_id
             request["sourceKeyId"] = frame.source.arn
-        self.trail.append(AuditEvent(
-            self.trail.next_sequence(), self.now, name, "AwsApiCall", self.principal,
+        self.trail.add(
+            self.now, name, "AwsApiCall", self.principal,
             key.arn if key else None, request or None, elements,
             error.code if error else None, error.message if error else None,
-            frame.material_id, self.region, self.account_id))
+            frame.material_id, self.region, self.account_id)
 
     def _record_service(self, name: str, key: Key, details: dict[str, Any]) -> None:
         if self._calls:
@@ -206,10 +223,10 @@ class AuditedCalls:
                 frame.service_events = []
             frame.service_events.append((name, key, details))
             return
-        self.trail.append(AuditEvent(
-            self.trail.next_sequence(), self.now, name, "AwsServiceEvent", "AWS Internal",
+        self.trail.add(
+            self.now, name, "AwsServiceEvent", "AWS Internal",
             key.arn, None, details, None, None, details.get("currentKeyMaterialId"),
-            self.region, self.account_id))
+            self.region, self.account_id)
 
 
 def _recordable(value: Any) -> Any:
@@ -241,4 +258,5 @@ def _camel(parameter: str) -> str:
 _QUIET = frozenset({"Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey",
                     "GenerateDataKeyWithoutPlaintext", "GenerateRandom", "GenerateMac",
                     "VerifyMac", "DescribeKey", "ListKeys", "ListAliases", "ListKeyRotations",
-                    "GetKeyRotationStatus"})
+                    "GetKeyRotationStatus", "Sign", "Verify", "GetPublicKey",
+                    "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext"})

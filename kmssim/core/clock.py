@@ -11,10 +11,10 @@ import heapq
 import itertools
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
+from kmssim.core._gc import collector_paused
 from kmssim.core.errors import ValidationException
 
 __all__ = ["Clock", "Due", "DEFAULT_START", "as_utc"]
@@ -34,9 +34,12 @@ def as_utc(when: datetime) -> datetime:
     return when.astimezone(UTC)
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Due:
-    """One scheduled entry: at ``due``, do ``kind`` (``"rotate"``/``"delete"``) to ``key_id``."""
+class Due(NamedTuple):
+    """One scheduled entry: at ``due``, do ``kind`` (``"rotate"``/``"delete"``) to ``key_id``.
+
+    A named tuple, so the entries themselves sit on the heap and compare in C, and
+    firing one builds nothing (a frozen dataclass per entry cost ~0.8 us a rotation).
+    """
 
     due: datetime
     sequence: int
@@ -56,9 +59,9 @@ class Clock:
 
     def __init__(self, start: datetime | None = None) -> None:
         self._now = as_utc(start) if start is not None else DEFAULT_START
-        # Plain tuples (due, sequence, kind, key_id) on the heap: they compare in C,
+        # `Due` tuples (due, sequence, kind, key_id) on the heap: they compare in C,
         # which keeps a year's advance over thousands of keys linear in practice.
-        self._queue: list[tuple[datetime, int, str, str]] = []
+        self._queue: list[Due] = []
         self._sequence = itertools.count()
 
     @property
@@ -70,18 +73,18 @@ class Clock:
         """Queue ``kind`` for ``key_id`` at ``due`` (which may not be in the past)."""
         if due < self._now:
             raise ValueError(f"cannot schedule {kind} at {due}, before now ({self._now})")
-        entry = (due, next(self._sequence), kind, key_id)
+        entry = Due(due, next(self._sequence), kind, key_id)
         heapq.heappush(self._queue, entry)
-        return Due(*entry)
+        return entry
 
     def cancel(self, entry: Due) -> None:
         """Take ``entry`` off the queue, as if it had never been scheduled."""
-        self._queue.remove((entry.due, entry.sequence, entry.kind, entry.key_id))
+        self._queue.remove(entry)
         heapq.heapify(self._queue)
 
     def pending(self) -> Iterator[Due]:
         """The queued entries in firing order (a snapshot)."""
-        return iter([Due(*entry) for entry in sorted(self._queue)])
+        return iter(sorted(self._queue))
 
     def next_due(self) -> datetime | None:
         """When the earliest queued entry falls due, or None when the queue is empty."""
@@ -115,15 +118,19 @@ class Clock:
                 f"now ({self._now.isoformat()}).")
         fired: list[T] = []
         queue = self._queue
-        while queue and queue[0][0] <= target:
-            entry = Due(*heapq.heappop(queue))
-            self._now = entry.due
-            result = fire(entry)
-            if result is not None:
-                fired.append(result)
-            if deadline is not None and queue and queue[0][0] <= target \
-                    and time.perf_counter() > deadline:
-                return fired, False
+        if queue and queue[0][0] <= target:
+            # 10 years over 10,000 keys fires 400,000 rotations, each leaving a few
+            # long-lived objects; see `collector_paused` for why the collector waits.
+            with collector_paused():
+                while queue and queue[0][0] <= target:
+                    entry = heapq.heappop(queue)
+                    self._now = entry.due
+                    result = fire(entry)
+                    if result is not None:
+                        fired.append(result)
+                    if deadline is not None and queue and queue[0][0] <= target \
+                            and time.perf_counter() > deadline:
+                        return fired, False
         self._now = target
         return fired, True
 
@@ -133,4 +140,4 @@ class Clock:
         self._queue = []
         self._sequence = itertools.count()
         for due, kind, key_id in entries:
-            heapq.heappush(self._queue, (as_utc(due), next(self._sequence), kind, key_id))
+            heapq.heappush(self._queue, Due(as_utc(due), next(self._sequence), kind, key_id))

@@ -28,7 +28,8 @@ from kmssim.core.errors import ValidationException
 if TYPE_CHECKING:
     from kmssim.core.kms import KMS
 
-__all__ = ["SealedRecord", "seal", "unseal", "rewrap", "open_with_data_key"]
+__all__ = ["SealedRecord", "seal", "unseal", "rewrap", "open_with_data_key",
+           "wrap_key_material"]
 
 _RECORD_MAGIC = b"kmssim-envelope-v1"
 
@@ -155,3 +156,52 @@ def open_with_data_key(record: SealedRecord, data_key: bytes) -> bytes:
         raise ValidationException("open_with_data_key() takes a SealedRecord made by seal().")
     key = params.blob("data_key", data_key, low=16, high=32)
     return _open_locally(key, record.nonce, record.ciphertext, record.context)
+
+
+# -- bringing your own key material (Origin EXTERNAL) -------------------------------------
+def wrap_key_material(public_key: bytes, material: bytes,
+                      algorithm: str = "RSAES_OAEP_SHA_256") -> bytes:
+    """Wrap your own key material for `KMS.import_key_material`, as AWS's docs do with
+    OpenSSL, here with `cryptography`.
+
+    ``public_key`` is the ``PublicKey`` (DER) from `KMS.get_parameters_for_import`, and
+    ``algorithm`` the ``WrappingAlgorithm`` you asked for there:
+
+    * ``RSAES_OAEP_SHA_1`` / ``RSAES_OAEP_SHA_256``: RSA-OAEP of the material itself
+      (``openssl pkeyutl -encrypt -pkeyopt rsa_padding_mode:oaep -pkeyopt
+      rsa_oaep_md:sha256``);
+    * ``RSA_AES_KEY_WRAP_SHA_1`` / ``RSA_AES_KEY_WRAP_SHA_256``: a fresh AES-256 key
+      wrapped with RSA-OAEP, followed by the material wrapped under that AES key with
+      AES key wrap with padding (RFC 5649; ``openssl enc -id-aes256-wrap-pad``).
+
+    >>> from kmssim import KMS
+    >>> kms = KMS(seed=1)
+    >>> key = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    >>> wrapping = kms.get_parameters_for_import(KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256",
+    ...                                          WrappingKeySpec="RSA_2048")
+    >>> wrapped = wrap_key_material(wrapping["PublicKey"], bytes(32))
+    >>> kms.import_key_material(KeyId=key, ImportToken=wrapping["ImportToken"],
+    ...                         EncryptedKeyMaterial=wrapped,
+    ...                         ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")["KeyMaterialId"][:8]
+    '6c5dc988'
+    """
+    import os
+
+    from cryptography.hazmat.primitives import hashes, keywrap, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    choices = ("RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "RSA_AES_KEY_WRAP_SHA_1",
+               "RSA_AES_KEY_WRAP_SHA_256")
+    params.choice("WrappingAlgorithm", algorithm, choices)
+    public = serialization.load_der_public_key(public_key)
+    if not isinstance(public, rsa.RSAPublicKey):
+        raise ValidationException("public_key must be the RSA PublicKey of "
+                                  "get_parameters_for_import.")
+    digest: hashes.HashAlgorithm = hashes.SHA1() if algorithm.endswith("SHA_1") \
+        else hashes.SHA256()
+    oaep = padding.OAEP(mgf=padding.MGF1(digest), algorithm=digest, label=None)
+    if algorithm.startswith("RSAES_OAEP"):
+        return public.encrypt(bytes(material), oaep)
+    aes_key = os.urandom(32)
+    return public.encrypt(aes_key, oaep) + keywrap.aes_key_wrap_with_padding(aes_key,
+                                                                             bytes(material))

@@ -13,7 +13,8 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-__all__ = ["KeyMaterial", "Key", "SYMMETRIC", "SecretBytes", "fingerprint", "StateChange"]
+__all__ = ["KeyMaterial", "Key", "SYMMETRIC", "SecretBytes", "fingerprint", "StateChange",
+           "ImportInfo"]
 
 SYMMETRIC = "SYMMETRIC_DEFAULT"
 #: How many on-demand rotations AWS allows per key (not adjustable).
@@ -42,6 +43,20 @@ class KeyMaterial:
         return (f"KeyMaterial(material_id={self.material_id[:12]}…, created="
                 f"{self.created.isoformat()}, rotation_type={self.rotation_type!r}, "
                 f"secret={fingerprint(self.secret)})")
+
+
+@dataclass(slots=True)
+class ImportInfo:
+    """What ImportKeyMaterial said about one imported material (Origin EXTERNAL only).
+
+    ``imported`` is False once the material expired or was deleted: its id stays, its
+    secret is gone (``KeyMaterial.secret == b""``) until the same bytes are imported again.
+    """
+
+    description: str | None
+    expiration_model: str              # KEY_MATERIAL_EXPIRES or KEY_MATERIAL_DOES_NOT_EXPIRE
+    valid_to: datetime | None
+    imported: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +93,16 @@ class Key:
     policy: str | None = None
     ordinal: int = 0                  # creation order within the simulator
     history: list[StateChange] = field(default_factory=list)
+    origin: str = "AWS_KMS"           # or "EXTERNAL": material the customer imports
+    # EXTERNAL keys only: per material id, what its import said; and the material imported
+    # with ImportType NEW_KEY_MATERIAL that waits for RotateKeyOnDemand (PENDING_ROTATION).
+    imports: dict[str, ImportInfo] = field(default_factory=dict)
+    pending: KeyMaterial | None = None
+    # Multi-Region keys (id "mrk-…"): every related key (one per Region, same id and
+    # material) records the primary's Region and the replicas' Regions.
+    multi_region: bool = False
+    primary_region: str | None = None
+    replica_regions: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.materials = list(self.materials)
@@ -98,12 +123,30 @@ class Key:
         return self.symmetric
 
     @property
+    def external(self) -> bool:
+        return self.origin == "EXTERNAL"
+
+    def is_replica_in(self, region: str) -> bool:
+        """Whether this is a multi-Region replica key (its copy in ``region``)."""
+        return self.multi_region and self.primary_region != region
+
+    @property
     def current(self) -> KeyMaterial:
-        """The material that encrypts now."""
+        """The material that encrypts now (an EXTERNAL key has none before its first import)."""
         return self.materials[-1]
 
+    def replace_material(self, material: KeyMaterial) -> None:
+        """Put ``material`` in place of the material with the same id (to drop or restore
+        an imported material's secret)."""
+        if self.pending is not None and self.pending.material_id == material.material_id:
+            self.pending = material
+            return
+        self.materials = [material if m.material_id == material.material_id else m
+                          for m in self.materials]
+
     def material(self, material_id: str) -> KeyMaterial | None:
-        """The material with this id, or None. Newest first: recent data is commonest."""
+        """The material with this id, or None. Newest first: recent data is commonest.
+        (Material still pending rotation is not one the key uses: see ``pending``.)"""
         for material in reversed(self.materials):
             if material.material_id == material_id:
                 return material

@@ -1,7 +1,8 @@
 """`KMS`: the simulated AWS Key Management Service of one account and Region.
 
-Its boto3-shaped operations come from three parts (`kmssim.core.ops.keys`,
-`kmssim.core.ops.rotation`, `kmssim.core.ops.crypto`); this module adds what only a simulator
+Its boto3-shaped operations come from its parts in `kmssim.core.ops` (keys, rotation,
+crypto, signing, imported material, multi-Region keys, key policies, grants); this
+module adds what only a simulator
 has: looking inside a ciphertext, a key's version history, and saving a scenario.
 """
 
@@ -13,11 +14,17 @@ from datetime import datetime
 from typing import Any
 
 from kmssim.core import blob, persist
+from kmssim.core._gc import collector_paused
 from kmssim.core.errors import InvalidCiphertextException, NotFoundException
 from kmssim.core.keys import Key, StateChange, fingerprint
 from kmssim.core.ops.crypto import CryptoOps
+from kmssim.core.ops.grants import GrantOps
+from kmssim.core.ops.importing import ImportOps
 from kmssim.core.ops.keys import KeyOps
+from kmssim.core.ops.multiregion import MultiRegionOps
+from kmssim.core.ops.policies import PolicyOps
 from kmssim.core.ops.rotation import RotationOps
+from kmssim.core.ops.signing import SigningOps
 
 __all__ = ["KMS", "CiphertextInfo", "Version", "KeyHistory"]
 
@@ -71,7 +78,8 @@ class KeyHistory:
     aliases: tuple[str, ...]
 
 
-class KMS(CryptoOps, RotationOps, KeyOps):
+class KMS(MultiRegionOps, ImportOps, SigningOps, CryptoOps, RotationOps, KeyOps, PolicyOps,
+          GrantOps):
     """A simulated AWS KMS with its own clock, shaped like ``boto3.client("kms")``.
 
     ``KMS(seed=7)`` makes the same key ids, key material, data keys and nonces on
@@ -81,11 +89,15 @@ class KMS(CryptoOps, RotationOps, KeyOps):
 
     Every parameter AWS's KMS model defines for these operations is accepted and
     recorded in the audit trail. Some change nothing, because kmssim does not model
-    what they are for: ``GrantTokens`` (no grants), ``DryRunModifiers``, ``PolicyName``,
-    ``BypassPolicyLockoutSafetyCheck`` (``Policy`` and ``Tags`` are kept but no policy
-    is enforced). Others are refused with an AWS-named error when set, since kmssim
-    cannot honour them: ``Origin`` other than ``AWS_KMS``, ``CustomKeyStoreId``,
-    ``XksKeyId``, ``MultiRegion=True`` and ``Recipient`` (Nitro Enclaves).
+    what they are for: ``DryRunModifiers``. Every call is authorized as AWS authorizes
+    it, from the key policy, the caller's identity policies (``kms.iam``) and grants;
+    a simulator built without policies lets every principal of its account do
+    everything the default key policy allows (see `kmssim.core.iam`). Others are
+    refused with an AWS-named error when set, since kmssim cannot honour them:
+    ``Origin`` ``AWS_CLOUDHSM`` or ``EXTERNAL_KEY_STORE``,
+    ``CustomKeyStoreId``, ``XksKeyId`` and ``Recipient`` (Nitro Enclaves).
+    ``MultiRegion=True`` keys work in one Region alone; to replicate them, hold several
+    Regions on one clock with `kmssim.Cloud`.
 
     Parameters are checked as with a boto3 client against AWS (`kmssim.core.params`):
     what botocore refuses before sending (a missing or unknown member, a wrong type, a
@@ -118,7 +130,7 @@ class KMS(CryptoOps, RotationOps, KeyOps):
         """
         with self._lock:
             parsed = blob.parse(ciphertext)
-            key = self._keys.get(parsed.key_id) or self._deleted.get(parsed.key_id)
+            key = self._blob_key(parsed.key_id)
             if key is None:
                 raise InvalidCiphertextException(
                     "The ciphertext names a key this simulator never had.")
@@ -176,7 +188,7 @@ class KMS(CryptoOps, RotationOps, KeyOps):
         written with mode 0600 and must be treated as a secret. Raises
         ScenarioFileError (code ValidationException) if it cannot be written.
         """
-        with self._lock:
+        with self._lock, collector_paused():   # builds a large object graph; no cycles
             persist.save(self, path)
 
     @classmethod
@@ -189,4 +201,5 @@ class KMS(CryptoOps, RotationOps, KeyOps):
         check value, and the whole content against the file's SHA-256 digest (an
         integrity check against accidental edits, not a signature).
         """
-        return persist.load(cls, path)
+        with collector_paused():   # json builds 100,000s of objects, no cycles: see _gc
+            return persist.load(cls, path)

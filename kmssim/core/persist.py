@@ -34,10 +34,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kmssim.core import schema
+from kmssim.core import policy, schema
 from kmssim.core.entropy import Entropy
 from kmssim.core.errors import CorruptScenarioError, ScenarioFileError
-from kmssim.core.keys import Key, KeyMaterial, StateChange
+from kmssim.core.keys import ImportInfo, Key, KeyMaterial, StateChange
+from kmssim.core.ops.grants import Grant
 from kmssim.core.state import Service
 from kmssim.core.trail import AuditEvent
 
@@ -84,14 +85,29 @@ def _key_to_json(key: Key) -> dict[str, Any]:
         "deletion_date": _time(key.deletion_date), "pending_window_days": key.pending_window_days,
         "tags": key.tags, "policy": key.policy, "ordinal": key.ordinal,
         "history": [[_time(c.at), c.state] for c in key.history],
+        # Added with imported key material (optional when loading: older files lack them).
+        "origin": key.origin,
+        "imports": {mid: [i.description, i.expiration_model, _time(i.valid_to), i.imported]
+                    for mid, i in key.imports.items()},
+        "pending": None if key.pending is None else _material_to_json(key.pending),
+        # Added with multi-Region keys (optional when loading).
+        "multi_region": key.multi_region, "primary_region": key.primary_region,
+        "replica_regions": list(key.replica_regions),
     }
+
+
+def _material_to_json(m: KeyMaterial) -> list[Any]:
+    return [m.material_id, _time(m.created), m.rotation_type,
+            base64.b64encode(m.secret).decode()]
 
 
 def _key_from_json(data: dict[str, Any]) -> Key:
     materials = [KeyMaterial(mid, _at(created), rtype, base64.b64decode(secret))
                  for mid, created, rtype, secret, *_ in data["materials"]]
-    if not materials:
+    origin = data.get("origin", "AWS_KMS")
+    if not materials and origin != "EXTERNAL":
         raise ValueError("a key without key material")
+    pending = data.get("pending")
     return Key(data["key_id"], data["arn"], _at(data["created"]), data["key_spec"],
                data["key_usage"], data["description"], data["manager"], materials,
                state=data["state"], rotation_enabled=data["rotation_enabled"],
@@ -102,7 +118,16 @@ def _key_from_json(data: dict[str, Any]) -> Key:
                deletion_date=_parse_time(data["deletion_date"]),
                pending_window_days=data["pending_window_days"], tags=dict(data["tags"]),
                policy=data["policy"], ordinal=int(data["ordinal"]),
-               history=[StateChange(_at(at), state) for at, state in data["history"]])
+               history=[StateChange(_at(at), state) for at, state in data["history"]],
+               origin=origin,
+               imports={mid: ImportInfo(desc, model, _parse_time(valid_to), bool(imported))
+                        for mid, (desc, model, valid_to, imported)
+                        in data.get("imports", {}).items()},
+               pending=None if pending is None else KeyMaterial(
+                   pending[0], _at(pending[1]), pending[2], base64.b64decode(pending[3])),
+               multi_region=bool(data.get("multi_region", False)),
+               primary_region=data.get("primary_region"),
+               replica_regions=list(data.get("replica_regions", [])))
 
 
 def _event_to_json(event: AuditEvent) -> list[Any]:
@@ -130,6 +155,10 @@ def _scenario(kms: Service) -> dict[str, Any]:
         "aliases": [[name, key_id, _time(created), _time(updated)]
                     for name, (key_id, created, updated) in kms._aliases.items()],
         "trail": [_event_to_json(e) for e in kms.trail],
+        # Who may do what (key policies are saved with their keys): IAM users and roles
+        # with their identity policies, and the grants.
+        "iam": kms.iam.to_json(),
+        "grants": [g.to_json() for g in kms._grants.values()],
     }
 
 
@@ -300,6 +329,15 @@ def load(factory: Callable[..., S], path: str | os.PathLike[str]) -> S:
                 raise ValueError(f"alias {name} points to a missing key")
         kms.clock.restore(_at(data["now"]),
                           [(_at(due), kind, key_id) for due, kind, key_id in data["queue"]])
+        for key in [*kms._keys.values(), *kms._deleted.values()]:
+            if key.policy is not None:   # a key policy must still be a valid document
+                policy.parse(key.policy)
+        # Scenarios saved before policies and grants existed have neither section.
+        kms.iam.restore(data.get("iam", []))
+        kms._grants = {g.grant_id: g for g in map(Grant.from_json, data.get("grants", []))}
+        for grant in kms._grants.values():
+            if grant.key_id not in kms._keys:
+                raise ValueError(f"grant {grant.grant_id} is for a missing key")
         for row in data["trail"]:
             sequence, time, name, etype, principal, arn, request, response, code, message, \
                 material = row

@@ -29,20 +29,34 @@ __all__ = ["check", "check_value", "TOP_MEMBERS"]
 TOP_MEMBERS = frozenset({"format", "version", "digest", "region", "account_id", "now", "queue",
                          "seed", "stream_position", "invocations", "principal", "keys",
                          "deleted", "aliases", "trail"})
+#: Sections added with permissions (`kmssim.core.iam`, `kmssim.core.ops.grants`): optional,
+#: so that files written before them still load.
+OPTIONAL_MEMBERS = frozenset({"iam", "grants"})
+IDENTITY_MEMBERS = frozenset({"arn", "policies"})
+GRANT_MEMBERS = frozenset({"grant_id", "key_id", "key_arn", "created", "grantee", "operations",
+                           "issuing_account", "token", "name", "retiring", "constraints"})
 KEY_MEMBERS = frozenset({"key_id", "arn", "created", "key_spec", "key_usage", "description",
                          "manager", "state", "materials", "rotation_enabled",
                          "rotation_period_days", "rotation_anchor", "next_rotation",
                          "on_demand_rotations", "deletion_date", "pending_window_days", "tags",
                          "policy", "ordinal", "history"})
+#: Members added with imported material and multi-Region keys (branch rot25): optional,
+#: so files written before them still load.
+KEY_OPTIONAL_MEMBERS = frozenset({"origin", "imports", "pending", "multi_region",
+                                  "primary_region", "replica_regions"})
+_EXPIRATION_MODELS = frozenset({"KEY_MATERIAL_EXPIRES", "KEY_MATERIAL_DOES_NOT_EXPIRE"})
 # key spec → (key usage, secret length in bytes or None for a DER private key)
 SPECS = {"SYMMETRIC_DEFAULT": ("ENCRYPT_DECRYPT", 32),
          "RSA_2048": ("ENCRYPT_DECRYPT", None), "RSA_3072": ("ENCRYPT_DECRYPT", None),
          "RSA_4096": ("ENCRYPT_DECRYPT", None),
+         "ECC_NIST_P256": ("SIGN_VERIFY", None), "ECC_NIST_P384": ("SIGN_VERIFY", None),
+         "ECC_NIST_P521": ("SIGN_VERIFY", None), "ECC_SECG_P256K1": ("SIGN_VERIFY", None),
          "HMAC_224": ("GENERATE_VERIFY_MAC", 28), "HMAC_256": ("GENERATE_VERIFY_MAC", 32),
          "HMAC_384": ("GENERATE_VERIFY_MAC", 48), "HMAC_512": ("GENERATE_VERIFY_MAC", 64)}
-LIVE_STATES = frozenset({"Enabled", "Disabled", "PendingDeletion"})
+LIVE_STATES = frozenset({"Enabled", "Disabled", "PendingDeletion", "PendingImport"})
 ALL_STATES = LIVE_STATES | {"Deleted"}
-_KEY_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_KEY_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+                     r"|mrk-[0-9a-f]{32}")
 _MATERIAL_ID = re.compile(r"[0-9a-f]{64}")
 _CHECK = re.compile(r"[0-9a-f]{32}")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
@@ -50,6 +64,7 @@ _REGION = re.compile(r"[a-z0-9-]{1,64}")
 _ACCOUNT = re.compile(r"[0-9]{12}")
 _ALIAS = re.compile(r"alias/[a-zA-Z0-9/_-]{1,250}")
 _PRINCIPAL = re.compile(r"arn:aws:iam::[0-9]{12}:\S+")
+_IDENTITY = re.compile(r"arn:aws:iam::[0-9]{12}:(?:user|role)/[A-Za-z0-9+=,.@_-]+")
 _ROTATION_DAYS = (90, 2560)
 _MAX_INT = 2**63 - 1
 
@@ -147,6 +162,8 @@ def check(data: Any, *, version: int) -> None:
     """Raise CorruptScenarioError naming the first member of ``data`` (a parsed scenario
     file of format ``version``) that is not as `save` writes it."""
     members = TOP_MEMBERS if version >= 2 else TOP_MEMBERS - {"digest"}
+    if type(data) is dict:
+        members = members | (OPTIONAL_MEMBERS & data.keys())
     _object(data, "the file", members)
     if version >= 2:
         _string(data["digest"], "digest", _DIGEST)
@@ -180,7 +197,7 @@ def check(data: Any, *, version: int) -> None:
         due, kind, key_id = _array(entry, path, 3)
         if _time(due, f"{path}[0]") < now:
             raise _fail(f"{path}[0]", "is before now")
-        _string(kind, f"{path}[1]", choices={"rotate", "delete"})
+        _string(kind, f"{path}[1]", choices={"rotate", "delete", "expire"})
         _string(key_id, f"{path}[2]", _KEY_ID)
 
     names: set[str] = set()
@@ -199,6 +216,69 @@ def check(data: Any, *, version: int) -> None:
 
     for index, row in enumerate(_array(data["trail"], "trail")):
         _event(row, f"trail[{index}]", index)
+    _permissions(data, live_keys, now)
+
+
+def _permissions(data: dict[str, Any], live_keys: set[str], now: datetime) -> None:
+    """The optional ``iam`` and ``grants`` sections (policy documents are parsed on load)."""
+    for index, row in enumerate(_array(data.get("iam", []), "iam")):
+        path = f"iam[{index}]"
+        _object(row, path, IDENTITY_MEMBERS)
+        _string(row["arn"], f"{path}.arn", _IDENTITY)
+        for number, document in enumerate(_array(row["policies"], f"{path}.policies")):
+            _string(document, f"{path}.policies[{number}]")
+    seen: set[str] = set()
+    for index, grant in enumerate(_array(data.get("grants", []), "grants")):
+        path = f"grants[{index}]"
+        _object(grant, path, GRANT_MEMBERS)
+        grant_id = _string(grant["grant_id"], f"{path}.grant_id", _MATERIAL_ID)
+        if grant_id in seen:
+            raise _fail(f"{path}.grant_id", f"{grant_id} appears twice")
+        seen.add(grant_id)
+        key_id = _string(grant["key_id"], f"{path}.key_id", _KEY_ID)
+        if key_id not in live_keys:
+            raise _fail(f"{path}.key_id", f"grant {grant_id} is for {key_id}, which is not a key")
+        _string(grant["key_arn"], f"{path}.key_arn")
+        if _time(grant["created"], f"{path}.created") > now:
+            raise _fail(f"{path}.created", "is after now")
+        for name in ("grantee", "issuing_account", "token"):
+            _string(grant[name], f"{path}.{name}")
+        for name in ("name", "retiring"):
+            _optional(_string, grant[name], f"{path}.{name}")
+        for number, operation in enumerate(_array(grant["operations"], f"{path}.operations")):
+            _string(operation, f"{path}.operations[{number}]")
+        if grant["constraints"] is not None and type(grant["constraints"]) is not dict:
+            raise _fail(f"{path}.constraints", "expected an object or null")
+
+
+def _extras(key: dict[str, Any], path: str) -> bool:
+    """Check the optional members of imported material and multi-Region keys; whether the
+    key's material is imported (origin EXTERNAL)."""
+    origin = _string(key.get("origin", "AWS_KMS"), f"{path}.origin",
+                     choices={"AWS_KMS", "EXTERNAL"})
+    imports = key.get("imports", {})
+    if type(imports) is not dict:
+        raise _fail(f"{path}.imports", f"expected an object, found {_type_name(imports)}")
+    for material_id, entry in imports.items():
+        where = f"{path}.imports.{material_id[:12]}"
+        _string(material_id, where, _MATERIAL_ID)
+        description, model, valid_to, imported = _array(entry, where, 4)
+        _optional(_string, description, f"{where}[0]")
+        _string(model, f"{where}[1]", choices=_EXPIRATION_MODELS)
+        _optional(_time, valid_to, f"{where}[2]")
+        _boolean(imported, f"{where}[3]")
+    pending = key.get("pending")
+    if pending is not None:
+        items = _array(pending, f"{path}.pending", 4)
+        _string(items[0], f"{path}.pending[0]", _MATERIAL_ID)
+        _time(items[1], f"{path}.pending[1]")
+        _base64(items[3], f"{path}.pending[3]")
+    _boolean(key.get("multi_region", False), f"{path}.multi_region")
+    _optional(_string, key.get("primary_region"), f"{path}.primary_region", _REGION)
+    for index, region in enumerate(_array(key.get("replica_regions", []),
+                                          f"{path}.replica_regions")):
+        _string(region, f"{path}.replica_regions[{index}]", _REGION)
+    return origin == "EXTERNAL"
 
 
 def _seed(seed: Any) -> None:
@@ -216,8 +296,10 @@ def _seed(seed: Any) -> None:
 
 def _key(key: Any, path: str, region: str, account: str, now: datetime,
          states: frozenset[str], materials_seen: set[str], version: int) -> str:
-    _object(key, path, KEY_MEMBERS)
+    extra = KEY_OPTIONAL_MEMBERS & key.keys() if type(key) is dict else frozenset()
+    _object(key, path, KEY_MEMBERS | extra)
     key_id = _string(key["key_id"], f"{path}.key_id", _KEY_ID)
+    external = _extras(key, path)
     if key["arn"] != f"arn:aws:kms:{region}:{account}:key/{key_id}":
         raise _fail(f"{path}.arn", "does not name this key in this Region and account")
     created = _time(key["created"], f"{path}.created")
@@ -225,7 +307,8 @@ def _key(key: Any, path: str, region: str, account: str, now: datetime,
         raise _fail(f"{path}.created", "is after now")
     spec = _string(key["key_spec"], f"{path}.key_spec", choices=set(SPECS))
     usage, length = SPECS[spec]
-    _string(key["key_usage"], f"{path}.key_usage", choices={usage})
+    _string(key["key_usage"], f"{path}.key_usage",
+            choices={usage, "SIGN_VERIFY"} if spec.startswith("RSA_") else {usage})
     _string(key["description"], f"{path}.description")
     _string(key["manager"], f"{path}.manager", choices={"CUSTOMER", "AWS"})
     state = _string(key["state"], f"{path}.state", choices=states)
@@ -240,7 +323,7 @@ def _key(key: Any, path: str, region: str, account: str, now: datetime,
 
     deleted = state == "Deleted"
     materials = _array(key["materials"], f"{path}.materials")
-    if not materials:
+    if not materials and not external:
         raise _fail(f"{path}.materials", "a key has at least one key material")
     if spec != "SYMMETRIC_DEFAULT" and len(materials) != 1:
         raise _fail(f"{path}.materials", f"a {spec} key has exactly one key material")
@@ -267,6 +350,8 @@ def _key(key: Any, path: str, region: str, account: str, now: datetime,
         if deleted:
             if secret:
                 raise _fail(f"{where}[3]", "a deleted key keeps no key material")
+        elif external and not secret:
+            pass      # imported material that expired or was deleted: its id stays
         elif length is not None and len(secret) != length:
             raise _fail(f"{where}[3]", f"a {spec} key material is {length} bytes, "
                                        f"not {len(secret)}")

@@ -16,12 +16,17 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Protocol
 
-from kmssim.core.calls import AuditedCalls, CallFrame
+from kmssim.core import blob
+from kmssim.core import policy as policies
+from kmssim.core.aliases import AliasTable
+from kmssim.core.calls import KEYLESS, AuditedCalls, CallFrame
 from kmssim.core.clock import Clock, Due, as_utc
 from kmssim.core.entropy import Entropy
 from kmssim.core.errors import (
+    AccessDeniedException,
     DisabledException,
     DryRunOperationException,
     InvalidArnException,
@@ -29,6 +34,7 @@ from kmssim.core.errors import (
     NotFoundException,
     ValidationException,
 )
+from kmssim.core.iam import IAM, Caller, authorize, caller_of
 from kmssim.core.keys import Key, KeyMaterial
 from kmssim.core.trail import AuditTrail
 
@@ -37,6 +43,25 @@ __all__ = ["Service", "ServiceEvent", "ClockListener", "AWS_MANAGED_SERVICES", "
 #: The longest an `advance` holds the simulator's lock at a time, in seconds, before it
 #: lets other calls in (see `Service.advance_to`).
 LOCK_SLICE = 0.05
+
+# The AWS service a KMS request is made through (``s3.us-east-1.amazonaws.com``), for the
+# kms:ViaService condition key; set by `Service.via_service`, per thread and task.
+_VIA_SERVICE: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "kmssim_via_service", default=None)
+
+#: The key a request names, by the parameter that names it, when the action differs from
+#: the operation's name (ReEncrypt is kms:ReEncryptFrom on the source key, kms:ReEncryptTo
+#: on the destination).
+_ACTION_OF_PARAMETER = {"SourceKeyId": "ReEncryptFrom", "DestinationKeyId": "ReEncryptTo"}
+#: Which request parameter holds the encryption context an action's conditions see.
+_CONTEXT_OF_ACTION = {"ReEncryptFrom": "SourceEncryptionContext",
+                      "ReEncryptTo": "DestinationEncryptionContext"}
+
+
+@lru_cache(maxsize=512)
+def _parsed(text: str) -> policies.Policy:
+    """A stored key policy, parsed (it was validated when it was set)."""
+    return policies.parse(text)
 
 #: The ``alias/aws/<service>`` names for which KMS makes an AWS managed key on first use.
 #: What AWS accepts as a key ID: a UUID, or ``mrk-`` and 32 hex digits (multi-Region).
@@ -99,8 +124,8 @@ class Service(AuditedCalls):
         self.entropy = Entropy(seed, scope=(region, account_id))
         self.trail = AuditTrail()
         self._keys: dict[str, Key] = {}
-        # alias name → (target key id, created, last updated)
-        self._aliases: dict[str, tuple[str, datetime, datetime]] = {}
+        # alias name → (target key id, created, last updated), indexed by key (see below)
+        self._aliases = AliasTable()
         self._deleted: dict[str, Key] = {}   # key id → the key as it was, materials destroyed
         self._invocations = 0                # makes every nonce unique within this simulator
         self._principal = f"arn:aws:iam::{account_id}:user/learner"
@@ -116,6 +141,22 @@ class Service(AuditedCalls):
         self._advancing = threading.RLock()
         self._ciphers: dict[str, Any] = {}   # material id → ready cipher object (a cache)
         self._listeners: dict[str, ClockListener] = {}   # name → listener; not saved
+        self.iam = IAM(account_id, self._lock)
+        self._default_policy = policies.default_key_policy(account_id)
+        self._grants: dict[str, Any] = {}    # grant id → Grant (see core/ops/grants.py)
+        self._import_tokens: dict[bytes, Any] = {}       # ImportToken → parameters; not saved
+        # The `kmssim.core.cloud.Cloud` this Region belongs to (one clock, related
+        # multi-Region keys), or None for a simulator of one Region on its own.
+        self._cloud: Any = None
+
+    @property
+    def _aliases(self) -> AliasTable:
+        """The alias table; assigning a plain dict (as loading does) indexes it."""
+        return self._alias_table
+
+    @_aliases.setter
+    def _aliases(self, entries: dict[str, tuple[str, datetime, datetime]]) -> None:
+        self._alias_table = entries if type(entries) is AliasTable else AliasTable(entries)
 
     # -- time ---------------------------------------------------------------
     @property
@@ -141,6 +182,8 @@ class Service(AuditedCalls):
                                       "999,999,999 days.") from None
         if step < timedelta(0):
             raise ValidationException("Simulated time cannot go backwards: the step is negative.")
+        if self._cloud is not None:     # every Region of a Cloud moves together
+            return self.advance_to(self._target(step))
         if self._holds_lock():
             return self._advance_all(self._target(step))
         with self._advancing:   # no other advance moves the clock until this one is done
@@ -166,8 +209,14 @@ class Service(AuditedCalls):
         in, and those calls see the clock at the instant of the last event fired (never
         beyond an event not yet fired). Advances themselves run one at a time, so
         concurrent steps add up. (Called by a thread that already holds the lock, an
-        advance runs to its end without letting go.)
+        advance runs to its end without letting go.) In a `Cloud`, every Region moves
+        together, and the events of every Region are returned.
         """
+        if self._cloud is not None:
+            return list(self._cloud.advance_to(when))
+        return self._advance_here(when)
+
+    def _advance_here(self, when: datetime) -> list[ServiceEvent]:
         target = as_utc(when)
         if self._holds_lock():
             return self._advance_all(target)
@@ -183,6 +232,9 @@ class Service(AuditedCalls):
                     if target < self.now or self._advance_slice(
                             target, fired, time.perf_counter() + LOCK_SLICE):
                         return fired
+                # Python's locks do not hand over on release: give up the interpreter for
+                # a moment so a thread waiting for the lock gets it before the next slice.
+                time.sleep(0)
 
     def _holds_lock(self) -> bool:
         owned = getattr(self._lock, "_is_owned", None)
@@ -247,8 +299,11 @@ class Service(AuditedCalls):
         with self._lock:
             times = [key.deletion_date if key.state == "PendingDeletion" else key.next_rotation
                      for key in self._keys.values()
-                     if key.state == "PendingDeletion" or (key.state == "Enabled"
-                                                           and key.rotation_enabled)]
+                     if key.state == "PendingDeletion" or (
+                         key.state == "Enabled" and key.rotation_enabled
+                         and not key.is_replica_in(self.region))]
+            times += [info.valid_to for key in self._keys.values()
+                      for info in key.imports.values() if info.imported and info.valid_to]
             times += [listener.next_due() for listener in self._listeners.values()]
             return min((t for t in times if t is not None), default=None)
 
@@ -258,6 +313,11 @@ class Service(AuditedCalls):
             return False
         if entry.kind == "delete":
             return key.deletion_date == entry.due
+        if key.is_replica_in(self.region):
+            return False                  # only a primary rotates (and expires nothing else)
+        if entry.kind == "expire":
+            return any(info.imported and info.valid_to is not None and info.valid_to <= entry.due
+                       for info in key.imports.values())
         return key.rotation_enabled and key.next_rotation == entry.due and key.state == "Enabled"
 
     def _fire(self, entry: Due) -> ServiceEvent | None:
@@ -266,9 +326,12 @@ class Service(AuditedCalls):
         key = self._keys[entry.key_id]
         if entry.kind == "delete":
             return self._delete(key)
+        if entry.kind == "expire":
+            return self._expire(key)
         event = self._rotate(key, "AUTOMATIC")
         key.rotation_anchor = self.now
         self.clock.schedule(key.advance_schedule(self.now), "rotate", key.key_id)
+        self._sync_replicas(key)
         return event
 
     # -- who is calling -------------------------------------------------------
@@ -299,6 +362,111 @@ class Service(AuditedCalls):
             yield identity
         finally:
             self._acting.reset(token)
+
+    @contextlib.contextmanager
+    def via_service(self, endpoint: str) -> Iterator[str]:
+        """Within the block, KMS requests are made through an AWS service: the
+        ``kms:ViaService`` condition key is ``endpoint`` (e.g. ``s3.us-east-1.amazonaws.com``),
+        as when S3 calls KMS for you. The simulated services use it; AWS managed keys allow
+        use only this way."""
+        token = _VIA_SERVICE.set(endpoint)
+        try:
+            yield endpoint
+        finally:
+            _VIA_SERVICE.reset(token)
+
+    # -- who may do what ------------------------------------------------------
+    @property
+    def caller(self) -> Caller:
+        """The current principal, resolved: its IAM ARN, the ARN AWS shows, its account."""
+        return caller_of(self.principal, self.account_id)
+
+    def _authorize(self, key: Key | None, action: str | None = None) -> None:
+        """Raise AccessDeniedException unless the caller may do this call's action (or
+        ``action``) to ``key``; see `kmssim.core.iam.authorize` for the rules. Called once
+        the key is known (after NotFoundException, before key state and key usage checks);
+        for calls on no key, by the operation decorator."""
+        if not self._calls:
+            return
+        frame = self._calls[-1]
+        action = action or frame.name
+        if action is None:
+            return
+        mark = (None if key is None else key.key_id, action)
+        if frame.checked is None:
+            frame.checked = set()
+        elif mark in frame.checked:
+            return
+        caller = self.caller
+        if caller.account == self.account_id and self.iam.policies_of(caller.arn) is None \
+                and (key is None or key.policy == self._default_policy):
+            # The common case, decided without building a request: an administrator of the
+            # account (no identity policy attached) and the default key policy, which
+            # delegates everything to the account (grants only add, so none can refuse).
+            frame.checked.add(mark)
+            return
+        params = frame.params or {}
+        request = policies.Request(caller.arn, caller.account, "kms:" + action,
+                                   "*" if key is None else key.arn,
+                                   self._condition_context(caller, key, action, params),
+                                   None)
+        key_policy = None if key is None or key.policy is None else _parsed(key.policy)
+        if action == "RetireGrant":  # who may retire is said by the grant, not by policies
+            return
+        granted = key is not None and self._granted(key, caller, action, params)
+        try:
+            authorize(request, caller, key_policy, self.iam.policies_of(caller.arn), granted,
+                      self.account_id)
+        except AccessDeniedException as error:
+            if key is not None and key.manager == "AWS":
+                error.hint = ("This is an AWS managed key. AWS's key policy for it lets your "
+                              "account read it (Describe*, Get*, List*) and use it only through "
+                              "its service (kms:ViaService); nobody can change, disable, delete "
+                              "or rotate it. AWS rotates it every year by itself.")
+            raise
+        frame.checked.add(mark)
+
+    def _condition_context(self, caller: Caller, key: Key | None, action: str,
+                           params: dict[str, Any]) -> dict[str, Any]:
+        """The condition keys of a request (names lower-cased: IAM compares them
+        case-insensitively)."""
+        context: dict[str, Any] = {"kms:calleraccount": caller.account,
+                                   "aws:principalarn": caller.arn,
+                                   "aws:principalaccount": caller.account}
+        via = _VIA_SERVICE.get()
+        if via is not None:
+            context["kms:viaservice"] = via
+        if key is not None:
+            context.update({"kms:keyspec": key.key_spec, "kms:keyusage": key.key_usage,
+                            "kms:keyorigin": "AWS_KMS"})
+        elif action == "CreateKey":
+            spec = params.get("KeySpec") or params.get("CustomerMasterKeySpec") \
+                or "SYMMETRIC_DEFAULT"
+            context.update({"kms:keyspec": spec, "kms:keyorigin": params.get("Origin")
+                            or "AWS_KMS", "kms:keyusage": params.get("KeyUsage")
+                            or ("GENERATE_VERIFY_MAC" if str(spec).startswith("HMAC")
+                                else "ENCRYPT_DECRYPT")})
+        encryption_context = params.get(_CONTEXT_OF_ACTION.get(action, "EncryptionContext"))
+        if isinstance(encryption_context, dict) and encryption_context:
+            for name, value in encryption_context.items():
+                context[f"kms:encryptioncontext:{str(name).lower()}"] = value
+            context["kms:encryptioncontextkeys"] = list(encryption_context)
+        if params.get("RotationPeriodInDays") is not None:
+            context["kms:rotationperiodindays"] = params["RotationPeriodInDays"]
+        if params.get("BypassPolicyLockoutSafetyCheck") is not None:
+            context["kms:bypasspolicylockoutsafetycheck"] = bool(
+                params["BypassPolicyLockoutSafetyCheck"])
+        if action == "CreateGrant":
+            if isinstance(params.get("Operations"), list):
+                context["kms:grantoperations"] = list(params["Operations"])
+            for name in ("GranteePrincipal", "RetiringPrincipal"):
+                if params.get(name) is not None:
+                    context["kms:" + name.lower()] = params[name]
+        return context
+
+    def _granted(self, key: Key, caller: Caller, action: str,
+                 params: dict[str, Any]) -> bool:  # pragma: no cover - GrantOps defines it
+        return False
 
     # -- naming -------------------------------------------------------------
     def _arn(self, resource: str) -> str:
@@ -340,7 +508,7 @@ class Service(AuditedCalls):
                     hint="This operation takes a key ID or key ARN, not an alias: look the "
                          "key up first, e.g. kms.describe_key(KeyId=alias)['KeyMetadata']"
                          "['KeyId'].")
-            return self._note(self._alias_target(resource))
+            return self._resolved(self._alias_target(resource), parameter)
         key_id = resource[4:] if resource.startswith("key/") else resource
         if not _KEY_ID.fullmatch(key_id):
             raise NotFoundException(
@@ -354,7 +522,22 @@ class Service(AuditedCalls):
                 f"Key '{self._arn('key/' + key_id)}' does not exist",
                 hint="This key was deleted, with all its key material: nothing can use it "
                      "again." if key_id in self._deleted else None)
-        return self._note(key)
+        return self._resolved(key, parameter)
+
+    def _resolved(self, key: Key, parameter: str) -> Key:
+        """A key a request named: noted for the audit event, then authorized."""
+        self._note(key)
+        if self._calls and self._calls[-1].name not in KEYLESS:
+            self._authorize(key, _ACTION_OF_PARAMETER.get(parameter))
+        return key
+
+    def _blob_key(self, blob_key_id: str) -> Key | None:
+        """The key (live or deleted) a ciphertext header names, multi-Region ones too."""
+        for key_id in (blob_key_id, blob.mrk_id(blob_key_id)):
+            key = self._keys.get(key_id) or self._deleted.get(key_id)
+            if key is not None:
+                return key
+        return None
 
     def _alias_target(self, name: str) -> Key:
         entry = self._aliases.get(name)
@@ -376,6 +559,13 @@ class Service(AuditedCalls):
                 f"{key.arn} is disabled.",
                 hint="A disabled key keeps its key material but cannot be used; EnableKey "
                      "makes it usable again.")
+        if key.state == "PendingImport":
+            # Recorded AWS text (aws_kms_recordings.json: encrypt_pending_import).
+            raise KMSInvalidStateException(
+                f"{key.arn} is pending import.",
+                hint="This key's imported key material is missing (never imported, expired "
+                     "or deleted). Import the same material again (ImportKeyMaterial with "
+                     "ImportType EXISTING_KEY_MATERIAL) and everything works again.")
         return self._not_pending_deletion(key)
 
     @staticmethod
@@ -397,19 +587,71 @@ class Service(AuditedCalls):
     def _new_material(self, rotation_type: str | None) -> KeyMaterial:
         return KeyMaterial(self.entropy.hex_id(), self.now, rotation_type, self.entropy.bytes(32))
 
-    def _rotate(self, key: Key, rotation_type: str) -> ServiceEvent:
+    def _rotate(self, key: Key, rotation_type: str,
+                material: KeyMaterial | None = None) -> ServiceEvent:
+        """Make ``material`` (new KMS-made material if None) the key's current material."""
         previous = key.current.material_id
-        key.add_material(self._new_material(rotation_type))
+        key.add_material(material or self._new_material(rotation_type))
         current = key.current.material_id
+        # A multi-Region primary copies the new material to every replica before it is
+        # used (S-ROT, "Rotating multi-Region keys"); kmssim does it at the same instant.
+        for replica in self._related(key):
+            replica.add_material(key.current)
         self._record_service("RotateKey", key, {
-            "keyId": key.key_id, "rotationType": rotation_type, "keyOrigin": "AWS_KMS",
+            "keyId": key.key_id, "rotationType": rotation_type, "keyOrigin": key.origin,
             "previousKeyMaterialId": previous, "currentKeyMaterialId": current})
         return ServiceEvent(self.now, "RotateKey", key.key_id, key.arn, rotation_type,
                             previous, current)
 
+    def _drop_imported(self, key: Key, material_id: str) -> None:
+        """Forget an imported material's secret (it expired or was deleted). Unless it was
+        only pending rotation, the key cannot work without it: it goes to PendingImport."""
+        info = key.imports[material_id]
+        info.imported = False
+        pending = key.pending is not None and key.pending.material_id == material_id
+        material = key.pending if pending else key.material(material_id)
+        assert material is not None
+        key.replace_material(KeyMaterial(material.material_id, material.created,
+                                         material.rotation_type, b""))
+        self._ciphers.pop(material_id, None)
+        if not pending and key.state != "PendingImport" and key.state != "PendingDeletion":
+            key.set_state("PendingImport", self.now)
+
+    def _expire(self, key: Key) -> ServiceEvent | None:
+        """Delete every imported material of ``key`` whose ValidTo has come."""
+        gone = [mid for mid, info in key.imports.items()
+                if info.imported and info.valid_to is not None and info.valid_to <= self.now]
+        for material_id in gone:
+            self._drop_imported(key, material_id)
+            self._record_service("DeleteExpiredKeyMaterial", key, {
+                "keyId": key.key_id, "keyMaterialId": material_id})
+        if not gone:
+            return None
+        return ServiceEvent(self.now, "DeleteExpiredKeyMaterial", key.key_id, key.arn,
+                            previous_material_id=gone[0])
+
+    def _related(self, key: Key) -> list[Key]:
+        """The other Regions' keys related to a multi-Region ``key`` (none without a Cloud)."""
+        if not key.multi_region or self._cloud is None:
+            return []
+        return self._cloud.related(key, self.region)
+
+    def _sync_replicas(self, key: Key) -> None:
+        """Copy a multi-Region primary's shared properties (rotation schedule, material) to
+        its replicas, which never rotate by themselves."""
+        for replica in self._related(key):
+            replica.rotation_enabled = key.rotation_enabled
+            replica.rotation_period_days = key.rotation_period_days
+            replica.rotation_anchor = key.rotation_anchor
+            replica.next_rotation = key.next_rotation
+            replica.on_demand_rotations = key.on_demand_rotations
+            if not key.external:
+                replica.materials = list(key.materials)
+
     def _delete(self, key: Key) -> ServiceEvent:
         del self._keys[key.key_id]
-        for name in [n for n, (target, _, _) in self._aliases.items() if target == key.key_id]:
+        self._grants = {i: g for i, g in self._grants.items() if g.key_id != key.key_id}
+        for name in self._aliases.names_of(key.key_id):
             del self._aliases[name]
         for material in key.materials:
             self._ciphers.pop(material.material_id, None)

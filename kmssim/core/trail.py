@@ -1,17 +1,22 @@
 """The audit trail: one CloudTrail-shaped event for every call and service action.
 
-Events are small frozen records; `AuditEvent.to_cloudtrail` renders the full
-CloudTrail JSON shape on demand, so keeping 100,000 events stays cheap. Nothing
+Events are kept packed as plain tuples and built into small frozen `AuditEvent`
+records when first read; `AuditEvent.to_cloudtrail` renders the full CloudTrail JSON
+shape on demand, so keeping a million events stays cheap. Nothing
 secret is ever recorded: no plaintext, no data key, no key material, no blob.
 """
 
 from __future__ import annotations
 
+import operator
+import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
+
+from kmssim.core._gc import collector_paused
 
 __all__ = ["AuditEvent", "AuditTrail", "SERVICE_PRINCIPAL"]
 
@@ -87,27 +92,142 @@ class AuditEvent:
 
 
 class AuditTrail:
-    """The ordered list of `AuditEvent` for one simulator, with simple queries."""
+    """The ordered list of `AuditEvent` for one simulator, with simple queries.
 
-    __slots__ = ("_events",)
+    Stored compactly: `add` keeps each event as one flat tuple (shared strings, the
+    shape of its request and response interned, a flat encryption context as a shared
+    tuple of pairs), about 150 bytes where an `AuditEvent` with its dicts takes ~570.
+    Reading builds the `AuditEvent` objects, once: events read before are not rebuilt,
+    so queries after the first run over ready objects, as fast as a plain list.
+    """
+
+    __slots__ = ("_events", "_built", "_interned", "_lock")
 
     def __init__(self) -> None:
-        self._events: list[AuditEvent] = []
+        # Each entry is an AuditEvent, or the tuple `add` packs (built on first read).
+        self._events: list[AuditEvent | tuple[Any, ...]] = []
+        self._built = 0          # every entry before this index is an AuditEvent
+        self._interned: dict[Any, Any] = {}
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._events)
 
     def __iter__(self) -> Iterator[AuditEvent]:
-        return iter(self._events)
+        return iter(self._ready())
 
-    def __getitem__(self, index: int) -> AuditEvent:
-        return self._events[index]
+    @overload
+    def __getitem__(self, index: int) -> AuditEvent: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[AuditEvent]: ...
+
+    def __getitem__(self, index: int | slice) -> AuditEvent | list[AuditEvent]:
+        events = self._events
+        if isinstance(index, slice):
+            positions = range(*index.indices(len(events)))
+            return [self._at(position) for position in positions]
+        position = operator.index(index)
+        if position < 0:
+            position += len(events)
+        if not 0 <= position < len(events):
+            raise IndexError("audit trail index out of range")
+        return self._at(position)
 
     def __repr__(self) -> str:
         return f"<AuditTrail: {len(self._events)} events>"
 
     def append(self, event: AuditEvent) -> None:
-        self._events.append(event)
+        """Add a ready event (its ``sequence`` should be `next_sequence`)."""
+        if event.sequence == len(self._events):
+            self.add(event.time, event.name, event.event_type, event.principal, event.key_arn,
+                     event.request, event.response, event.error_code, event.error_message,
+                     event.key_material_id, event.region, event.account_id)
+        else:
+            self._events.append(event)
+
+    def add(self, time: datetime, name: str, event_type: str, principal: str,
+            key_arn: str | None, request: Mapping[str, Any] | None,
+            response: Mapping[str, Any] | None, error_code: str | None,
+            error_message: str | None, key_material_id: str | None, region: str,
+            account_id: str) -> None:
+        """Record the next event (its sequence is its place), packed: the mappings'
+        values are kept, not copied, except flat str-to-str dicts (a context), which
+        become shared tuples of pairs and come back as fresh dicts."""
+        interned = self._interned
+        if request is None:
+            request_names, request_values = None, ()
+        else:
+            request_names, request_values = tuple(request), tuple(request.values())
+            if dict in map(type, request_values):
+                request_values = self._shared_contexts(request_values)
+            request_names = interned.setdefault(request_names, request_names)
+        if response is None:
+            response_names, response_values = None, ()
+        else:
+            response_names, response_values = tuple(response), tuple(response.values())
+            if dict in map(type, response_values):
+                response_values = self._shared_contexts(response_values)
+            response_names = interned.setdefault(response_names, response_names)
+        shapes = (request_names, response_names)
+        fixed = (event_type, region, account_id)
+        self._events.append((time, name, principal, key_arn, key_material_id,
+                             None if error_code is None else (error_code, error_message),
+                             interned.setdefault(fixed, fixed),
+                             interned.setdefault(shapes, shapes))
+                            + request_values + response_values)
+
+    def _shared_contexts(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
+        """``values`` with each flat str-to-str dict replaced by a shared tuple of pairs."""
+        interned = self._interned
+        out = []
+        for value in values:
+            if type(value) is dict and all(type(k) is str and type(v) is str
+                                           for k, v in value.items()):
+                pairs = tuple(value.items())
+                value = interned.setdefault(pairs, pairs)
+            out.append(value)
+        return tuple(out)
+
+    def _build(self, sequence: int, row: tuple[Any, ...]) -> AuditEvent:
+        time, name, principal, key_arn, material_id, error, fixed, shapes = row[:8]
+        event_type, region, account_id = fixed
+        request_names, response_names = shapes
+        request = response = None
+        at = 8
+        if request_names is not None:
+            request = {n: dict(v) if type(v) is tuple else v
+                       for n, v in zip(request_names, row[at:at + len(request_names)])}
+            at += len(request_names)
+        if response_names is not None:
+            response = {n: dict(v) if type(v) is tuple else v
+                        for n, v in zip(response_names, row[at:])}
+        code, message = error if error is not None else (None, None)
+        return AuditEvent(sequence, time, name, event_type, principal, key_arn, request,
+                          response, code, message, material_id, region, account_id)
+
+    def _at(self, position: int) -> AuditEvent:
+        item = self._events[position]
+        if type(item) is tuple:
+            with self._lock:
+                item = self._events[position]
+                if type(item) is tuple:
+                    item = self._events[position] = self._build(position, item)
+        return item  # type: ignore[return-value]
+
+    def _ready(self) -> list[AuditEvent]:
+        """Every event so far, built (a snapshot: later events are not in it)."""
+        events = self._events
+        count = len(events)
+        if self._built < count:
+            with self._lock, collector_paused():
+                build = self._build
+                for position in range(self._built, count):
+                    item = events[position]
+                    if type(item) is tuple:
+                        events[position] = build(position, item)
+                self._built = max(self._built, count)
+        return events[:count]  # type: ignore[return-value]
 
     def next_sequence(self) -> int:
         return len(self._events)
@@ -123,7 +243,7 @@ class AuditTrail:
         """
         names = (name,) if isinstance(name, str) else name
         out = []
-        for event in self._events:
+        for event in self._ready():
             if key is not None and (event.key_arn is None
                                     or not (event.key_arn == key
                                             or event.key_arn.endswith("/" + key))):
@@ -143,4 +263,4 @@ class AuditTrail:
 
     def to_cloudtrail(self, events: list[AuditEvent] | None = None) -> list[dict[str, Any]]:
         """CloudTrail records for ``events`` (default: the whole trail)."""
-        return [event.to_cloudtrail() for event in (self._events if events is None else events)]
+        return [event.to_cloudtrail() for event in (self._ready() if events is None else events)]

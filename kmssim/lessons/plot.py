@@ -42,8 +42,9 @@ with requires_extra("lessons", __name__):
     import numpy as np
     from matplotlib.axes import Axes
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.collections import PolyCollection
+    from matplotlib.collections import LineCollection, PolyCollection
     from matplotlib.colors import to_rgb
+    from matplotlib.legend_handler import HandlerTuple
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch, Rectangle
     from matplotlib.ticker import MaxNLocator
@@ -84,6 +85,7 @@ STATE_STYLE: dict[str, dict[str, Any]] = {
 BAR_LOW, BAR_HIGH = -0.06, 0.32
 STRIP_LOW, STRIP_HIGH = -0.42, -0.14
 DPI = 100
+MIN_STRIP_PX = 4          # the narrowest a version's records-per-version bar is drawn
 _EPOCH = mdates.date2num(datetime(1970, 1, 1, tzinfo=UTC))
 
 
@@ -207,6 +209,7 @@ def timeline(kms: KMS, keys: str | Iterable[str] | None = None, *, ax: Axes | No
         in_lane = sum(counts.get((history.key_id, v.material_id), 0) for v in history.versions)
         painter.lane(-lane, history, LANE_COLOURS[lane % len(LANE_COLOURS)],
                      aggregated=records is not None or in_lane > aggregate_above)
+    painter.finish()
     ax.axvline(date_number(now), color=BLACK, linestyle=(0, (4, 3)), linewidth=1.1, alpha=0.75,
                gid="kmssim-now", zorder=4)
     ax.annotate(f"now {now:%Y-%m-%d}", (date_number(now), 1.0), xycoords=("data", "axes fraction"),
@@ -237,6 +240,55 @@ class _Painter:
         self.ax, self.now, self.counts, self.times = ax, now, counts, times
         self.px_per_day = px_per_day
         self.present: set[str] = set()
+        # Markers of every lane, drawn by `finish` as one artist per kind of mark.
+        self.rotations: dict[str, list[float]] = {kind: [] for kind in ROTATION_STYLE}
+        self.rotation_ys: dict[str, list[float]] = {kind: [] for kind in ROTATION_STYLE}
+        self.upcoming: list[tuple[tuple[float, float], tuple[float, float]]] = []
+        self.deleted: list[tuple[float, float]] = []
+
+    def finish(self) -> None:
+        """Draw the marks gathered from every lane: one artist per kind, not per lane."""
+        ax = self.ax
+        for kind, style in ROTATION_STYLE.items():
+            self._stacks(kind)
+            if self.rotations[kind]:
+                ax.add_line(Line2D(self.rotations[kind], self.rotation_ys[kind],
+                                   linestyle="none", marker=style["marker"],
+                                   markersize=6 if kind == "AUTOMATIC" else 5.5,
+                                   color=style["color"], markeredgecolor="white",
+                                   markeredgewidth=0.8, gid=f"kmssim-rotation-{kind}", zorder=5))
+                self.present.add(kind)
+        if self.upcoming:
+            ax.add_collection(LineCollection(self.upcoming, linestyles=":", colors=GREY,
+                                             linewidths=1, zorder=1))
+            ax.add_line(Line2D([b[0] for _, b in self.upcoming], [b[1] for _, b in self.upcoming],
+                               linestyle="none", marker="o", markersize=7,
+                               markerfacecolor="white", markeredgecolor=GREY,
+                               gid="kmssim-next-rotation", zorder=5))
+            self.present.add("next")
+        if self.deleted:
+            ax.add_line(Line2D([x for x, _ in self.deleted], [y for _, y in self.deleted],
+                               linestyle="none", marker="X", markersize=10, color=BLACK,
+                               markeredgecolor="white", gid="kmssim-deleted", zorder=5))
+            self.present.add("deleted")
+
+    def _stacks(self, kind: str) -> None:
+        """Rotations drawn on one spot (25 on-demand rotations in a minute) would read as
+        one marker: write how many beside it ("×25")."""
+        spots: dict[tuple[int, float], int] = {}
+        for x, y in zip(self.rotations[kind], self.rotation_ys[kind], strict=True):
+            spot = (round(x * self.px_per_day / 3), y)      # within about 3 pixels
+            spots[spot] = spots.get(spot, 0) + 1
+        seen: set[tuple[int, float]] = set()
+        for x, y in zip(self.rotations[kind], self.rotation_ys[kind], strict=True):
+            spot = (round(x * self.px_per_day / 3), y)
+            if spots[spot] > 1 and spot not in seen:
+                seen.add(spot)
+                self.ax.annotate(f"×{spots[spot]}", (x, y), xytext=(5, 3),
+                                 textcoords="offset points", ha="left", va="bottom",
+                                 fontsize=7.5, color=ROTATION_STYLE[kind]["color"],
+                                 fontweight="bold", gid=f"kmssim-rotation-stack-{kind}",
+                                 zorder=6)
 
     def lane(self, y: float, history: KeyHistory, colour: str, *, aggregated: bool) -> None:
         """Everything about one key, centred on ``y``."""
@@ -246,40 +298,36 @@ class _Painter:
         starts = [date_number(v.created) for v in versions]
         ends = [date_number(v.retired) if v.retired else date_number(end) for v in versions]
         fills = [to_rgb(colour) if v.number % 2 else tint(colour) for v in versions]
-        bars = ax.barh([middle] * len(versions), np.subtract(ends, starts), left=starts,
-                       height=BAR_HIGH - BAR_LOW, color=fills, edgecolor="white",
-                       linewidth=0.8, gid="kmssim-version", zorder=2)
-        self.present.add("version")
         alive = history.state != "Deleted"
+        # One collection for the lane's bars, oldest first, so the current version (last,
+        # outlined in black while the key lives) is drawn over its neighbours' edges.
+        low, high = middle - (BAR_HIGH - BAR_LOW) / 2, middle + (BAR_HIGH - BAR_LOW) / 2
+        edges = ["white"] * len(versions)
+        widths = [0.8] * len(versions)
         if alive:
-            bars.patches[-1].set(edgecolor=BLACK, linewidth=1.2, zorder=2.1)
+            edges[-1], widths[-1] = BLACK, 1.2
             self.present.add("current")
+        ax.add_collection(PolyCollection(
+            [((start, low), (start, high), (stop, high), (stop, low))
+             for start, stop in zip(starts, ends, strict=True)],
+            facecolors=fills, edgecolors=edges, linewidths=widths, gid="kmssim-version",
+            zorder=2))
+        self.present.add("version")
         counts = [self.counts.get((history.key_id, v.material_id), 0) for v in versions]
         self.labels(middle, versions, starts, ends, fills, counts, alive)
         self.shade_states(y, history)
-        for kind, style in ROTATION_STYLE.items():
+        for kind in ROTATION_STYLE:
             at = [s for v, s in zip(versions, starts, strict=True) if v.rotation_type == kind]
-            if at:
-                ax.plot(at, [y + BAR_HIGH] * len(at), linestyle="none", marker=style["marker"],
-                        markersize=6 if kind == "AUTOMATIC" else 5.5, color=style["color"],
-                        markeredgecolor="white", markeredgewidth=0.8,
-                        gid=f"kmssim-rotation-{kind}", zorder=5)
-                self.present.add(kind)
+            self.rotations[kind] += at
+            self.rotation_ys[kind] += [y + BAR_HIGH] * len(at)
         if history.next_rotation is not None and history.state == "Enabled":
             upcoming = date_number(history.next_rotation)
-            ax.plot([date_number(self.now), upcoming], [y + BAR_HIGH] * 2, linestyle=":",
-                    color=GREY, linewidth=1, zorder=1)
-            ax.plot([upcoming], [y + BAR_HIGH], linestyle="none", marker="o", markersize=7,
-                    markerfacecolor="white", markeredgecolor=GREY, gid="kmssim-next-rotation",
-                    zorder=5)
-            self.present.add("next")
+            self.upcoming.append(((date_number(self.now), y + BAR_HIGH), (upcoming, y + BAR_HIGH)))
         if not alive:
-            ax.plot([date_number(end)], [middle], linestyle="none", marker="X", markersize=10,
-                    color=BLACK, markeredgecolor="white", gid="kmssim-deleted", zorder=5)
+            self.deleted.append((date_number(end), middle))
             ax.annotate(f"deleted {end:%Y-%m-%d}", (date_number(end), middle), xytext=(8, 0),
                         textcoords="offset points", ha="left", va="center", fontsize=7.5,
                         color="#444444", zorder=6)
-            self.present.add("deleted")
         if sum(counts):
             self.ciphertexts(y, history, starts, ends, fills, counts, aggregated)
 
@@ -337,7 +385,11 @@ class _Painter:
         if aggregated:
             tallest = max(counts)
             tops = [low + (high - low) * max(n / tallest, 0.06) for n in counts]
-            verts = [[(start, low), (start, top), (stop, top), (stop, low)]
+            # At least MIN_STRIP_PX wide: a version made at this instant (its records
+            # written "now") still shows its count.
+            least = MIN_STRIP_PX / self.px_per_day
+            verts = [[(start, low), (start, top), (max(stop, start + least), top),
+                      (max(stop, start + least), low)]
                      for start, stop, top, n in zip(starts, ends, tops, counts, strict=True)
                      if n]
             colours = [fill for fill, n in zip(fills, counts, strict=True) if n]
@@ -354,7 +406,7 @@ class _Painter:
             if stamps:
                 self.ax.plot(_nums(stamps), [(low + high) / 2] * len(stamps), linestyle="none",
                              marker="|", markersize=8, markeredgewidth=1.1, color=colour,
-                             gid="kmssim-ciphertexts", zorder=3)
+                             gid="kmssim-ciphertexts", zorder=4.2)   # over the "now" line
         self.present.add("ticks")
 
 
@@ -389,7 +441,10 @@ def _decorate(ax: Axes, histories: list[KeyHistory], counts: dict[tuple[str, str
         title = (f"Key material versions of {key_label(histories[0])}" if n == 1
                  else "Key material versions over time")
     ax.set_title(title, loc="left", fontsize=11)
-    ax.legend(handles=_legend_handles(present, from_records), loc="upper left",
+    handles = _legend_handles(present, from_records)
+    ax.legend(handles=handles,
+              labels=[(h[0] if isinstance(h, tuple) else h).get_label() for h in handles],
+              handler_map={tuple: HandlerTuple(ndivide=None, pad=0)}, loc="upper left",
               bbox_to_anchor=(0.0, -0.09 if n > 1 else -0.14), ncol=4, frameon=False,
               fontsize=8, handlelength=1.6, columnspacing=1.4)
 
@@ -397,8 +452,10 @@ def _decorate(ax: Axes, histories: list[KeyHistory], counts: dict[tuple[str, str
 def _legend_handles(present: set[str], from_records: bool) -> list:
     """Legend entries for what this picture actually shows, and nothing else."""
     made = "records" if from_records else "ciphertexts"
-    handles: list = [Patch(facecolor=BLUE, edgecolor="white",
-                           label=f"key material version (vN, {made} it wrapped)")]
+    # The version swatch shows both shades the bars alternate between.
+    handles: list = [(Patch(facecolor=BLUE, edgecolor="white",
+                            label=f"key material version (vN, {made} it wrapped)"),
+                      Patch(facecolor=tint(BLUE), edgecolor="white"))]
     if "current" in present:
         handles.append(Patch(facecolor=BLUE, edgecolor=BLACK, linewidth=1.2,
                              label="current version: encrypts new data"))
@@ -413,7 +470,8 @@ def _legend_handles(present: set[str], from_records: bool) -> list:
         handles.append(Line2D([], [], linestyle="none", marker="|", markersize=8,
                               color=BLUE, label="a ciphertext or data key made"))
     if "counts" in present:
-        handles.append(Patch(facecolor=tint(BLUE, 0.25), label=f"{made} per version"))
+        # The strip's bars take their version's colour (odd versions' shade shown here).
+        handles.append(Patch(facecolor=BLUE, label=f"{made} per version (bar height)"))
     for state, style in STATE_STYLE.items():
         if state in present:
             handles.append(Patch(facecolor=style["facecolor"], hatch=style["hatch"],
@@ -470,7 +528,9 @@ def blast_radius(kms: KMS, records: Iterable[Record], *, version: VersionChoice 
                     xytext=(4, 0), textcoords="offset points", va="center", fontsize=8,
                     fontweight="bold" if colour in (VERMILLION, ORANGE) else "normal")
     ax.set_yticks(ys, [b[0] for b in bars], fontsize=8)
-    ax.set_xlim(0, max(b[1] for b in bars) * 1.45 + 1)
+    # The scale runs to all the records, not to the longest bar: two charts of the same
+    # records (before and after re-encrypting them, say) share it and can be compared.
+    ax.set_xlim(0, total_count * 1.45 + 1)
     ax.set_xlabel("records protected", fontsize=9)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # records come in whole numbers
     ax.tick_params(axis="x", labelsize=8)

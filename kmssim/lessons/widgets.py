@@ -35,11 +35,18 @@ from kmssim.lessons.plot import new_figure, timeline, timeline_size, to_png
 with requires_extra("lessons", __name__):
     import ipywidgets as widgets
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["TimeControls", "RecordsPanel", "DecryptPanel", "ProgressBar", "explain"]
 
 T = TypeVar("T")
 LOG_LINES = 12
+#: Panel pictures are rendered at twice the figure's dpi and shown at its size in CSS
+#: pixels, so they stay sharp on high-DPI screens and are never scaled up.
+PANEL_SCALE = 2
+#: The timeline's plot area in a panel, bottom and height as fractions of the picture: room
+#: below for the date axis and two legend rows, so the plot does not move as entries appear.
+PLOT_BOTTOM, PLOT_HEIGHT = 0.30, 0.605
 
 # What each AWS error means for someone pressing these buttons (when the error itself
 # carries no kmssim hint).
@@ -89,7 +96,7 @@ class TimeControls:
         self.messages: list[str] = []
         self.figure = new_figure(*timeline_size(1))
         self._layout: tuple[Any, ...] = ()
-        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.image = panel_image(self.figure)
         self.status = widgets.HTML()
         self.caption = widgets.HTML()
         self.log_view = widgets.HTML()
@@ -179,15 +186,19 @@ class TimeControls:
             axes = self.figure.axes[0]
             axes.clear()
             self._draw_timeline(axes)
-            # Constrained layout costs a second draw per render. Lay out again only when
-            # the labels that decide the margins change length; otherwise keep the frame.
+            # Constrained layout costs a draw. Lay out again only when the labels that decide
+            # the side margins change length; otherwise keep the frame. The plot area's
+            # height is pinned, so a growing legend does not push the plot up.
             layout = _layout_signature(axes)
             if layout != self._layout:
                 self.figure.set_layout_engine("constrained")
-            self.image.value = to_png(self.figure)
-            if layout != self._layout:
+                self.figure.canvas.draw()
                 self.figure.set_layout_engine("none")
+                box = axes.get_position()
+                axes.set_position((box.x0, PLOT_BOTTOM, box.width, PLOT_HEIGHT))
+                axes.set_in_layout(True)    # set_position opts out of layouts; opt back in
                 self._layout = layout
+            self.image.value = panel_png(self.figure)
             # The words go in a caption under the picture. (Setting the Image widget's
             # tooltip breaks its view in JupyterLab: "Click to show javascript error".)
             self.caption.value = (f'<div style="font-size:12px;opacity:0.8">Picture: '
@@ -231,7 +242,7 @@ class TimeControls:
         parts = [f"{self.kms.now:%Y-%m-%d %H:%M} UTC", key_label(history),
                  f"{n} version{'s' if n > 1 else ''}, v{n} current"
                  if history.state != "Deleted" else f"deleted, {n} versions destroyed"]
-        if history.state in ("Disabled", "PendingDeletion"):
+        if history.state in ("Disabled", "PendingDeletion", "PendingImport"):
             parts.append(f"key {history.state}")
         if history.next_rotation is not None:
             parts.append(f"rotates every {history.rotation_period_days} days, next "
@@ -281,6 +292,10 @@ class TimeControls:
             elif event.name == "DeleteKey":
                 self.messages.insert(0, f"{event.time:%Y-%m-%d}  the key was deleted: what it "
                                         "encrypted can never be decrypted")
+            elif event.name == "DeleteExpiredKeyMaterial":
+                self.messages.insert(0, f"{event.time:%Y-%m-%d}  imported key material "
+                                        "expired: the key is PendingImport until it is "
+                                        "imported again")
         others = len(events) - len(ours)
         rotations = sum(e.name == "RotateKey" for e in ours)
         if rotations:
@@ -324,11 +339,21 @@ def _widget_bundle(widget: widgets.Widget, text: str, **kwargs: Any) -> dict[str
 
 
 def _layout_signature(axes: Axes) -> tuple[Any, ...]:
-    """What decides the margins: the lengths of the lane labels' lines and of the title."""
+    """What decides the side margins: the lengths of the lane labels' lines and the title."""
     lines = [len(line) for label in axes.get_yticklabels() for line in label.get_text().split("\n")]
-    legend = axes.get_legend()
-    return (tuple(lines), len(axes.get_title(loc="left")),
-            len(legend.legend_handles) if legend is not None else 0)
+    return (tuple(lines), len(axes.get_title(loc="left")))
+
+
+def panel_image(figure: Figure) -> widgets.Image:
+    """An Image widget shown at ``figure``'s size in CSS pixels (narrower if the page is)."""
+    width = round(figure.get_figwidth() * figure.dpi)
+    return widgets.Image(format="png", layout=widgets.Layout(width=f"{width}px",
+                                                             max_width="100%", height="auto"))
+
+
+def panel_png(figure: Figure) -> bytes:
+    """``figure`` as PNG bytes at `PANEL_SCALE` times its dpi (sharp on high-DPI screens)."""
+    return to_png(figure, dpi=figure.dpi * PANEL_SCALE)
 
 
 def _describe_step(days: float, months: int, years: int) -> str:
@@ -375,7 +400,7 @@ class RecordsPanel(TimeControls):
 
     def __init__(self, kms: KMS, key_id: str, records: list[SealedRecord] | None = None) -> None:
         self.radius_figure = new_figure(*timeline_size(1))
-        self.radius_image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.radius_image = panel_image(self.radius_figure)
         self.radius_caption = widgets.HTML()
         self.radius_alt = ""
         super().__init__(kms, key_id, records)
@@ -426,7 +451,7 @@ class RecordsPanel(TimeControls):
                           "protects", ha="center", va="center")
                 alt = "no records yet, so no version protects anything"
             self.radius_figure.set_layout_engine("constrained")
-            self.radius_image.value = to_png(self.radius_figure)
+            self.radius_image.value = panel_png(self.radius_figure)
             self.radius_alt = alt
             self.radius_caption.value = (f'<div style="font-size:12px;opacity:0.8">Picture: '
                                          f"{html.escape(alt)}</div>")

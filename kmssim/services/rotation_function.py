@@ -63,16 +63,19 @@ class RotationFunction:
         self.strategy = strategy
         self.name = name
         self.role = role
-        self._fail: dict[str, str] = {}
+        self._fail: dict[str, tuple[str, int]] = {}
 
     def __repr__(self) -> str:
         return f"<RotationFunction {self.name} ({self.strategy}) for {self.database.name}>"
 
-    def fail_next(self, step: str, reason: str = "simulated failure") -> None:
-        """Make the next run of ``step`` (e.g. ``"setSecret"``) fail, once."""
+    def fail_next(self, step: str, reason: str = "simulated failure", times: int = 1) -> None:
+        """Make the next ``times`` runs of ``step`` (e.g. ``"setSecret"``) fail (once by
+        default; ``times=4`` outlasts a rotation and all three of kmssim's retries)."""
         if step not in ROTATION_STEPS:
             raise ValueError(f"step must be one of {ROTATION_STEPS}, not {step!r}")
-        self._fail[step] = reason
+        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+            raise ValueError(f"times must be a whole number of at least 1, not {times!r}")
+        self._fail[step] = (reason, times)
 
     # -- the Lambda handler -------------------------------------------------------------
     def __call__(self, event: dict[str, Any], context: Any = None) -> None:
@@ -88,7 +91,10 @@ class RotationFunction:
         if "AWSPENDING" not in stages[token]:
             raise RotationError(f"Secret version {token} not set as AWSPENDING for {arn}")
         if step in self._fail:
-            raise RotationError(f"{step} failed: {self._fail.pop(step)}")
+            reason, times = self._fail.pop(step)
+            if times > 1:
+                self._fail[step] = (reason, times - 1)
+            raise RotationError(f"{step} failed: {reason}")
         steps = {"createSecret": self.create_secret, "setSecret": self.set_secret,
                  "testSecret": self.test_secret, "finishSecret": self.finish_secret}
         if step not in steps:

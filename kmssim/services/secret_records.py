@@ -38,7 +38,11 @@ class SecretRecord:
     rotation_function: Any = None        # a callable, or a Lambda function name/ARN
     rotation_days: int | None = None
     last_rotated: datetime | None = None
-    next_rotation: datetime | None = None
+    next_rotation: datetime | None = None  # when the next scheduled rotation runs (in its window)
+    window_hours: int | None = None      # RotationRules Duration; None: to the end of the UTC day
+    window_end: datetime | None = None   # end of the next rotation window (NextRotationDate)
+    retry_at: datetime | None = None     # when a failed rotation is retried, if it will be
+    retries_done: int = 0                # retries of the current failed rotation so far
 
     def holder(self, stage: str) -> SecretVersion | None:
         """The version carrying ``stage``, if any."""

@@ -8,22 +8,35 @@ empty version labelled AWSPENDING whose ``VersionId`` is the rotation's
 ``ClientRequestToken``; ``finishSecret`` moves AWSCURRENT onto it.
 
 If a step fails, the rotation stops there: AWSCURRENT stays where it was and the
-AWSPENDING version stays, so the attempt can be resumed. Calling `rotate_secret`
-again then fails with AWS's "A previous rotation isn't complete" error; the next
-*scheduled* rotation reattempts the pending version with the same token, as the
-rotation function template expects. (To give up on a pending version, remove its
-AWSPENDING label with ``update_secret_version_stage``.) Failures do not raise: as in
-AWS, rotation runs in the background; `rotation_history` shows every attempt.
+AWSPENDING version stays. Calling `rotate_secret` again then fails with AWS's "A previous
+rotation isn't complete" error. As in AWS ("If rotation fails, Secrets Manager retries the
+entire rotation process multiple times", DescribeSecret's NextRotationDate), the rotation
+is retried from ``createSecret`` with the same token, in the background on the simulated
+clock: kmssim retries ``MAX_RETRIES`` (3) times, ``RETRY_DELAY`` (an hour) apart (AWS does
+not publish its count or spacing; these are kmssim's). If every retry fails, the next
+scheduled rotation reattempts the pending version. (To give up on it, remove its AWSPENDING
+label with ``update_secret_version_stage``.) Failures do not raise: `rotation_history`
+shows every attempt, and what started it (``RotateSecret``, ``schedule`` or ``retry``).
 
-With ``RotationRules={"AutomaticallyAfterDays": N}`` the secret rotates N days after
-each rotation, on the same clock as the KMS keys: ``kms.advance(days=…)`` runs them at
-their own instants. (AWS picks a time within a window on the due day; kmssim rotates
-exactly N days later.)
+Schedules: ``RotationRules={"AutomaticallyAfterDays": N}`` (or ``"ScheduleExpression":
+"rate(N days)"``) puts the next rotation window on the UTC day N days after the day of the
+previous rotation. The window starts at midnight and lasts ``Duration`` (e.g. ``"3h"``) or,
+without one, to the end of that UTC day, as the RotationRules documentation says; Secrets
+Manager rotates "at any time during this window". kmssim picks the minute from a hash of the
+simulator's seed, the secret's ARN and the window's date, so a seeded simulator always picks
+the same time and no other random draw moves (unseeded: a random minute).
+``NextRotationDate`` is the window's last second, the latest the rotation will start.
+``kms.advance(days=…)`` runs rotations and retries at their own instants.
+
+Simplified: `rotate_secret` runs its first attempt before it returns (AWS starts it in
+the background, a moment later), and the first try of every rotation happens at once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,10 +47,13 @@ from kmssim.services.caller import AWSService, api
 from kmssim.services.errors import SecretsManagerExceptions as Errors
 from kmssim.services.secret_records import SecretRecord, SecretVersion
 
-__all__ = ["RotationOps", "RotationAttempt", "ROTATION_STEPS"]
+__all__ = ["RotationOps", "RotationAttempt", "ROTATION_STEPS", "MAX_RETRIES", "RETRY_DELAY"]
 
 ROTATION_STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+MAX_RETRIES = 3                      # kmssim's choice: AWS says "multiple times"
+RETRY_DELAY = timedelta(hours=1)     # kmssim's choice: AWS does not publish the spacing
 _RATE = re.compile(r"^rate\((\d+) days?\)$")
+_DURATION = re.compile(r"^(\d+)h$")
 _DEFAULT_ROLE = "role/SecretsManagerRotation"
 
 
@@ -48,7 +64,7 @@ class RotationAttempt:
     started: datetime
     secret: str
     version_id: str
-    trigger: str                 # "RotateSecret" (you asked) or "schedule"
+    trigger: str                 # "RotateSecret" (you asked), "schedule" or "retry"
     failed_step: str | None      # None if every step succeeded
     error: str | None
 
@@ -143,7 +159,53 @@ class RotationOps(AWSService):
                 failed_step, error = "finishSecret", "AWSCURRENT was not moved to the new version"
         attempt = RotationAttempt(self.kms.now, secret.name, token, trigger, failed_step, error)
         self._attempts.append(attempt)
+        secret.retry_at = None
+        if not attempt.succeeded and secret.rotation_enabled \
+                and secret.retries_done < MAX_RETRIES:
+            secret.retries_done += 1
+            secret.retry_at = self.kms.now + RETRY_DELAY
         return attempt
+
+    def _start(self, secret: SecretRecord, token: str, trigger: str) -> RotationAttempt:
+        """A new rotation (not a retry): it gets its own retries."""
+        secret.retries_done = 0
+        return self._run_rotation(secret, token, trigger)
+
+    # -- rotation windows --------------------------------------------------------------------
+    def _window_minute(self, secret: SecretRecord, start: datetime, minutes: int) -> int:
+        """The minute of the window in which the rotation runs: a hash of the seed, the
+        secret and the window's start when seeded (no draw from the shared stream)."""
+        entropy = self.kms.entropy
+        if entropy.seeded:
+            material = f"{entropy.seed!r}|{secret.arn}|{start.isoformat()}".encode()
+            number = int.from_bytes(hashlib.sha256(material).digest()[:8], "big")
+        else:
+            number = int.from_bytes(os.urandom(8), "big")
+        return number % minutes
+
+    def _schedule(self, secret: SecretRecord, after: datetime) -> None:
+        """Put the next window ``rotation_days`` UTC days after the day of ``after``."""
+        if secret.rotation_days is None:
+            secret.next_rotation = secret.window_end = None
+            return
+        day = after.replace(hour=0, minute=0, second=0, microsecond=0)
+        start = day + timedelta(days=secret.rotation_days)
+        length = timedelta(hours=secret.window_hours or 24)
+        secret.window_end = start + length
+        secret.next_rotation = start + timedelta(
+            minutes=self._window_minute(secret, start, int(length.total_seconds()) // 60))
+
+    @staticmethod
+    def _duration(rules: dict[str, Any]) -> int | None:
+        duration = rules.get("Duration")
+        if duration is None:
+            return None
+        match = _DURATION.match(duration) if isinstance(duration, str) else None
+        if match is None or not 1 <= int(match.group(1)) <= 24:
+            raise Errors.InvalidParameterException(
+                'Duration must be a whole number of hours from 1h to 24h, such as "3h" (the '
+                "window starts at midnight UTC and must end within that day).")
+        return int(match.group(1))
 
     @staticmethod
     def _rules(rules: Any) -> int:
@@ -181,6 +243,7 @@ class RotationOps(AWSService):
         """
         secret = self._secret(SecretId)
         days = None if RotationRules is None else self._rules(RotationRules)
+        hours = None if RotationRules is None else self._duration(RotationRules)
         function = secret.rotation_function if RotationLambdaARN is None else RotationLambdaARN
         if function is None:
             raise Errors.InvalidRequestException(
@@ -198,11 +261,10 @@ class RotationOps(AWSService):
                 f"A version with the ClientRequestToken {token} already exists.")
         secret.rotation_function, secret.rotation_enabled = function, True
         if days is not None:
-            secret.rotation_days = days
+            secret.rotation_days, secret.window_hours = days, hours
+        self._schedule(secret, self.kms.now)
         if RotateImmediately is not False:
-            self._run_rotation(secret, token, "RotateSecret")
-        if secret.rotation_days is not None:
-            secret.next_rotation = self.kms.now + timedelta(days=secret.rotation_days)
+            self._start(secret, token, "RotateSecret")
         response = {"ARN": secret.arn, "Name": secret.name}
         if RotateImmediately is not False:
             response["VersionId"] = token
@@ -214,6 +276,7 @@ class RotationOps(AWSService):
         (remove it with ``update_secret_version_stage`` to abandon it)."""
         secret = self._secret(SecretId)
         secret.rotation_enabled, secret.next_rotation = False, None
+        secret.window_end = secret.retry_at = None
         response = {"ARN": secret.arn, "Name": secret.name}
         pending = self._in_progress(secret)
         if pending is not None:
@@ -222,22 +285,32 @@ class RotationOps(AWSService):
 
     # -- the schedule (a clock listener of the KMS) ------------------------------------------
     def next_due(self) -> datetime | None:
-        """When the next scheduled rotation of any secret falls due, or None."""
-        dues = [s.next_rotation for s in self._secrets.values()
-                if s.rotation_enabled and s.next_rotation is not None]
+        """When the next scheduled rotation or retry of any secret falls due, or None."""
+        dues = [when for s in self._secrets.values() if s.rotation_enabled
+                for when in (s.next_rotation, s.retry_at) if when is not None]
         return min(dues, default=None)
 
     def run_due(self, now: datetime) -> None:
-        """Rotate every secret due at or before ``now`` (called by ``kms.advance``)."""
-        due = sorted((s for s in self._secrets.values() if s.rotation_enabled
-                      and s.next_rotation is not None and s.next_rotation <= now),
-                     key=lambda s: (s.next_rotation, s.name))
-        for secret in due:
+        """Run every rotation and retry due at or before ``now``, oldest first (called by
+        ``kms.advance``)."""
+        while True:
+            due = [(when, secret.name, trigger, secret) for secret in self._secrets.values()
+                   if secret.rotation_enabled
+                   for trigger, when in (("retry", secret.retry_at),
+                                         ("schedule", secret.next_rotation))
+                   if when is not None and when <= now]
+            if not due:
+                return
+            when, _, trigger, secret = min(due, key=lambda entry: entry[:3])
+            if trigger == "schedule":
+                self._schedule(secret, when)      # the next window counts from this one
             pending = self._in_progress(secret)
             token = pending.version_id if pending is not None else self.kms.entropy.uuid4()
             with self._attributed(secret.name):
-                self._run_rotation(secret, token, "schedule")
-            secret.next_rotation = now + timedelta(days=secret.rotation_days or 1)
+                if trigger == "schedule":
+                    self._start(secret, token, trigger)
+                else:
+                    self._run_rotation(secret, token, trigger)
 
     # -- history (simulator only) ------------------------------------------------------------
     def rotation_history(self, secret_id: str | None = None) -> Table:

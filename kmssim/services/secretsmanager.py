@@ -19,6 +19,7 @@ without labels is deprecated but can still be read by its ``VersionId``. Rotatio
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 import string
 from collections.abc import Mapping
 from dataclasses import replace
@@ -326,10 +327,15 @@ class SecretsManager(RotationOps):
             response["RotationLambdaARN"] = self._function_arn(secret.rotation_function)
         if secret.rotation_days is not None:
             response["RotationRules"] = {"AutomaticallyAfterDays": secret.rotation_days}
+            if secret.window_hours is not None:
+                response["RotationRules"]["Duration"] = f"{secret.window_hours}h"
+        # NextRotationDate: "the latest date that rotation will occur", the window's last second.
+        latest = None if secret.window_end is None or not secret.rotation_enabled \
+            else secret.window_end - timedelta(seconds=1)
         for name, value in (("LastRotatedDate", secret.last_rotated),
                             ("LastChangedDate", secret.last_changed),
                             ("LastAccessedDate", secret.last_accessed),
-                            ("NextRotationDate", secret.next_rotation)):
+                            ("NextRotationDate", latest)):
             if value is not None:
                 response[name] = value
         if secret.tags:

@@ -70,7 +70,7 @@ class CryptoOps(Service):
     def _open(self, ciphertext: bytes, context: dict[str, str] | None, key_ref: Any,
               *, source: bool = False) -> tuple[Key, KeyMaterial, bytes]:
         parsed = blob.parse(ciphertext)
-        key = self._keys.get(parsed.key_id) or self._deleted.get(parsed.key_id)
+        key = self._blob_key(parsed.key_id)
         # The header must name a key *and* a material of that key: a blob whose ids were
         # changed names no such pair and is as invalid as any other damaged blob.
         material = None if key is None else key.material(parsed.material_id)
@@ -84,6 +84,7 @@ class CryptoOps(Service):
                 f"Key '{key.arn}' does not exist",
                 hint=f"The key was deleted on {key.history[-1].at.date().isoformat()}; its "
                      "key material is gone and this ciphertext can never be decrypted.")
+        self._authorize(key, "ReEncryptFrom" if source else None)
         if key_ref is not None:
             named = self._key(key_ref, parameter="SourceKeyId" if source else "KeyId")
             if named is not key:

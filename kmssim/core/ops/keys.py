@@ -10,10 +10,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
-from kmssim.core import params
+from kmssim.core import params, policy
 from kmssim.core.calls import operation
 from kmssim.core.errors import (
     AlreadyExistsException,
@@ -26,6 +23,13 @@ from kmssim.core.errors import (
     ValidationException,
 )
 from kmssim.core.keys import SYMMETRIC, Key, KeyMaterial
+from kmssim.core.ops.policies import key_policy_document
+from kmssim.core.ops.signing import (
+    ECC_CURVES,
+    new_private_key,
+    private_der,
+    signing_algorithms,
+)
 from kmssim.core.paging import page
 from kmssim.core.state import AWS_MANAGED_SERVICES, Service
 
@@ -34,67 +38,60 @@ __all__ = ["KeyOps", "KEY_SPECS"]
 #: KeySpec → (allowed KeyUsage values, secret size in bytes or RSA modulus bits).
 KEY_SPECS: dict[str, tuple[tuple[str, ...], int]] = {
     SYMMETRIC: (("ENCRYPT_DECRYPT",), 32),
-    "RSA_2048": (("ENCRYPT_DECRYPT",), 2048),
-    "RSA_3072": (("ENCRYPT_DECRYPT",), 3072),
-    "RSA_4096": (("ENCRYPT_DECRYPT",), 4096),
+    "RSA_2048": (("ENCRYPT_DECRYPT", "SIGN_VERIFY"), 2048),
+    "RSA_3072": (("ENCRYPT_DECRYPT", "SIGN_VERIFY"), 3072),
+    "RSA_4096": (("ENCRYPT_DECRYPT", "SIGN_VERIFY"), 4096),
+    "ECC_NIST_P256": (("SIGN_VERIFY",), 256),
+    "ECC_NIST_P384": (("SIGN_VERIFY",), 384),
+    "ECC_NIST_P521": (("SIGN_VERIFY",), 521),
+    "ECC_SECG_P256K1": (("SIGN_VERIFY",), 256),
     "HMAC_224": (("GENERATE_VERIFY_MAC",), 28),
     "HMAC_256": (("GENERATE_VERIFY_MAC",), 32),
     "HMAC_384": (("GENERATE_VERIFY_MAC",), 48),
     "HMAC_512": (("GENERATE_VERIFY_MAC",), 64),
 }
 #: KeySpec values AWS accepts but kmssim does not model: refused as unsupported, not as
-#: invalid (so are RSA keys for SIGN_VERIFY, which AWS also allows).
-_UNMODELLED_SPECS = ("ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SECG_P256K1",
-                     "ECC_NIST_EDWARDS25519", "SM2", "ML_DSA_44", "ML_DSA_65", "ML_DSA_87",
+#: invalid (so is KeyUsage KEY_AGREEMENT, which AWS allows for ECC_NIST_* keys).
+_UNMODELLED_SPECS = ("ECC_NIST_EDWARDS25519", "SM2", "ML_DSA_44", "ML_DSA_65", "ML_DSA_87",
                      "ML_KEM_512", "ML_KEM_768", "ML_KEM_1024")
 #: Every KeyUsage AWS knows (the model's enum); which fit a KeySpec is `_USAGES_IN_AWS`.
 _KEY_USAGES = ("SIGN_VERIFY", "ENCRYPT_DECRYPT", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT")
 #: KeyUsage values AWS allows with each KeySpec family (Developer Guide, "Key spec reference").
 _USAGES_IN_AWS = {"RSA": ("ENCRYPT_DECRYPT", "SIGN_VERIFY"), "HMAC": ("GENERATE_VERIFY_MAC",),
-                  "SYMMETRIC": ("ENCRYPT_DECRYPT",)}
+                  "SYMMETRIC": ("ENCRYPT_DECRYPT",), "ECC": ("SIGN_VERIFY", "KEY_AGREEMENT")}
 _ALIAS_NAME = re.compile(r"^alias/[a-zA-Z0-9/_-]+$")
 _ALIAS_PATTERN = re.compile(r"^[a-zA-Z0-9:/_-]+$")     # the model's AliasName pattern
 _ALIASES_PER_KEY = 50
 _TAGS_PER_KEY = 50
-# The default key policy exactly as GetKeyPolicy returns it: AWS pretty-prints it with
-# " : " separators and two-space indents (botocore examples-1.json, GetKeyPolicy).
-_DEFAULT_POLICY = """{
-  "Version" : "2012-10-17",
-  "Id" : "key-default-1",
-  "Statement" : [ {
-    "Sid" : "Enable IAM User Permissions",
-    "Effect" : "Allow",
-    "Principal" : {
-      "AWS" : "arn:aws:iam::%s:root"
-    },
-    "Action" : "kms:*",
-    "Resource" : "*"
-  } ]
-}"""
 
 
 class KeyOps(Service):
     """Create, describe, list, enable, disable and delete keys; manage aliases."""
 
     # -- making keys --------------------------------------------------------
-    def _make_key(self, key_spec: str, key_usage: str, description: str, manager: str) -> Key:
-        key_id = self.entropy.uuid4()
-        if key_spec.startswith("RSA_"):
-            private = rsa.generate_private_key(public_exponent=65537,
-                                               key_size=KEY_SPECS[key_spec][1])
-            secret = private.private_bytes(serialization.Encoding.DER,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption())
-            material = KeyMaterial(self.entropy.hex_id(), self.now, None, secret)
+    def _make_key(self, key_spec: str, key_usage: str, description: str, manager: str,
+                  *, origin: str = "AWS_KMS", multi_region: bool = False) -> Key:
+        # A multi-Region key's id is "mrk-" and 32 hex digits, the same in every Region.
+        key_id = "mrk-" + self.entropy.bytes(16).hex() if multi_region else self.entropy.uuid4()
+        materials: tuple[KeyMaterial, ...]
+        if origin == "EXTERNAL":
+            materials = ()          # until the customer imports some (PendingImport)
+        elif key_spec.startswith("RSA_") or key_spec in ECC_CURVES:
+            # ECC keys come from the seeded stream (the same on every seeded run); RSA keys
+            # cannot, so they differ on every run (see kmssim.core.ops.signing).
+            secret = private_der(new_private_key(key_spec, self.entropy))
+            materials = (KeyMaterial(self.entropy.hex_id(), self.now, None, secret),)
         elif key_spec.startswith("HMAC_"):
-            material = KeyMaterial(self.entropy.hex_id(), self.now, None,
-                                   self.entropy.bytes(KEY_SPECS[key_spec][1]))
+            materials = (KeyMaterial(self.entropy.hex_id(), self.now, None,
+                                     self.entropy.bytes(KEY_SPECS[key_spec][1])),)
         else:
-            material = self._new_material(None)
+            materials = (self._new_material(None),)
         key = Key(key_id, self._arn("key/" + key_id), self.now, key_spec, key_usage,
-                  description, manager, (material,), policy=_DEFAULT_POLICY % self.account_id,
-                  ordinal=len(self._keys) + len(self._deleted))
-        key.set_state("Enabled", self.now)
+                  description, manager, materials,
+                  policy=policy.default_key_policy(self.account_id),
+                  ordinal=len(self._keys) + len(self._deleted), origin=origin,
+                  multi_region=multi_region, primary_region=self.region if multi_region else None)
+        key.set_state("PendingImport" if origin == "EXTERNAL" else "Enabled", self.now)
         self._keys[key_id] = key
         return key
 
@@ -108,6 +105,8 @@ class KeyOps(Service):
         # change that, so the schedule is set here once and for all.
         entry = self.clock.schedule(key.start_schedule(365, self.now), "rotate", key.key_id)
         self._aliases[alias] = (key.key_id, self.now, self.now)
+        # AWS's own policy for it: use through the service, read it directly, manage never.
+        key.policy = policy.aws_managed_key_policy(service, self.account_id, self.region)
 
         def forget() -> None:
             del self._keys[key.key_id], self._aliases[alias]
@@ -132,22 +131,22 @@ class KeyOps(Service):
         """Create a customer managed KMS key and return its ``KeyMetadata``.
 
         ``KeySpec`` is ``SYMMETRIC_DEFAULT`` (the default; AES-256-GCM, rotatable),
-        ``RSA_2048``/``3072``/``4096`` with ``KeyUsage="ENCRYPT_DECRYPT"``, or
-        ``HMAC_224``/``256``/``384``/``512`` with ``KeyUsage="GENERATE_VERIFY_MAC"``.
-        Raises ValidationException for an unknown spec or a usage that does not fit
-        it, and UnsupportedOperationException for what kmssim does not model
-        (ECC, ML-DSA and signing keys, imported material, custom key stores,
-        multi-Region keys).
+        ``RSA_2048``/``3072``/``4096`` with ``KeyUsage="ENCRYPT_DECRYPT"`` or
+        ``"SIGN_VERIFY"``, ``ECC_NIST_P256``/``P384``/``P521`` or ``ECC_SECG_P256K1``
+        with ``KeyUsage="SIGN_VERIFY"``, or ``HMAC_224``/``256``/``384``/``512`` with
+        ``KeyUsage="GENERATE_VERIFY_MAC"``. Raises ValidationException for an unknown
+        spec or a usage that does not fit it, and UnsupportedOperationException for
+        what kmssim does not model (SM2, Ed25519, ML-DSA and ML-KEM keys, KEY_AGREEMENT,
+        custom key stores).
         """
         if KeySpec is not None and CustomerMasterKeySpec is not None:
             raise ValidationException("Specify KeySpec or CustomerMasterKeySpec, not both.")
         requested = KeySpec or CustomerMasterKeySpec
-        signing = KeyUsage == "SIGN_VERIFY" and str(requested).startswith("RSA_")
-        if requested in _UNMODELLED_SPECS or signing:
-            what = f"KeyUsage {KeyUsage} with {requested}" if signing else f"KeySpec {requested}"
+        if requested in _UNMODELLED_SPECS:
             raise UnsupportedOperationException(
-                f"{what} is valid in AWS, but kmssim does not model it: it simulates "
-                "SYMMETRIC_DEFAULT, RSA (ENCRYPT_DECRYPT) and HMAC keys.")
+                f"KeySpec {requested} is valid in AWS, but kmssim does not model it.",
+                hint="kmssim simulates SYMMETRIC_DEFAULT, RSA, ECC (NIST P-256/384/521, "
+                     "secp256k1) and HMAC keys.")
         spec = params.choice("KeySpec", requested or SYMMETRIC, tuple(KEY_SPECS))
         usages = KEY_SPECS[spec][0]
         if KeyUsage is not None:
@@ -158,26 +157,43 @@ class KeyOps(Service):
                 "encryption keys.",
                 hint=f"For {spec}, add KeyUsage=\"{usages[0]}\".")
         usage = usages[0] if KeyUsage is None else KeyUsage   # never `or`: "" is not None
+        if usage == "KEY_AGREEMENT" and spec.startswith("ECC_NIST_"):
+            raise UnsupportedOperationException(
+                f"KeyUsage KEY_AGREEMENT with {spec} is valid in AWS, but kmssim does not "
+                "model it.", hint="kmssim's ECC keys are SIGN_VERIFY keys.")
         if usage not in usages:
+            # AWS's wording (recording create_key_key_agreement_with_rsa).
             raise ValidationException(
                 f"KeyUsage {usage} is not compatible with KeySpec {spec}",
                 hint=f"{spec} keys take KeyUsage "
                      f"{' or '.join(_USAGES_IN_AWS[spec.split('_')[0]])}.")
         description = params.text("Description", "" if Description is None else Description,
                                   high=8192)
-        if Origin not in (None, "AWS_KMS"):
+        origin = params.choice("Origin", "AWS_KMS" if Origin is None else Origin,
+                               ("AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"))
+        if origin in ("AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"):
             raise UnsupportedOperationException(
-                f"Origin {Origin} is not modelled by kmssim; only AWS_KMS key material is.")
-        if MultiRegion:
-            raise UnsupportedOperationException("kmssim does not model multi-Region keys.")
+                f"Origin {origin} is valid in AWS, but kmssim does not model it.",
+                hint="kmssim models key material from KMS (AWS_KMS) or imported (EXTERNAL); "
+                     "custom key stores are not simulated.")
+        if origin == "EXTERNAL" and spec != SYMMETRIC:
+            raise UnsupportedOperationException(
+                f"Origin EXTERNAL with KeySpec {spec} is valid in AWS, but kmssim does not "
+                "model it.", hint="kmssim imports material into SYMMETRIC_DEFAULT keys only.")
+        multi_region = False if MultiRegion is None else params.flag("MultiRegion", MultiRegion)
         if CustomKeyStoreId is not None or XksKeyId is not None:
             raise UnsupportedOperationException("kmssim does not model custom key stores.")
         tags = self._tags(Tags or [])
-        policy = None if Policy is None else params.text("Policy", Policy, low=1, high=32768)
-        key = self._make_key(spec, usage, description, "CUSTOMER")
+        document = None
+        if Policy is not None:
+            # Checked before the key exists, against a stand-in ARN for the key to be made.
+            document = key_policy_document(self, Policy, self._arn("key/*"),
+                                           BypassPolicyLockoutSafetyCheck)
+        key = self._make_key(spec, usage, description, "CUSTOMER", origin=origin,
+                             multi_region=multi_region)
         key.tags.update(tags)
-        if policy is not None:
-            key.policy = policy
+        if document is not None:
+            key.policy = document.text
         self._touch(key)
         return {"KeyMetadata": self._metadata(key)}
 
@@ -201,6 +217,9 @@ class KeyOps(Service):
                                hint=f"A KMS key can have at most {_TAGS_PER_KEY} tags.")
         return {t["TagKey"]: t["TagValue"] for t in tags}
 
+    def _multi_region_configuration(self, key: Key) -> dict[str, Any]:
+        raise NotImplementedError  # pragma: no cover - MultiRegionOps defines it
+
     def _metadata(self, key: Key) -> dict[str, Any]:
         meta: dict[str, Any] = {
             "AWSAccountId": self.account_id, "KeyId": key.key_id, "Arn": key.arn,
@@ -209,17 +228,26 @@ class KeyOps(Service):
         }
         if key.state == "PendingDeletion":
             meta["DeletionDate"] = key.deletion_date
-        meta.update({"Origin": "AWS_KMS", "KeyManager": key.manager,
+        meta.update({"Origin": key.origin, "KeyManager": key.manager,
                      "CustomerMasterKeySpec": key.key_spec, "KeySpec": key.key_spec})
         if key.key_spec.startswith("HMAC_"):
             meta["MacAlgorithms"] = ["HMAC_SHA_" + key.key_spec[5:]]
+        elif key.key_usage == "SIGN_VERIFY":
+            meta["SigningAlgorithms"] = signing_algorithms(key.key_spec)
         elif key.key_spec.startswith("RSA_"):
             meta["EncryptionAlgorithms"] = ["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"]
         else:
             meta["EncryptionAlgorithms"] = [SYMMETRIC]
-        meta["MultiRegion"] = False
-        if key.symmetric:
+        meta["MultiRegion"] = key.multi_region
+        if key.multi_region:
+            meta["MultiRegionConfiguration"] = self._multi_region_configuration(key)
+        if key.symmetric and key.materials:
             meta["CurrentKeyMaterialId"] = key.current.material_id
+            info = key.imports.get(key.current.material_id)
+            if info is not None and info.imported:
+                meta["ExpirationModel"] = info.expiration_model
+                if info.valid_to is not None:
+                    meta["ValidTo"] = info.valid_to
         return meta
 
     # -- looking at keys ----------------------------------------------------
@@ -278,6 +306,7 @@ class KeyOps(Service):
             self._rotate(key, "AUTOMATIC")
             key.rotation_anchor = self.now
             self.clock.schedule(key.advance_schedule(self.now), "rotate", key.key_id)
+            self._sync_replicas(key)
         return {}
 
     @operation("DisableKey", required=("KeyId",))
@@ -341,7 +370,7 @@ class KeyOps(Service):
         key.set_state("Disabled", self.now)
         return {"KeyId": key.arn}
 
-    # -- tags and policy (kept, not enforced) ----------------------------------
+    # -- tags ----------------------------------------------------------------
     @operation("TagResource", required=("KeyId", "Tags"))
     def tag_resource(self, KeyId: str, Tags: list[dict[str, str]]) -> dict[str, Any]:
         """Add or replace tags on a customer managed key. Returns ``{}``."""
@@ -352,6 +381,19 @@ class KeyOps(Service):
         key.tags.update(tags)
         return {}
 
+    @operation("UntagResource", required=("KeyId", "TagKeys"))
+    def untag_resource(self, KeyId: str, TagKeys: list[str]) -> dict[str, Any]:
+        """Remove tags (by key) from a customer managed key; absent keys are ignored.
+        Returns ``{}``."""
+        if not isinstance(TagKeys, list) or not all(isinstance(t, str) for t in TagKeys):
+            raise ValidationException("TagKeys must be a list of strings.")
+        key = self._customer_managed(self._not_pending_deletion(self._key(KeyId, aliases=False)),
+                                     "untag")
+        self._touch(key)
+        for name in TagKeys:
+            key.tags.pop(name, None)
+        return {}
+
     @operation("ListResourceTags", required=("KeyId",))
     def list_resource_tags(self, KeyId: str, Limit: int | None = None,
                            Marker: str | None = None) -> dict[str, Any]:
@@ -360,13 +402,6 @@ class KeyOps(Service):
         self._touch(key)
         tags, fields = page(sorted(key.tags.items()), Limit, Marker, default=50, high=50)
         return {"Tags": [{"TagKey": k, "TagValue": v} for k, v in tags], **fields}
-
-    @operation("GetKeyPolicy", required=("KeyId",))
-    def get_key_policy(self, KeyId: str, PolicyName: str | None = None) -> dict[str, Any]:
-        """Return the key policy document (kmssim stores policies but does not enforce them)."""
-        key = self._key(KeyId, aliases=False)
-        self._touch(key)
-        return {"Policy": key.policy, "PolicyName": "default"}
 
     # -- aliases ------------------------------------------------------------
     def _alias_name(self, name: Any, *, creating: bool) -> str:
@@ -412,8 +447,7 @@ class KeyOps(Service):
         """
         name = self._alias_name(AliasName, creating=True)
         key = self._alias_target_key(TargetKeyId)
-        if sum(1 for target, _, _ in self._aliases.values() if target == key.key_id) \
-                >= _ALIASES_PER_KEY:
+        if self._aliases.count_of(key.key_id) >= _ALIASES_PER_KEY:
             raise LimitExceededException(f"{key.arn} already has {_ALIASES_PER_KEY} aliases.")
         self._touch(key)
         self._aliases[name] = (key.key_id, self.now, self.now)
@@ -444,7 +478,10 @@ class KeyOps(Service):
     def delete_alias(self, AliasName: str) -> dict[str, Any]:
         """Delete an alias (the key is unaffected). Returns ``{}``."""
         name = self._alias_name(AliasName, creating=False)
-        self._touch(self._keys[self._aliases[name][0]])
+        key = self._keys[self._aliases[name][0]]
+        self._note(key)
+        self._authorize(key)
+        self._touch(key)
         del self._aliases[name]
         return {}
 
@@ -475,10 +512,13 @@ class KeyOps(Service):
         return {"Aliases": listed, **fields}
 
     def _aliases_of(self, key_id: str) -> list[str]:
-        return sorted(n for n, (target, _, _) in self._aliases.items() if target == key_id)
+        return self._aliases.names_of(key_id)
 
 
 def _family(key_spec: str) -> str:
-    return key_spec.split("_")[0]
+    """Symmetric, HMAC or asymmetric: an alias may move only within one (S-ALIAS)."""
+    if key_spec == SYMMETRIC or key_spec.startswith("HMAC_"):
+        return key_spec.split("_")[0]
+    return "asymmetric"
 
 

@@ -33,8 +33,12 @@ class RotationOps(Service):
     """EnableKeyRotation, DisableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand,
     ListKeyRotations."""
 
+    def _primary_only(self, key: Key, action: str) -> Key:
+        raise NotImplementedError  # pragma: no cover - MultiRegionOps defines it
+
     def _rotatable(self, key_ref: Any, *, managed_ok: bool = False,
-                   enabled: bool = True, on_demand: bool = False) -> Key:
+                   enabled: bool = True, on_demand: bool = False,
+                   external_ok: bool = False) -> Key:
         # AWS checks that the key exists, then its state, then its type: a disabled RSA
         # key asked to rotate on demand is a DisabledException.
         key = self._key(key_ref, aliases=False)
@@ -50,6 +54,13 @@ class RotationOps(Service):
             # rotation operations no recording shows AWS's words, so kmssim's stay.
             raise UnsupportedOperationException("" if on_demand else why,
                                                 hint=why if on_demand else None)
+        if key.external and not external_ok:
+            # AWS's wording for an operation a key's origin does not allow (recordings
+            # get_parameters_for_import_aws_kms_origin, rotate_on_demand_external_origin_2025_03).
+            raise UnsupportedOperationException(
+                f"{key.arn} origin is EXTERNAL which is not valid for this operation.",
+                hint="Keys with imported key material never rotate automatically; rotate "
+                     "them on demand after importing new material (NEW_KEY_MATERIAL).")
         if key.manager == "AWS" and not managed_ok:
             raise UnsupportedOperationException(
                 f"{key.arn} is an AWS managed key: AWS rotates it every year and you cannot "
@@ -70,7 +81,7 @@ class RotationOps(Service):
         """
         period = 365 if RotationPeriodInDays is None else params.integer(
             "RotationPeriodInDays", RotationPeriodInDays, 90, 2560)
-        key = self._rotatable(KeyId)
+        key = self._primary_only(self._rotatable(KeyId), "enable automatic rotation")
         self._touch(key)
         if key.rotation_enabled and key.rotation_anchor is not None:
             due = max(key.rotation_anchor + timedelta(days=period), self.now)
@@ -79,6 +90,7 @@ class RotationOps(Service):
         else:
             due = key.start_schedule(period, self.now)
         self.clock.schedule(due, "rotate", key.key_id)
+        self._sync_replicas(key)
         return {}
 
     @operation("DisableKeyRotation", required=("KeyId",))
@@ -87,9 +99,10 @@ class RotationOps(Service):
         material and keeps every earlier material for decryption; turning rotation on
         again starts a fresh schedule. On-demand rotation still works. Returns ``{}``.
         """
-        key = self._rotatable(KeyId)
+        key = self._primary_only(self._rotatable(KeyId), "disable automatic rotation")
         self._touch(key)
         key.stop_schedule()
+        self._sync_replicas(key)
         return {}
 
     @operation("GetKeyRotationStatus", required=("KeyId",))
@@ -118,7 +131,8 @@ class RotationOps(Service):
         ConflictException when an automatic rotation is due within 20 minutes.
         (AWS completes the rotation asynchronously; kmssim completes it at once.)
         """
-        key = self._rotatable(KeyId, on_demand=True)
+        key = self._primary_only(self._rotatable(KeyId, on_demand=True, external_ok=True),
+                                 "rotate on demand")
         if key.on_demand_rotations >= ON_DEMAND_LIMIT:
             raise LimitExceededException(
                 "The on-demand rotations limit has been reached for the given keyId. No more "
@@ -130,9 +144,17 @@ class RotationOps(Service):
             raise ConflictException(
                 f"An automatic rotation of {key.arn} is due at "
                 f"{key.next_rotation.isoformat()}, within 20 minutes. Try again later.")
+        if key.external:
+            self._rotate_imported(key)
+            self._touch(key)
+            return {"KeyId": key.arn}
         self._touch(key)
         self._rotate(key, "ON_DEMAND")
+        self._sync_replicas(key)
         return {"KeyId": key.arn}
+
+    def _rotate_imported(self, key: Key) -> None:  # pragma: no cover - ImportOps defines it
+        raise NotImplementedError
 
     @operation("ListKeyRotations", required=("KeyId",))
     def list_key_rotations(self, KeyId: str, IncludeKeyMaterial: str | None = None,
@@ -149,19 +171,32 @@ class RotationOps(Service):
                                 ("ROTATIONS_ONLY", "ALL_KEY_MATERIAL"))
         key = self._key(KeyId, aliases=False)
         if include == "ALL_KEY_MATERIAL" and not key.rotatable:
+            # Recorded AWS text (list_key_rotations_include_material_asymmetric).
             raise ValidationException(
                 "Input parameter includeKeyMaterial can only be used with symmetric keys.")
-        key = self._rotatable(KeyId, managed_ok=True, enabled=False)
-        materials = key.materials if include == "ALL_KEY_MATERIAL" else key.materials[1:]
+        key = self._rotatable(KeyId, managed_ok=True, enabled=False, external_ok=True)
+        materials = list(key.materials if include == "ALL_KEY_MATERIAL" else key.materials[1:])
+        if include == "ALL_KEY_MATERIAL" and key.pending is not None:
+            materials.append(key.pending)
         chunk, fields = page(materials, Limit, Marker)
         self._touch(key)
-        current = key.current
+        current = key.current if key.materials else None
         rows = []
         for material in chunk:
-            row: dict[str, Any] = {
-                "KeyId": key.key_id, "KeyMaterialId": material.material_id,
-                "KeyMaterialState": "CURRENT" if material is current else "NON_CURRENT"}
-            if material.rotation_type is not None:
+            pending = material is key.pending
+            row: dict[str, Any] = {"KeyId": key.key_id, "KeyMaterialId": material.material_id}
+            info = key.imports.get(material.material_id)
+            if info is not None:
+                if info.description is not None:
+                    row["KeyMaterialDescription"] = info.description
+                row["ImportState"] = "IMPORTED" if info.imported else "PENDING_IMPORT"
+            row["KeyMaterialState"] = ("PENDING_ROTATION" if pending else
+                                       "CURRENT" if material is current else "NON_CURRENT")
+            if info is not None:
+                row["ExpirationModel"] = info.expiration_model
+                if info.valid_to is not None:
+                    row["ValidTo"] = info.valid_to
+            if material.rotation_type is not None and not pending:
                 row["RotationDate"] = material.created
                 row["RotationType"] = material.rotation_type
             rows.append(row)

@@ -46,7 +46,7 @@ def _versions_after_a_failed_and_retried_rotation() -> int:
     secrets.rotate_secret(SecretId="db", RotationLambdaARN=function,
                           RotationRules={"AutomaticallyAfterDays": 30})
     kms.advance(days=31)
-    function.fail_next("testSecret")     # the rotation due on day 60 fails at testSecret
+    function.fail_next("testSecret")     # the rotation due on day 60 fails once at testSecret
     kms.advance(days=94)                 # day 125
     return len(secrets.versions("db"))
 
@@ -105,12 +105,13 @@ EXERCISES = (
         _key_version_of_current_secret),
         Exercise("5.3", "int",
         "Predict first, then check. RotateSecret rotates once right away, then every 30 "
-        "days; a failed rotation leaves its new version AWSPENDING, and the next attempt "
-        "finishes that same version. Try it: rotation.fail_next(\"testSecret\") after "
-        "kms.advance(days=31), then kms.advance(days=94) and len(sm.versions(...)).",
+        "days; a failed rotation leaves its new version AWSPENDING, and Secrets Manager "
+        "retries the whole rotation with that same version (kmssim: an hour later). Try it: "
+        "rotation.fail_next(\"testSecret\") after kms.advance(days=31), then "
+        "kms.advance(days=94) and len(sm.versions(...)).",
         "the original, the rotations of day 0 and day 30, the version created by the "
-        "failed rotation of day 60 (finished by the next attempt, not replaced), and the "
-        "rotation of day 120: five.",
+        "failed rotation of day 60 (finished by the retry, not replaced), and the rotations "
+        "of day 90 and day 120: six.",
         _versions_after_a_failed_and_retried_rotation),
         Exercise("5.4", "text",
         "Answer \"nothing\", \"invoke\" or \"update\". A cold start decrypts the variables; "
