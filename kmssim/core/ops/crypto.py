@@ -258,7 +258,8 @@ class CryptoOps(Service):
         a rotation, to another key after a manual rotation, or to a new encryption
         context. RSA ciphertext is re-encrypted too (name the RSA key as ``SourceKeyId``
         with ``SourceEncryptionAlgorithm``), and an RSA key can be the destination
-        (``DestinationEncryptionAlgorithm``; its ciphertext has no key material id). Returns ``CiphertextBlob``, ``SourceKeyId``, ``KeyId`` (destination),
+        (``DestinationEncryptionAlgorithm``; its ciphertext has no key material id).
+        Returns ``CiphertextBlob``, ``SourceKeyId``, ``KeyId`` (destination),
         the algorithms and ``SourceKeyMaterialId`` / ``DestinationKeyMaterialId``.
         Raises what `decrypt` and `encrypt` raise.
         """

@@ -26,7 +26,7 @@ def capped_key_policy(account: str, days: int) -> str:
         {"Sid": "Enable IAM User Permissions", "Effect": "Allow",
          "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "kms:*",
          "Resource": "*"},
-        {"Sid": "Rotate at least every %d days" % days, "Effect": "Deny",
+        {"Sid": f"Rotate at least every {days} days", "Effect": "Deny",
          "Principal": {"AWS": "*"}, "Action": "kms:EnableKeyRotation", "Resource": "*",
          "Condition": {"NumericGreaterThan": {"kms:RotationPeriodInDays": str(days)}}},
         {"Sid": "Always name a period", "Effect": "Deny", "Principal": {"AWS": "*"},
