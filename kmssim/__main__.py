@@ -1,12 +1,13 @@
-"""``python -m kmssim``: serve a simulator over HTTP, and move its clock from a shell.
+"""The ``kmssim`` command (also ``python -m kmssim``): serve a simulator over HTTP, and move
+its clock from a shell.
 
 ::
 
-    python -m kmssim serve --port 4599 --scenario workshop.json --save-on-exit
+    kmssim serve --port 4599 --scenario workshop.json --save-on-exit
     export AWS_ENDPOINT_URL=http://127.0.0.1:4599 AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x
     aws kms create-key
-    python -m kmssim advance --days 365      # finds the endpoint in AWS_ENDPOINT_URL
-    python -m kmssim now
+    kmssim advance --days 365      # finds the endpoint in AWS_ENDPOINT_URL
+    kmssim now
 
 ``advance`` and ``now`` call the endpoint's ``KmsSim.Advance`` / ``KmsSim.Now``
 operations (see `kmssim.aws.protocol`) and print JSON as the AWS CLI does.
@@ -29,7 +30,7 @@ _TIME_FIELDS = ("Now", "NextEventTime", "EventTime")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kmssim",
+    parser = argparse.ArgumentParser(prog="kmssim",
                                      description="kmssim: a teaching simulator of AWS KMS.")
     commands = parser.add_subparsers(dest="command", required=True)
 

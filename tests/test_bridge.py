@@ -162,6 +162,26 @@ def scenario(way: Direct) -> tuple[list[Any], set[str], set[str]]:
     fails("list_resource_tags", "NotFoundException", KeyId=missing)
     ok("get_key_policy", KeyId=key, PolicyName="default")
     fails("get_key_policy", "NotFoundException", KeyId=missing)
+    policy = ok("get_key_policy", KeyId=key)["Policy"]
+    ok("put_key_policy", KeyId=key, Policy=policy)
+    fails("put_key_policy", "MalformedPolicyDocumentException", KeyId=key, Policy="my policy")
+    ok("list_key_policies", KeyId=key)
+    fails("list_key_policies", "NotFoundException", KeyId=missing)
+    learner, app = "arn:aws:iam::111122223333:user/learner", "arn:aws:iam::111122223333:role/app"
+    grant = ok("create_grant", KeyId=key, GranteePrincipal=app, RetiringPrincipal=learner,
+               Operations=["Encrypt", "Decrypt"])
+    fails("create_grant", "NotFoundException", KeyId=missing, GranteePrincipal=app,
+          Operations=["Encrypt"])
+    ok("list_grants", KeyId=key)
+    fails("list_grants", "NotFoundException", KeyId=missing)
+    ok("list_retirable_grants", RetiringPrincipal=learner)
+    fails("list_retirable_grants", "InvalidMarkerException", RetiringPrincipal=learner,
+          Marker="not-a-marker")
+    ok("retire_grant", GrantToken=grant["GrantToken"])
+    fails("retire_grant", "InvalidGrantTokenException", GrantToken=grant["GrantToken"])
+    second = ok("create_grant", KeyId=key, GranteePrincipal=app, Operations=["DescribeKey"])
+    ok("revoke_grant", KeyId=key, GrantId=second["GrantId"])
+    fails("revoke_grant", "NotFoundException", KeyId=key, GrantId=second["GrantId"])
 
     ok("enable_key_rotation", KeyId=key, RotationPeriodInDays=90)
     fails("enable_key_rotation", "UnsupportedOperationException", KeyId=hmac_key)

@@ -12,8 +12,8 @@ import pytest
 from kmssim import KMS
 from kmssim.core.errors import (
     ParamValidationError,
-    DisabledException, InvalidMarkerException, KMSInvalidStateException, NotFoundException,
-    UnsupportedOperationException, ValidationException,
+    AccessDeniedException, DisabledException, InvalidMarkerException, KMSInvalidStateException,
+    NotFoundException, UnsupportedOperationException, ValidationException,
 )
 from kms_support import new_key, utc
 
@@ -247,8 +247,12 @@ def test_aws_managed_key_is_made_on_first_use_of_its_alias(kms: KMS) -> None:
     assert kms.describe_key(KeyId="alias/aws/s3")["KeyMetadata"] == meta
     aliases = kms.list_aliases(KeyId=meta["KeyId"])["Aliases"]
     assert [a["AliasName"] for a in aliases] == ["alias/aws/s3"]
-    blob = kms.encrypt(KeyId="alias/aws/s3", Plaintext=b"x")["CiphertextBlob"]
-    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"x"
+    # AWS's policy for its managed keys allows use only through the service (kms:ViaService).
+    with pytest.raises(AccessDeniedException):
+        kms.encrypt(KeyId="alias/aws/s3", Plaintext=b"x")
+    with kms.via_service("s3.us-east-1.amazonaws.com"):
+        blob = kms.encrypt(KeyId="alias/aws/s3", Plaintext=b"x")["CiphertextBlob"]
+        assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"x"
 
 
 def test_unknown_aws_alias_is_not_found(kms: KMS) -> None:
@@ -265,8 +269,10 @@ def test_unknown_aws_alias_is_not_found(kms: KMS) -> None:
     lambda kms, key: kms.create_alias(AliasName="alias/mine", TargetKeyId=key),
 ], ids=["disable", "enable", "delete", "describe", "tag", "alias"])
 def test_aws_managed_key_cannot_be_managed_by_the_customer(kms: KMS, operation) -> None:
+    # AWS's policy for its managed keys lets the account only read them (Describe*, Get*,
+    # List*, RevokeGrant): managing one is refused with AccessDeniedException first.
     key = kms.describe_key(KeyId="alias/aws/ebs")["KeyMetadata"]["KeyId"]
-    with pytest.raises(UnsupportedOperationException):
+    with pytest.raises(AccessDeniedException):
         operation(kms, key)
     assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
 
@@ -280,8 +286,11 @@ def test_tags_description_and_policy_are_kept(kms: KMS) -> None:
     assert kms.describe_key(KeyId=key)["KeyMetadata"]["Description"] == "new words"
     policy = kms.get_key_policy(KeyId=key)
     assert policy["PolicyName"] == "default" and '"kms:*"' in policy["Policy"]
-    custom = new_key(kms, Policy='{"Version":"2012-10-17","Statement":[]}')
-    assert kms.get_key_policy(KeyId=custom)["Policy"] == '{"Version":"2012-10-17","Statement":[]}'
+    # GetKeyPolicy returns the document exactly as given (whitespace and all).
+    document = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":'
+                '{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}]}')
+    custom = new_key(kms, Policy=document)
+    assert kms.get_key_policy(KeyId=custom)["Policy"] == document
 
 
 def test_history_records_every_state_change_with_its_time(kms: KMS) -> None:

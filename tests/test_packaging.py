@@ -111,14 +111,21 @@ def test_tests_and_a_lesson_run_from_the_unpacked_sdist(dist, tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
-@pytest.mark.slow
-def test_wheel_installs_into_an_empty_venv_and_runs_with_cryptography_alone(dist, tmp_path):
-    venv = tmp_path / "venv"
+@pytest.fixture(scope="module")
+def bare_venv(dist, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """A fresh venv holding the wheel and its one dependency, no extra: (its python, env)."""
+    venv = tmp_path_factory.mktemp("bare") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = venv / "bin" / "python"
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    str(dist["wheel"])], check=True, env=env, capture_output=True)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                    "--disable-pip-version-check", str(dist["wheel"])],
+                   check=True, env=env, capture_output=True)
+    return venv / "bin" / "python", env
+
+
+@pytest.mark.slow
+def test_wheel_installs_into_an_empty_venv_and_runs_with_cryptography_alone(bare_venv, tmp_path):
+    python, env = bare_venv
     check = ("import importlib.util, kmssim\n"
              "kmssim.KMS(seed=1).create_key()\n"
              "print(sorted(m for m in ('matplotlib', 'ipywidgets', 'boto3', 'IPython')\n"
@@ -127,6 +134,25 @@ def test_wheel_installs_into_an_empty_venv_and_runs_with_cryptography_alone(dist
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"   # nothing from the extras came along
-    command = subprocess.run([str(venv / "bin" / "kmssim"), "--help"], env=env,
+    command = subprocess.run([str(python.with_name("kmssim")), "--help"], env=env,
                              capture_output=True, text=True)
     assert command.returncode == 0 and "serve" in command.stdout, command.stderr
+    assert command.stdout.startswith("usage: kmssim "), command.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("module", "extra"), [
+    ("kmssim.plot", "lessons"), ("kmssim.lessons.plot", "lessons"),
+    ("kmssim.widgets", "lessons"), ("kmssim.lessons.widgets", "lessons"),
+    ("kmssim.bridge", "aws"), ("kmssim.aws.bridge", "aws"),
+])
+def test_importing_what_an_extra_serves_without_it_says_which_extra(bare_venv, tmp_path,
+                                                                     module, extra):
+    python, env = bare_venv
+    result = subprocess.run([str(python), "-c", f"import {module}"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()
+    # The traceback ends with the error, then the command to run, then how to run it in Jupyter.
+    assert "kmssim.core.extras.MissingExtra:" in result.stderr, result.stderr
+    assert f'pip install "kmssim[{extra}]"' in last[-2], result.stderr

@@ -73,6 +73,17 @@ def _scenario() -> list[tuple[str, dict[str, Any]]]:
     call("TagResource", KeyId=key_id, Tags=[{"TagKey": "u", "TagValue": "w"}])
     call("ListResourceTags", KeyId=key_id)
     call("GetKeyPolicy", KeyId=key_id)
+    call("PutKeyPolicy", KeyId=key_id, Policy=kms.get_key_policy(KeyId=key_id)["Policy"])
+    call("ListKeyPolicies", KeyId=key_id)
+    learner = "arn:aws:iam::111122223333:user/learner"
+    grant = call("CreateGrant", KeyId=key_id, GranteePrincipal=learner, RetiringPrincipal=learner,
+                 Operations=["Decrypt"], Constraints={"EncryptionContextSubset": {"a": "b"}},
+                 Name="shapes")
+    call("ListGrants", KeyId=key_id)
+    call("ListRetirableGrants", RetiringPrincipal=learner)
+    call("RetireGrant", GrantToken=grant["GrantToken"])
+    second = call("CreateGrant", KeyId=key_id, GranteePrincipal=learner, Operations=["Encrypt"])
+    call("RevokeGrant", KeyId=key_id, GrantId=second["GrantId"])
     call("UpdateKeyDescription", KeyId=key_id, Description="new")
     blob = call("Encrypt", KeyId=key_id, Plaintext=b"x", EncryptionContext={"a": "b"})
     call("Decrypt", CiphertextBlob=blob["CiphertextBlob"], EncryptionContext={"a": "b"})

@@ -10,8 +10,8 @@ import pytest
 from kmssim import KMS
 from kmssim.core.errors import (
     ParamValidationError,
-    ConflictException, DisabledException, KMSInvalidStateException, LimitExceededException,
-    NotFoundException, UnsupportedOperationException, ValidationException,
+    AccessDeniedException, ConflictException, DisabledException, KMSInvalidStateException,
+    LimitExceededException, NotFoundException, UnsupportedOperationException, ValidationException,
 )
 from kms_support import new_key, utc
 
@@ -366,7 +366,9 @@ def test_aws_managed_key_rotates_every_year_and_reports_rotation_on() -> None:
 def test_aws_managed_key_refuses_changes(operation) -> None:
     kms = KMS(seed=1)
     key = kms.describe_key(KeyId="alias/aws/s3")["KeyMetadata"]["KeyId"]
-    with pytest.raises(UnsupportedOperationException):
+    # AWS's policy for its managed keys gives the account Describe*, Get*, List* and
+    # RevokeGrant only: a change is refused with AccessDeniedException before anything else.
+    with pytest.raises(AccessDeniedException):
         operation(kms, key)
     assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
     assert kms.get_key_rotation_status(KeyId=key)["RotationPeriodInDays"] == 365

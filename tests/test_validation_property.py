@@ -40,6 +40,12 @@ OPERATIONS = sorted(api.OPERATIONS)
 PATTERN_SAMPLES = {"^[a-zA-Z0-9:/_-]+$": "alias/sample", "[\\u0020-\\u00FF]*": "kmssim:0",
                    "[\\w]+": "default", "^[a-zA-Z0-9-_.]+$": "xks-key.1",
                    "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+": '{"Version": "2012-10-17"}',
+                   # principals, service principals and ARNs (CreateGrant, ListGrants, ...)
+                   "^[\\w+=,.@:/-]+$": "arn:aws:iam::111122223333:role/sample",
+                   "^([A-Za-z0-9\\-]+)\\.([A-Za-z0-9\\-]+)(\\.[A-Za-z0-9\\-]+)+$":
+                       "rds.us-east-1.amazonaws.com",
+                   "^arn:aws[a-z0-9-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]{12}:.+$":
+                       "arn:aws:rds:us-east-1:111122223333:db:sample",
                    "^([a-z]+-){2,3}\\d+$": "eu-west-1", "^[a-f0-9]+$": "0a" * 32,
                    "^[a-zA-Z0-9:/_\\s.-]+$": "v1 material"}
 

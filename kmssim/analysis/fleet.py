@@ -143,7 +143,11 @@ def build_fleet(kms: KMS, keys: int = 200, years: float = 5, *, seed: int = 0,
             kms.advance_to(max(when, kms.now))
             _use_month(kms, rng, plans[index], made[index], month, stored)  # type: ignore[arg-type]
         for service in _MANAGED:
-            with kms.acting_as(f"role/{service}-app"):
+            # An application stores data through the service, which asks KMS for a data
+            # key under the service's AWS managed key (allowed only via the service).
+            endpoint = {"ebs": "ec2"}.get(service, service)
+            with kms.acting_as(f"role/{service}-app"), \
+                    kms.via_service(f"{endpoint}.{kms.region}.amazonaws.com"):
                 kms.generate_data_key(KeyId=f"alias/aws/{service}", KeySpec="AES_256")
         if progress is not None:
             progress(month + 1, months)

@@ -47,14 +47,16 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
 
-import boto3
-import botocore.session
-from botocore.awsrequest import AWSPreparedRequest, AWSResponse
-from botocore.client import BaseClient
-from botocore.config import Config
-
 from kmssim.aws import protocol
-from kmssim.core import KMS, Cloud
+from kmssim.core import KMS, Cloud, requires_extra
+
+# Without boto3 this says to install the [aws] extra (kmssim.core.extras).
+with requires_extra("aws", __name__):
+    import boto3
+    import botocore.session
+    from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+    from botocore.client import BaseClient
+    from botocore.config import Config
 
 __all__ = ["client", "mock_kms", "KMSMock", "simulator", "DUMMY_CREDENTIALS"]
 

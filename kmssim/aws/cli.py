@@ -334,7 +334,8 @@ def _compile(query: str) -> Any:
     try:
         import jmespath
     except ImportError:
-        raise UsageError("--query needs the jmespath package (pip install jmespath).") from None
+        raise UsageError("--query needs the jmespath package, which boto3 brings: "
+                         'pip install "kmssim[aws]".') from None
     try:
         return jmespath.compile(query)
     except jmespath.exceptions.JMESPathError as error:

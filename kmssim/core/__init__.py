@@ -12,6 +12,7 @@ from kmssim.core.calls import HIDDEN, received_over_the_wire
 from kmssim.core.clock import Clock
 from kmssim.core.cloud import Cloud
 from kmssim.core.errors import KMSError
+from kmssim.core.extras import MissingExtra, requires_extra
 from kmssim.core.keys import SecretBytes
 from kmssim.core.kms import KMS, CiphertextInfo, KeyHistory, Version
 from kmssim.core.state import ServiceEvent
@@ -22,4 +23,5 @@ __version__ = "0.1.0"
 
 __all__ = ["KMS", "KMSError", "Clock", "Cloud", "CiphertextInfo", "KeyHistory", "Version",
            "ServiceEvent", "SecretBytes", "Table", "AuditEvent", "AuditTrail", "HEADER_SIZE",
-           "envelope", "errors", "model", "received_over_the_wire", "HIDDEN"]
+           "envelope", "errors", "model", "received_over_the_wire", "HIDDEN", "MissingExtra",
+           "requires_extra"]

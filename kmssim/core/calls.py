@@ -40,7 +40,13 @@ from kmssim.core.trail import AuditTrail
 if TYPE_CHECKING:
     from kmssim.core.keys import Key
 
-__all__ = ["operation", "AuditedCalls", "CallFrame", "received_over_the_wire"]
+__all__ = ["operation", "AuditedCalls", "CallFrame", "KEYLESS",
+           "received_over_the_wire"]
+
+#: Operations on no key (their resource is ``*``): authorized from identity policies alone,
+#: right after the argument checks, before the operation looks at any value.
+KEYLESS = frozenset({"CreateKey", "ListKeys", "ListAliases", "GenerateRandom",
+                     "ListRetirableGrants"})
 
 F = TypeVar("F", bound=Callable[..., dict[str, Any]])
 
@@ -68,6 +74,11 @@ class CallFrame:
     """What one call has touched so far, for its audit event and its undo."""
 
     key: Key | None = None
+    # The operation and its arguments, for authorization (`Service._authorize`) ...
+    name: str | None = None
+    params: dict[str, Any] | None = None
+    # ... and the (key id, action) pairs it has already authorized.
+    checked: set[tuple[str | None, str]] | None = None
     material_id: str | None = None
     source: Key | None = None
     source_material_id: str | None = None
@@ -105,12 +116,14 @@ def operation(name: str, *, required: tuple[str, ...] = ()) -> Callable[[F], F]:
                 if problems:  # botocore would not send the request: KMS never sees it
                     raise ParamValidationError("\n".join(problems))
             with self._lock:
-                frame = CallFrame()
+                frame = CallFrame(name=name, params=kwargs)
                 self._calls.append(frame)
                 try:
                     if not (_accepts(accept_wire, kwargs) and known.issuperset(kwargs)
                             if wire else _accepts(accept_service, kwargs)):
                         _service_checks(rules, known, kwargs, wire)
+                    if name in KEYLESS:  # no key to resolve: identity policies decide now
+                        self._authorize(None)
                     response = method(self, **kwargs)
                 except KMSError as error:
                     error.operation = name
@@ -187,6 +200,10 @@ class AuditedCalls:
             if frame.key is None and frame.source is None:
                 frame.key = key
         return key
+
+    def _authorize(self, key: Key | None, action: str | None = None) -> None:
+        """Raise AccessDeniedException unless the caller may do the current call's action
+        (or ``action``) to ``key`` (None: a call on no key). `Service` implements it."""
 
     def _undo_on_failure(self, step: Callable[[], None]) -> None:
         """Run ``step`` if the current call goes on to fail: a failed call changes nothing."""

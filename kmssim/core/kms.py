@@ -1,7 +1,8 @@
 """`KMS`: the simulated AWS Key Management Service of one account and Region.
 
 Its boto3-shaped operations come from its parts in `kmssim.core.ops` (keys, rotation,
-crypto, signing); this module adds what only a simulator
+crypto, signing, imported material, multi-Region keys, key policies, grants); this
+module adds what only a simulator
 has: looking inside a ciphertext, a key's version history, and saving a scenario.
 """
 
@@ -17,9 +18,11 @@ from kmssim.core._gc import collector_paused
 from kmssim.core.errors import InvalidCiphertextException, NotFoundException
 from kmssim.core.keys import Key, StateChange, fingerprint
 from kmssim.core.ops.crypto import CryptoOps
+from kmssim.core.ops.grants import GrantOps
 from kmssim.core.ops.importing import ImportOps
 from kmssim.core.ops.keys import KeyOps
 from kmssim.core.ops.multiregion import MultiRegionOps
+from kmssim.core.ops.policies import PolicyOps
 from kmssim.core.ops.rotation import RotationOps
 from kmssim.core.ops.signing import SigningOps
 
@@ -75,7 +78,8 @@ class KeyHistory:
     aliases: tuple[str, ...]
 
 
-class KMS(MultiRegionOps, ImportOps, SigningOps, CryptoOps, RotationOps, KeyOps):
+class KMS(MultiRegionOps, ImportOps, SigningOps, CryptoOps, RotationOps, KeyOps, PolicyOps,
+          GrantOps):
     """A simulated AWS KMS with its own clock, shaped like ``boto3.client("kms")``.
 
     ``KMS(seed=7)`` makes the same key ids, key material, data keys and nonces on
@@ -85,10 +89,12 @@ class KMS(MultiRegionOps, ImportOps, SigningOps, CryptoOps, RotationOps, KeyOps)
 
     Every parameter AWS's KMS model defines for these operations is accepted and
     recorded in the audit trail. Some change nothing, because kmssim does not model
-    what they are for: ``GrantTokens`` (no grants), ``DryRunModifiers``, ``PolicyName``,
-    ``BypassPolicyLockoutSafetyCheck`` (``Policy`` and ``Tags`` are kept but no policy
-    is enforced). Others are refused with an AWS-named error when set, since kmssim
-    cannot honour them: ``Origin`` ``AWS_CLOUDHSM`` or ``EXTERNAL_KEY_STORE``,
+    what they are for: ``DryRunModifiers``. Every call is authorized as AWS authorizes
+    it, from the key policy, the caller's identity policies (``kms.iam``) and grants;
+    a simulator built without policies lets every principal of its account do
+    everything the default key policy allows (see `kmssim.core.iam`). Others are
+    refused with an AWS-named error when set, since kmssim cannot honour them:
+    ``Origin`` ``AWS_CLOUDHSM`` or ``EXTERNAL_KEY_STORE``,
     ``CustomKeyStoreId``, ``XksKeyId`` and ``Recipient`` (Nitro Enclaves).
     ``MultiRegion=True`` keys work in one Region alone; to replicate them, hold several
     Regions on one clock with `kmssim.Cloud`.

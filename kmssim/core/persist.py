@@ -45,10 +45,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kmssim.core import schema
+from kmssim.core import policy, schema
 from kmssim.core.entropy import Entropy
 from kmssim.core.errors import CorruptScenarioError, ScenarioFileError
 from kmssim.core.keys import ImportInfo, Key, KeyMaterial, StateChange
+from kmssim.core.ops.grants import Grant
 from kmssim.core.state import Service
 from kmssim.core.trail import AuditEvent
 
@@ -165,6 +166,10 @@ def _scenario(kms: Service) -> dict[str, Any]:
         "aliases": [[name, key_id, _time(created), _time(updated)]
                     for name, (key_id, created, updated) in kms._aliases.items()],
         "trail": _trail_to_json(kms),
+        # Who may do what (key policies are saved with their keys): IAM users and roles
+        # with their identity policies, and the grants.
+        "iam": kms.iam.to_json(),
+        "grants": [g.to_json() for g in kms._grants.values()],
     }
 
 
@@ -379,6 +384,15 @@ def load(factory: Callable[..., S], path: str | os.PathLike[str]) -> S:
                 raise ValueError(f"alias {name} points to a missing key")
         kms.clock.restore(_at(data["now"]),
                           [(_at(due), kind, key_id) for due, kind, key_id in data["queue"]])
+        for key in [*kms._keys.values(), *kms._deleted.values()]:
+            if key.policy is not None:   # a key policy must still be a valid document
+                policy.parse(key.policy)
+        # Scenarios saved before policies and grants existed have neither section.
+        kms.iam.restore(data.get("iam", []))
+        kms._grants = {g.grant_id: g for g in map(Grant.from_json, data.get("grants", []))}
+        for grant in kms._grants.values():
+            if grant.key_id not in kms._keys:
+                raise ValueError(f"grant {grant.grant_id} is for a missing key")
         if version >= 3:
             _trail_from_columns(kms, data["trail"])
         else:

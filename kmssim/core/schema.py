@@ -29,6 +29,12 @@ __all__ = ["check", "check_value", "TOP_MEMBERS"]
 TOP_MEMBERS = frozenset({"format", "version", "digest", "region", "account_id", "now", "queue",
                          "seed", "stream_position", "invocations", "principal", "keys",
                          "deleted", "aliases", "trail"})
+#: Sections added with permissions (`kmssim.core.iam`, `kmssim.core.ops.grants`): optional,
+#: so that files written before them still load.
+OPTIONAL_MEMBERS = frozenset({"iam", "grants"})
+IDENTITY_MEMBERS = frozenset({"arn", "policies"})
+GRANT_MEMBERS = frozenset({"grant_id", "key_id", "key_arn", "created", "grantee", "operations",
+                           "issuing_account", "token", "name", "retiring", "constraints"})
 KEY_MEMBERS = frozenset({"key_id", "arn", "created", "key_spec", "key_usage", "description",
                          "manager", "state", "materials", "rotation_enabled",
                          "rotation_period_days", "rotation_anchor", "next_rotation",
@@ -58,6 +64,7 @@ _REGION = re.compile(r"[a-z0-9-]{1,64}")
 _ACCOUNT = re.compile(r"[0-9]{12}")
 _ALIAS = re.compile(r"alias/[a-zA-Z0-9/_-]{1,250}")
 _PRINCIPAL = re.compile(r"arn:aws:iam::[0-9]{12}:\S+")
+_IDENTITY = re.compile(r"arn:aws:iam::[0-9]{12}:(?:user|role)/[A-Za-z0-9+=,.@_-]+")
 _ROTATION_DAYS = (90, 2560)
 _MAX_INT = 2**63 - 1
 
@@ -155,6 +162,8 @@ def check(data: Any, *, version: int) -> None:
     """Raise CorruptScenarioError naming the first member of ``data`` (a parsed scenario
     file of format ``version``) that is not as `save` writes it."""
     members = TOP_MEMBERS if version >= 2 else TOP_MEMBERS - {"digest"}
+    if type(data) is dict:
+        members = members | (OPTIONAL_MEMBERS & data.keys())
     _object(data, "the file", members)
     if version >= 2:
         _string(data["digest"], "digest", _DIGEST)
@@ -208,6 +217,39 @@ def check(data: Any, *, version: int) -> None:
     rows = trail_rows(data["trail"]) if version >= 3 else _array(data["trail"], "trail")
     for index, row in enumerate(rows):
         _event(row, f"trail[{index}]", index)
+    _permissions(data, live_keys, now)
+
+
+def _permissions(data: dict[str, Any], live_keys: set[str], now: datetime) -> None:
+    """The optional ``iam`` and ``grants`` sections (policy documents are parsed on load)."""
+    for index, row in enumerate(_array(data.get("iam", []), "iam")):
+        path = f"iam[{index}]"
+        _object(row, path, IDENTITY_MEMBERS)
+        _string(row["arn"], f"{path}.arn", _IDENTITY)
+        for number, document in enumerate(_array(row["policies"], f"{path}.policies")):
+            _string(document, f"{path}.policies[{number}]")
+    seen: set[str] = set()
+    for index, grant in enumerate(_array(data.get("grants", []), "grants")):
+        path = f"grants[{index}]"
+        _object(grant, path, GRANT_MEMBERS)
+        grant_id = _string(grant["grant_id"], f"{path}.grant_id", _MATERIAL_ID)
+        if grant_id in seen:
+            raise _fail(f"{path}.grant_id", f"{grant_id} appears twice")
+        seen.add(grant_id)
+        key_id = _string(grant["key_id"], f"{path}.key_id", _KEY_ID)
+        if key_id not in live_keys:
+            raise _fail(f"{path}.key_id", f"grant {grant_id} is for {key_id}, which is not a key")
+        _string(grant["key_arn"], f"{path}.key_arn")
+        if _time(grant["created"], f"{path}.created") > now:
+            raise _fail(f"{path}.created", "is after now")
+        for name in ("grantee", "issuing_account", "token"):
+            _string(grant[name], f"{path}.{name}")
+        for name in ("name", "retiring"):
+            _optional(_string, grant[name], f"{path}.{name}")
+        for number, operation in enumerate(_array(grant["operations"], f"{path}.operations")):
+            _string(operation, f"{path}.operations[{number}]")
+        if grant["constraints"] is not None and type(grant["constraints"]) is not dict:
+            raise _fail(f"{path}.constraints", "expected an object or null")
 
 
 #: The columns of a format-3 trail, in order (each event's sequence is its position).

@@ -16,14 +16,17 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Protocol
 
 from kmssim.core import blob
+from kmssim.core import policy as policies
 from kmssim.core.aliases import AliasTable
-from kmssim.core.calls import AuditedCalls, CallFrame
+from kmssim.core.calls import KEYLESS, AuditedCalls, CallFrame
 from kmssim.core.clock import Clock, Due, as_utc
 from kmssim.core.entropy import Entropy
 from kmssim.core.errors import (
+    AccessDeniedException,
     DisabledException,
     DryRunOperationException,
     InvalidArnException,
@@ -31,6 +34,7 @@ from kmssim.core.errors import (
     NotFoundException,
     ValidationException,
 )
+from kmssim.core.iam import IAM, Caller, authorize, caller_of
 from kmssim.core.keys import Key, KeyMaterial
 from kmssim.core.trail import AuditTrail
 
@@ -39,6 +43,25 @@ __all__ = ["Service", "ServiceEvent", "ClockListener", "AWS_MANAGED_SERVICES", "
 #: The longest an `advance` holds the simulator's lock at a time, in seconds, before it
 #: lets other calls in (see `Service.advance_to`).
 LOCK_SLICE = 0.05
+
+# The AWS service a KMS request is made through (``s3.us-east-1.amazonaws.com``), for the
+# kms:ViaService condition key; set by `Service.via_service`, per thread and task.
+_VIA_SERVICE: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "kmssim_via_service", default=None)
+
+#: The key a request names, by the parameter that names it, when the action differs from
+#: the operation's name (ReEncrypt is kms:ReEncryptFrom on the source key, kms:ReEncryptTo
+#: on the destination).
+_ACTION_OF_PARAMETER = {"SourceKeyId": "ReEncryptFrom", "DestinationKeyId": "ReEncryptTo"}
+#: Which request parameter holds the encryption context an action's conditions see.
+_CONTEXT_OF_ACTION = {"ReEncryptFrom": "SourceEncryptionContext",
+                      "ReEncryptTo": "DestinationEncryptionContext"}
+
+
+@lru_cache(maxsize=512)
+def _parsed(text: str) -> policies.Policy:
+    """A stored key policy, parsed (it was validated when it was set)."""
+    return policies.parse(text)
 
 #: The ``alias/aws/<service>`` names for which KMS makes an AWS managed key on first use.
 #: What AWS accepts as a key ID: a UUID, or ``mrk-`` and 32 hex digits (multi-Region).
@@ -122,6 +145,9 @@ class Service(AuditedCalls):
         # in the key table on every call. Aliases are not cached: they change.
         self._named_ids: dict[str, str] = {}
         self._listeners: dict[str, ClockListener] = {}   # name → listener; not saved
+        self.iam = IAM(account_id, self._lock)
+        self._default_policy = policies.default_key_policy(account_id)
+        self._grants: dict[str, Any] = {}    # grant id → Grant (see core/ops/grants.py)
         self._import_tokens: dict[bytes, Any] = {}       # ImportToken → parameters; not saved
         # The `kmssim.core.cloud.Cloud` this Region belongs to (one clock, related
         # multi-Region keys), or None for a simulator of one Region on its own.
@@ -341,6 +367,111 @@ class Service(AuditedCalls):
         finally:
             self._acting.reset(token)
 
+    @contextlib.contextmanager
+    def via_service(self, endpoint: str) -> Iterator[str]:
+        """Within the block, KMS requests are made through an AWS service: the
+        ``kms:ViaService`` condition key is ``endpoint`` (e.g. ``s3.us-east-1.amazonaws.com``),
+        as when S3 calls KMS for you. The simulated services use it; AWS managed keys allow
+        use only this way."""
+        token = _VIA_SERVICE.set(endpoint)
+        try:
+            yield endpoint
+        finally:
+            _VIA_SERVICE.reset(token)
+
+    # -- who may do what ------------------------------------------------------
+    @property
+    def caller(self) -> Caller:
+        """The current principal, resolved: its IAM ARN, the ARN AWS shows, its account."""
+        return caller_of(self.principal, self.account_id)
+
+    def _authorize(self, key: Key | None, action: str | None = None) -> None:
+        """Raise AccessDeniedException unless the caller may do this call's action (or
+        ``action``) to ``key``; see `kmssim.core.iam.authorize` for the rules. Called once
+        the key is known (after NotFoundException, before key state and key usage checks);
+        for calls on no key, by the operation decorator."""
+        if not self._calls:
+            return
+        frame = self._calls[-1]
+        action = action or frame.name
+        if action is None:
+            return
+        mark = (None if key is None else key.key_id, action)
+        if frame.checked is None:
+            frame.checked = set()
+        elif mark in frame.checked:
+            return
+        caller = self.caller
+        if caller.account == self.account_id and self.iam.policies_of(caller.arn) is None \
+                and (key is None or key.policy == self._default_policy):
+            # The common case, decided without building a request: an administrator of the
+            # account (no identity policy attached) and the default key policy, which
+            # delegates everything to the account (grants only add, so none can refuse).
+            frame.checked.add(mark)
+            return
+        params = frame.params or {}
+        request = policies.Request(caller.arn, caller.account, "kms:" + action,
+                                   "*" if key is None else key.arn,
+                                   self._condition_context(caller, key, action, params),
+                                   None)
+        key_policy = None if key is None or key.policy is None else _parsed(key.policy)
+        if action == "RetireGrant":  # who may retire is said by the grant, not by policies
+            return
+        granted = key is not None and self._granted(key, caller, action, params)
+        try:
+            authorize(request, caller, key_policy, self.iam.policies_of(caller.arn), granted,
+                      self.account_id)
+        except AccessDeniedException as error:
+            if key is not None and key.manager == "AWS":
+                error.hint = ("This is an AWS managed key. AWS's key policy for it lets your "
+                              "account read it (Describe*, Get*, List*) and use it only through "
+                              "its service (kms:ViaService); nobody can change, disable, delete "
+                              "or rotate it. AWS rotates it every year by itself.")
+            raise
+        frame.checked.add(mark)
+
+    def _condition_context(self, caller: Caller, key: Key | None, action: str,
+                           params: dict[str, Any]) -> dict[str, Any]:
+        """The condition keys of a request (names lower-cased: IAM compares them
+        case-insensitively)."""
+        context: dict[str, Any] = {"kms:calleraccount": caller.account,
+                                   "aws:principalarn": caller.arn,
+                                   "aws:principalaccount": caller.account}
+        via = _VIA_SERVICE.get()
+        if via is not None:
+            context["kms:viaservice"] = via
+        if key is not None:
+            context.update({"kms:keyspec": key.key_spec, "kms:keyusage": key.key_usage,
+                            "kms:keyorigin": "AWS_KMS"})
+        elif action == "CreateKey":
+            spec = params.get("KeySpec") or params.get("CustomerMasterKeySpec") \
+                or "SYMMETRIC_DEFAULT"
+            context.update({"kms:keyspec": spec, "kms:keyorigin": params.get("Origin")
+                            or "AWS_KMS", "kms:keyusage": params.get("KeyUsage")
+                            or ("GENERATE_VERIFY_MAC" if str(spec).startswith("HMAC")
+                                else "ENCRYPT_DECRYPT")})
+        encryption_context = params.get(_CONTEXT_OF_ACTION.get(action, "EncryptionContext"))
+        if isinstance(encryption_context, dict) and encryption_context:
+            for name, value in encryption_context.items():
+                context[f"kms:encryptioncontext:{str(name).lower()}"] = value
+            context["kms:encryptioncontextkeys"] = list(encryption_context)
+        if params.get("RotationPeriodInDays") is not None:
+            context["kms:rotationperiodindays"] = params["RotationPeriodInDays"]
+        if params.get("BypassPolicyLockoutSafetyCheck") is not None:
+            context["kms:bypasspolicylockoutsafetycheck"] = bool(
+                params["BypassPolicyLockoutSafetyCheck"])
+        if action == "CreateGrant":
+            if isinstance(params.get("Operations"), list):
+                context["kms:grantoperations"] = list(params["Operations"])
+            for name in ("GranteePrincipal", "RetiringPrincipal"):
+                if params.get(name) is not None:
+                    context["kms:" + name.lower()] = params[name]
+        return context
+
+    def _granted(self, key: Key, caller: Caller, action: str,
+                 params: dict[str, Any]) -> bool:  # pragma: no cover - GrantOps defines it
+        return False
+
     # -- naming -------------------------------------------------------------
     def _arn(self, resource: str) -> str:
         return f"arn:aws:kms:{self.region}:{self.account_id}:{resource}"
@@ -357,7 +488,7 @@ class Service(AuditedCalls):
             if known_id is not None:
                 key = self._keys.get(known_id)
                 if key is not None:
-                    return self._note(key)
+                    return self._resolved(key, parameter)   # authorized on every call
         if not isinstance(key_ref, str) or not key_ref:
             raise ValidationException(f"Invalid type for parameter {parameter}: expected a "
                                       f"key id, key ARN, alias name or alias ARN string.")
@@ -387,7 +518,7 @@ class Service(AuditedCalls):
                     hint="This operation takes a key ID or key ARN, not an alias: look the "
                          "key up first, e.g. kms.describe_key(KeyId=alias)['KeyMetadata']"
                          "['KeyId'].")
-            return self._note(self._alias_target(resource))
+            return self._resolved(self._alias_target(resource), parameter)
         key_id = resource[4:] if resource.startswith("key/") else resource
         if not _KEY_ID.fullmatch(key_id):
             raise NotFoundException(
@@ -405,7 +536,14 @@ class Service(AuditedCalls):
             if len(self._named_ids) >= 4096:   # bounded, whatever the callers send
                 self._named_ids.clear()
             self._named_ids[key_ref] = key_id
-        return self._note(key)
+        return self._resolved(key, parameter)
+
+    def _resolved(self, key: Key, parameter: str) -> Key:
+        """A key a request named: noted for the audit event, then authorized."""
+        self._note(key)
+        if self._calls and self._calls[-1].name not in KEYLESS:
+            self._authorize(key, _ACTION_OF_PARAMETER.get(parameter))
+        return key
 
     def _blob_key(self, blob_key_id: str) -> Key | None:
         """The key (live or deleted) a ciphertext header names, multi-Region ones too."""
@@ -526,6 +664,7 @@ class Service(AuditedCalls):
 
     def _delete(self, key: Key) -> ServiceEvent:
         del self._keys[key.key_id]
+        self._grants = {i: g for i, g in self._grants.items() if g.key_id != key.key_id}
         for name in self._aliases.names_of(key.key_id):
             del self._aliases[name]
         for material in key.materials:

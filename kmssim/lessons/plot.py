@@ -22,18 +22,6 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import matplotlib.dates as mdates
-import matplotlib.figure
-import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import LineCollection, PolyCollection
-from matplotlib.colors import to_rgb
-from matplotlib.legend_handler import HandlerTuple
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, Rectangle
-from matplotlib.ticker import MaxNLocator
-
 from kmssim.analysis.exposure import (
     Exposure,
     Record,
@@ -43,9 +31,23 @@ from kmssim.analysis.exposure import (
     locate,
     produced_by_version,
 )
-from kmssim.core import KMS, KeyHistory, Version
+from kmssim.core import KMS, KeyHistory, Version, requires_extra
 from kmssim.core.envelope import SealedRecord
 from kmssim.core.errors import ValidationException
+
+# Without matplotlib this says to install the [lessons] extra (kmssim.core.extras).
+with requires_extra("lessons", __name__):
+    import matplotlib.dates as mdates
+    import matplotlib.figure
+    import numpy as np
+    from matplotlib.axes import Axes
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import LineCollection, PolyCollection
+    from matplotlib.colors import to_rgb
+    from matplotlib.legend_handler import HandlerTuple
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch, Rectangle
+    from matplotlib.ticker import MaxNLocator
 
 __all__ = ["timeline", "blast_radius", "exposure", "Exposure", "Figure", "to_png", "new_figure",
            "timeline_size"]

@@ -34,9 +34,8 @@ def plot_costs(kms: KMS, *, keys: Iterable[str] | None = None, until: datetime |
     `kmssim.plot.Figure`, a matplotlib Figure that Jupyter shows as a PNG when it is
     the cell's value (a plain matplotlib Figure made without pyplot shows only as text).
     """
+    from kmssim.lessons.plot import Figure   # first: without matplotlib it names the extra
     from matplotlib.ticker import MaxNLocator, StrMethodFormatter
-
-    from kmssim.lessons.plot import Figure
 
     table = compare_pricing(kms, keys=keys, until=until)
     months = table.column("month")

@@ -43,8 +43,7 @@ def secret_timeline(kms: KMS, secrets: SecretsManager, secret_id: str, *,
     else ``aws/secretsmanager``). Returns a `kmssim.plot.Figure` (a PNG in Jupyter).
     """
     # matplotlib is imported when a picture is drawn, so importing kmssim never loads it.
-    from matplotlib.patches import Rectangle
-
+    # kmssim.lessons.plot comes first: without matplotlib, it names the extra to install.
     from kmssim.lessons.plot import (
         BAR_HIGH,
         BAR_LOW,
@@ -56,6 +55,7 @@ def secret_timeline(kms: KMS, secrets: SecretsManager, secret_id: str, *,
         timeline,
         tint,
     )
+    from matplotlib.patches import Rectangle
 
     periods = secret_periods(secrets, secret_id)
     name = secrets.describe_secret(SecretId=secret_id)["Name"]
@@ -122,10 +122,9 @@ def _key_of(secrets: SecretsManager, secret_id: str, periods: Any) -> str:
 def _relabel(ax: Any, name: str, versions: int, failures: int, failed: bool,
              pending: bool) -> None:
     """Add the secret's lane to the y axis and its symbols to the legend."""
+    from kmssim.lessons.plot import GREY, LANE_COLOURS, VERMILLION, tint
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
-
-    from kmssim.lessons.plot import GREY, LANE_COLOURS, VERMILLION, tint
 
     key_text = ax.get_yticklabels()[0].get_text()
     lines = [f"secret {name}", f"{versions} version{'s' if versions != 1 else ''}"]

@@ -6,9 +6,9 @@ controls show as panels, not as an error), that JupyterLab saves the panels' sta
 notebook (so a saved lesson reopened later shows each panel's last picture instead of
 "Error displaying widget: model not found"), and that a Jupyter kernel starts and runs
 lesson 1's first cells. ``--setup`` turns that saving on for this environment (it
-writes JupyterLab's ``overrides.json``; `scripts/lessons` does it every time). It prints one line per check (``ok`` or ``FAIL`` with what to
-do) and exits 0 only when every check passed, so a room's machines can be checked
-before the session with one line each.
+writes JupyterLab's ``overrides.json``; `scripts/lessons` does it every time). It prints
+one line per check (``ok`` or ``FAIL`` with what to do) and exits 0 only when every check
+passed, so a room's machines can be checked before the session with one line each.
 """
 
 from __future__ import annotations

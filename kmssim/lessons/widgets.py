@@ -25,15 +25,17 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-import ipywidgets as widgets
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-
 from kmssim.analysis.exposure import key_label
-from kmssim.core import KMS, KeyHistory, ServiceEvent
+from kmssim.core import KMS, KeyHistory, ServiceEvent, requires_extra
 from kmssim.core.envelope import SealedRecord, seal
 from kmssim.core.errors import HINT_LABEL, KMSError, ParamValidationError, aws_words
 from kmssim.lessons.plot import new_figure, timeline, timeline_size, to_png
+
+# Without ipywidgets or matplotlib this says to install the [lessons] extra.
+with requires_extra("lessons", __name__):
+    import ipywidgets as widgets
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["TimeControls", "RecordsPanel", "DecryptPanel", "ProgressBar", "explain"]
 
@@ -258,9 +260,7 @@ class TimeControls:
                 f"{n} version{'s' if n > 1 else ''})")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
-        bundle["text/plain"] = repr(self)
-        return bundle
+        return _widget_bundle(self.widget, repr(self), **kwargs)
 
     # -- internals ----------------------------------------------------------------
     def _run(self, act: Callable[[], T]) -> T | None:
@@ -317,6 +317,27 @@ class TimeControls:
                 'line-height:1.35">' + "".join(lines) + "</div>")
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def _widget_bundle(widget: widgets.Widget, text: str, **kwargs: Any) -> dict[str, Any]:
+    """What Jupyter shows for a panel: ``widget``'s live view, and ``text`` for strict nbval.
+
+    ipywidgets 8 gives every widget a ``_repr_mimebundle_``. ipywidgets 7 (the version Colab
+    ships) has none: a widget displays itself from ``_ipython_display_``, publishing the same
+    view reference, so under 7 the reference is written here as 7 writes it.
+    """
+    if hasattr(widget, "_repr_mimebundle_"):
+        bundle = dict(widget._repr_mimebundle_(**kwargs) or {})
+    else:
+        bundle = {WIDGET_VIEW: {"version_major": 2, "version_minor": 0,
+                                "model_id": widget.model_id}}
+        # ipywidgets 7 runs a widget's on_displayed callbacks once it is shown.
+        widget._handle_displayed(**kwargs)
+    bundle["text/plain"] = text
+    return bundle
+
+
 def _layout_signature(axes: Axes) -> tuple[Any, ...]:
     """What decides the side margins: the lengths of the lane labels' lines and the title."""
     lines = [len(line) for label in axes.get_yticklabels() for line in label.get_text().split("\n")]
@@ -365,9 +386,7 @@ class ProgressBar:
         return f"ProgressBar({self.description!r}, {self.widget.value}/{self.widget.max})"
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
-        bundle["text/plain"] = repr(self)
-        return bundle
+        return _widget_bundle(self.widget, repr(self), **kwargs)
 
 
 class RecordsPanel(TimeControls):
@@ -553,6 +572,4 @@ class DecryptPanel:
         return f"DecryptPanel(context {self.context_box.value!r}; {last})"[:110]
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
-        bundle["text/plain"] = repr(self)
-        return bundle
+        return _widget_bundle(self.widget, repr(self), **kwargs)

@@ -69,6 +69,11 @@ class AWSService:
                f"{self.kms_calls} KMS calls>"
 
     # -- naming -------------------------------------------------------------------
+    @property
+    def _endpoint(self) -> str:
+        """This service's endpoint, the value of kms:ViaService for its KMS requests."""
+        return f"{self.service}.{self.kms.region}.amazonaws.com"
+
     def _arn(self, resource: str) -> str:
         return f"arn:aws:{self.service}:{self.kms.region}:{self.kms.account_id}:{resource}"
 
@@ -150,7 +155,10 @@ def api(name: str, *, required: tuple[str, ...] = (), resource: str | None = Non
         def call(self: AWSService, *args: Any, **kwargs: Any) -> Any:
             try:
                 _check_arguments(accepted, required, args, kwargs)
-                with self._attributed(self._resource_name(kwargs.get(resource or ""))):
+                # KMS requests made here are made through this service: kms:ViaService
+                # (AWS managed keys allow use only this way).
+                with self._attributed(self._resource_name(kwargs.get(resource or ""))), \
+                        self.kms.via_service(self._endpoint):
                     return method(self, **kwargs)
             except AWSServiceError as error:
                 if error.operation is None:

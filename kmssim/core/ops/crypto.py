@@ -84,6 +84,7 @@ class CryptoOps(Service):
                 f"Key '{key.arn}' does not exist",
                 hint=f"The key was deleted on {key.history[-1].at.date().isoformat()}; its "
                      "key material is gone and this ciphertext can never be decrypted.")
+        self._authorize(key, "ReEncryptFrom" if source else None)
         if key_ref is not None:
             named = self._key(key_ref, parameter="SourceKeyId" if source else "KeyId")
             if named is not key:
@@ -257,7 +258,8 @@ class CryptoOps(Service):
         a rotation, to another key after a manual rotation, or to a new encryption
         context. RSA ciphertext is re-encrypted too (name the RSA key as ``SourceKeyId``
         with ``SourceEncryptionAlgorithm``), and an RSA key can be the destination
-        (``DestinationEncryptionAlgorithm``; its ciphertext has no key material id). Returns ``CiphertextBlob``, ``SourceKeyId``, ``KeyId`` (destination),
+        (``DestinationEncryptionAlgorithm``; its ciphertext has no key material id).
+        Returns ``CiphertextBlob``, ``SourceKeyId``, ``KeyId`` (destination),
         the algorithms and ``SourceKeyMaterialId`` / ``DestinationKeyMaterialId``.
         Raises what `decrypt` and `encrypt` raise.
         """

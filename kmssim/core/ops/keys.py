@@ -10,7 +10,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from kmssim.core import params
+from kmssim.core import params, policy
 from kmssim.core.calls import operation
 from kmssim.core.errors import (
     AlreadyExistsException,
@@ -23,6 +23,7 @@ from kmssim.core.errors import (
     ValidationException,
 )
 from kmssim.core.keys import SYMMETRIC, Key, KeyMaterial
+from kmssim.core.ops.policies import key_policy_document
 from kmssim.core.ops.signing import (
     ECC_CURVES,
     new_private_key,
@@ -62,21 +63,6 @@ _ALIAS_NAME = re.compile(r"^alias/[a-zA-Z0-9/_-]+$")
 _ALIAS_PATTERN = re.compile(r"^[a-zA-Z0-9:/_-]+$")     # the model's AliasName pattern
 _ALIASES_PER_KEY = 50
 _TAGS_PER_KEY = 50
-# The default key policy exactly as GetKeyPolicy returns it: AWS pretty-prints it with
-# " : " separators and two-space indents (botocore examples-1.json, GetKeyPolicy).
-_DEFAULT_POLICY = """{
-  "Version" : "2012-10-17",
-  "Id" : "key-default-1",
-  "Statement" : [ {
-    "Sid" : "Enable IAM User Permissions",
-    "Effect" : "Allow",
-    "Principal" : {
-      "AWS" : "arn:aws:iam::%s:root"
-    },
-    "Action" : "kms:*",
-    "Resource" : "*"
-  } ]
-}"""
 
 
 class KeyOps(Service):
@@ -101,7 +87,8 @@ class KeyOps(Service):
         else:
             materials = (self._new_material(None),)
         key = Key(key_id, self._arn("key/" + key_id), self.now, key_spec, key_usage,
-                  description, manager, materials, policy=_DEFAULT_POLICY % self.account_id,
+                  description, manager, materials,
+                  policy=policy.default_key_policy(self.account_id),
                   ordinal=len(self._keys) + len(self._deleted), origin=origin,
                   multi_region=multi_region, primary_region=self.region if multi_region else None)
         key.set_state("PendingImport" if origin == "EXTERNAL" else "Enabled", self.now)
@@ -118,6 +105,8 @@ class KeyOps(Service):
         # change that, so the schedule is set here once and for all.
         entry = self.clock.schedule(key.start_schedule(365, self.now), "rotate", key.key_id)
         self._aliases[alias] = (key.key_id, self.now, self.now)
+        # AWS's own policy for it: use through the service, read it directly, manage never.
+        key.policy = policy.aws_managed_key_policy(service, self.account_id, self.region)
 
         def forget() -> None:
             del self._keys[key.key_id], self._aliases[alias]
@@ -195,12 +184,16 @@ class KeyOps(Service):
         if CustomKeyStoreId is not None or XksKeyId is not None:
             raise UnsupportedOperationException("kmssim does not model custom key stores.")
         tags = self._tags(Tags or [])
-        policy = None if Policy is None else params.text("Policy", Policy, low=1, high=32768)
+        document = None
+        if Policy is not None:
+            # Checked before the key exists, against a stand-in ARN for the key to be made.
+            document = key_policy_document(self, Policy, self._arn("key/*"),
+                                           BypassPolicyLockoutSafetyCheck)
         key = self._make_key(spec, usage, description, "CUSTOMER", origin=origin,
                              multi_region=multi_region)
         key.tags.update(tags)
-        if policy is not None:
-            key.policy = policy
+        if document is not None:
+            key.policy = document.text
         self._touch(key)
         return {"KeyMetadata": self._metadata(key)}
 
@@ -377,7 +370,7 @@ class KeyOps(Service):
         key.set_state("Disabled", self.now)
         return {"KeyId": key.arn}
 
-    # -- tags and policy (kept, not enforced) ----------------------------------
+    # -- tags ----------------------------------------------------------------
     @operation("TagResource", required=("KeyId", "Tags"))
     def tag_resource(self, KeyId: str, Tags: list[dict[str, str]]) -> dict[str, Any]:
         """Add or replace tags on a customer managed key. Returns ``{}``."""
@@ -409,13 +402,6 @@ class KeyOps(Service):
         self._touch(key)
         tags, fields = page(sorted(key.tags.items()), Limit, Marker, default=50, high=50)
         return {"Tags": [{"TagKey": k, "TagValue": v} for k, v in tags], **fields}
-
-    @operation("GetKeyPolicy", required=("KeyId",))
-    def get_key_policy(self, KeyId: str, PolicyName: str | None = None) -> dict[str, Any]:
-        """Return the key policy document (kmssim stores policies but does not enforce them)."""
-        key = self._key(KeyId, aliases=False)
-        self._touch(key)
-        return {"Policy": key.policy, "PolicyName": "default"}
 
     # -- aliases ------------------------------------------------------------
     def _alias_name(self, name: Any, *, creating: bool) -> str:
@@ -492,7 +478,10 @@ class KeyOps(Service):
     def delete_alias(self, AliasName: str) -> dict[str, Any]:
         """Delete an alias (the key is unaffected). Returns ``{}``."""
         name = self._alias_name(AliasName, creating=False)
-        self._touch(self._keys[self._aliases[name][0]])
+        key = self._keys[self._aliases[name][0]]
+        self._note(key)
+        self._authorize(key)
+        self._touch(key)
         del self._aliases[name]
         return {}
 

@@ -4,7 +4,7 @@
 not (and a gentle reminder when it is still ``None``). The expected answers are not
 typed in anywhere: each exercise runs its own small scenario on a fresh, seeded `KMS`
 the first time it is checked, so they always agree with what the simulator does.
-Each lesson's exercises and scenarios live in one module, ``lesson1`` to ``lesson7``.
+Each lesson's exercises and scenarios live in one module, ``lesson1`` to ``lesson8``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from kmssim.lessons.exercises import (
     lesson5,
     lesson6,
     lesson7,
+    lesson8,
 )
 
 __all__ = ["Exercise", "Verdict", "EXERCISES", "check", "evaluate", "expected", "material"]
@@ -29,7 +30,7 @@ __all__ = ["Exercise", "Verdict", "EXERCISES", "check", "evaluate", "expected", 
 #: Every exercise by id, in lesson order.
 EXERCISES: dict[str, Exercise] = {
     exercise.exercise_id: exercise
-    for lesson in (lesson1, lesson2, lesson3, lesson4, lesson5, lesson6, lesson7)
+    for lesson in (lesson1, lesson2, lesson3, lesson4, lesson5, lesson6, lesson7, lesson8)
     for exercise in lesson.EXERCISES
 }
 

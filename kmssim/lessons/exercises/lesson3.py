@@ -57,7 +57,7 @@ def _strategy_that_locks_out_a_leaked_data_key() -> str:
             record = rewrap(kms, record)
         else:
             record = seal(kms, key_id, unseal(kms, record), record.context)
-        if error_code(lambda: open_with_data_key(record, leaked)) is not None:
+        if error_code(functools.partial(open_with_data_key, record, leaked)) is not None:
             return strategy
     raise AssertionError("no strategy locked the leaked data key out")  # pragma: no cover
 

@@ -56,19 +56,18 @@ def _strategy_for_a_60_day_policy() -> str:
         key_id = new_key(kms)
         kms.create_alias(AliasName="alias/cards", TargetKeyId=key_id)
         if strategy == "automatic":
-            if error_code(lambda: kms.enable_key_rotation(KeyId=key_id,
-                                                          RotationPeriodInDays=60)):
+            if error_code(functools.partial(kms.enable_key_rotation, KeyId=key_id,
+                                  RotationPeriodInDays=60)):
                 continue
             return strategy  # pragma: no cover - KMS refuses periods under 90 days
         ok = True
         for _ in range(61):                 # every 60 days for ten years
             kms.advance(days=60)
             if strategy == "on-demand":
-                ok = error_code(lambda: kms.rotate_key_on_demand(KeyId=key_id)) is None
+                ok = error_code(functools.partial(kms.rotate_key_on_demand, KeyId=key_id)) is None
             else:
-                new = new_key(kms)
-                ok = error_code(lambda: kms.update_alias(AliasName="alias/cards",
-                                                         TargetKeyId=new)) is None
+                ok = error_code(functools.partial(kms.update_alias, AliasName="alias/cards",
+                                        TargetKeyId=new_key(kms))) is None
             if not ok:
                 break
         if ok:
