@@ -159,3 +159,11 @@ def test_a_marker_with_a_non_ascii_digit_is_an_invalid_marker_not_a_crash(kms: K
     from kmssim.core.errors import InvalidMarkerException
     with pytest.raises(InvalidMarkerException):
         kms.list_keys(Marker="kmssim:²")     # "²".isdigit() is True, int("²") fails
+
+
+def test_members_the_model_leaves_optional_are_never_a_python_type_error(kms: KMS) -> None:
+    # ReEncrypt's model requires only DestinationKeyId: a call without CiphertextBlob reaches
+    # the service, which refuses it as Decrypt does, never with a bare TypeError.
+    key = key_of(kms)
+    with pytest.raises(ValidationException, match="CiphertextBlob"):
+        kms.re_encrypt(DestinationKeyId=key)

@@ -244,7 +244,7 @@ class CryptoOps(Service):
                 "EncryptionAlgorithm": SYMMETRIC, "KeyMaterialId": material.material_id}
 
     @operation("ReEncrypt", required=("CiphertextBlob", "DestinationKeyId"))
-    def re_encrypt(self, CiphertextBlob: bytes, DestinationKeyId: str,
+    def re_encrypt(self, CiphertextBlob: bytes | None = None, DestinationKeyId: str = "",
                    SourceEncryptionContext: dict[str, str] | None = None,
                    SourceKeyId: str | None = None,
                    DestinationEncryptionContext: dict[str, str] | None = None,
