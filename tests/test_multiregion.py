@@ -204,3 +204,20 @@ def test_a_cloud_saves_and_loads(cloud: Cloud, tmp_path: Path) -> None:
     assert replica.decrypt(CiphertextBlob=blob)["Plaintext"] == b"saved"
     assert replica.describe_key(KeyId=key)["KeyMetadata"]["CurrentKeyMaterialId"] == \
         loaded.region("us-east-1").describe_key(KeyId=key)["KeyMetadata"]["CurrentKeyMaterialId"]
+
+
+def test_a_replicas_key_policy_is_validated_as_create_keys_is(cloud: Cloud) -> None:
+    from kmssim.core.errors import MalformedPolicyDocumentException
+
+    east, west = cloud.region("us-east-1"), cloud.region("us-west-2")
+    key = east.create_key(MultiRegion=True)["KeyMetadata"]["KeyId"]
+    # AWS refuses a key policy that is not a JSON policy document (the model's CreateKey
+    # and ReplicateKey Policy docs); nothing is replicated.
+    with pytest.raises(MalformedPolicyDocumentException):
+        east.replicate_key(KeyId=key, ReplicaRegion="us-west-2", Policy="my policy")
+    with pytest.raises(NotFoundException):
+        west.describe_key(KeyId=key)
+    own = json.loads(east.get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+    own["Statement"][0]["Sid"] = "Replica's own policy"
+    made = east.replicate_key(KeyId=key, ReplicaRegion="us-west-2", Policy=json.dumps(own))
+    assert json.loads(made["ReplicaPolicy"])["Statement"][0]["Sid"] == "Replica's own policy"

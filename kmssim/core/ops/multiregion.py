@@ -22,6 +22,7 @@ from kmssim.core.errors import (
     ValidationException,
 )
 from kmssim.core.keys import Key
+from kmssim.core.ops.policies import key_policy_document
 from kmssim.core.state import Service
 
 __all__ = ["MultiRegionOps"]
@@ -86,11 +87,16 @@ class MultiRegionOps(Service):
         target = self._cloud.region(region)
         if key.key_id in target._keys:
             raise AlreadyExistsException(f"Key {key.key_id} already exists in {region}.")
+        # The replica's own key policy is checked as CreateKey checks one, before anything
+        # is made; without one, the replica takes the primary's policy.
+        document = (None if Policy is None else
+                    key_policy_document(self, Policy, target._arn("key/" + key.key_id),
+                                        BypassPolicyLockoutSafetyCheck))
         self._touch(key)
         replica = Key(key.key_id, target._arn("key/" + key.key_id), target.now, key.key_spec,
                       key.key_usage, description, key.manager,
                       () if key.external else key.materials,
-                      policy=Policy if Policy is not None else key.policy,
+                      policy=key.policy if document is None else document.text,
                       ordinal=len(target._keys) + len(target._deleted), origin=key.origin,
                       multi_region=True, primary_region=self.region)
         replica.tags.update(tags)
