@@ -17,6 +17,7 @@ open and nothing is shown twice. Artists carry a ``gid`` (``"kmssim-version"``,
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -42,15 +43,21 @@ with requires_extra("lessons", __name__):
     import numpy as np
     from matplotlib.axes import Axes
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.collections import LineCollection, PolyCollection
+    from matplotlib.collections import LineCollection, PathCollection, PolyCollection
     from matplotlib.colors import to_rgb
     from matplotlib.legend_handler import HandlerTuple
     from matplotlib.lines import Line2D
+    from matplotlib.font_manager import FontProperties
     from matplotlib.patches import Patch, Rectangle
+    from matplotlib.path import Path
+    from matplotlib.textpath import TextPath, TextToPath
     from matplotlib.ticker import MaxNLocator
+    from matplotlib.transforms import (
+        Affine2D, Bbox, ScaledTranslation, blended_transform_factory,
+    )
 
 __all__ = ["timeline", "blast_radius", "exposure", "Exposure", "Figure", "to_png", "new_figure",
-           "timeline_size"]
+           "timeline_size", "lane_labels", "version_labels", "LabelCollection"]
 
 RGB = tuple[float, float, float]
 
@@ -85,6 +92,18 @@ STATE_STYLE: dict[str, dict[str, Any]] = {
 BAR_LOW, BAR_HIGH = -0.06, 0.32
 STRIP_LOW, STRIP_HIGH = -0.42, -0.14
 DPI = 100
+# A new timeline figure is laid out by hand, in inches, not by constrained layout, which
+# measures every lane label and tick on each draw (half the time of a 50-key picture).
+# The first ROOMY_LANES lanes get LANE_IN each, further lanes FLEET_LANE_IN: a fleet of 50
+# keys stays readable without a 4,000-pixel-tall PNG.
+ROOMY_LANES, LANE_IN, FLEET_LANE_IN = 4, 0.85, 0.34
+TITLE_IN = 0.36           # above the plot
+LEGEND_GAP_IN = 0.22      # from the plot's bottom edge to the legend (the dates go between)
+LEGEND_ROW_IN = 0.185     # one row of legend entries
+LEGEND_COLUMNS = 4
+RIGHT_IN = 0.25           # right of the plot (its x range already has room after "now")
+LABEL_PAD_PT = 5.0        # between a lane label and the plot
+LABEL_SIZE = 8.0          # points, lane labels
 MIN_STRIP_PX = 4          # the narrowest a version's records-per-version bar is drawn
 _EPOCH = mdates.date2num(datetime(1970, 1, 1, tzinfo=UTC))
 
@@ -114,8 +133,106 @@ def new_figure(width: float, height: float) -> Figure:
 
 
 def timeline_size(lanes: int) -> tuple[float, float]:
-    """Width and height in inches of a timeline figure with this many key lanes."""
-    return 9.0, max(2.6, 1.25 + 0.85 * lanes)
+    """Width and height in inches of a timeline figure with this many key lanes (and two
+    rows of legend)."""
+    roomy, more = min(lanes, ROOMY_LANES), max(lanes - ROOMY_LANES, 0)
+    return 9.0, max(2.6, 1.25 + LANE_IN * roomy + FLEET_LANE_IN * more)
+
+
+def lane_labels(ax: Axes) -> list[str]:
+    """The lane labels of a timeline on ``ax``, top lane first ("alias/orders\n6 versions")."""
+    return [text for collection in ax.collections
+            if isinstance(collection, LabelCollection)
+            and collection.get_gid() == "kmssim-lane-label" for text in collection.strings]
+
+
+_TEXT_SIZER = TextToPath()
+
+
+def _text_width_in(lines: Iterable[str], size: float) -> float:
+    """Roughly the width in inches of the widest of ``lines`` at ``size`` points: the few
+    longest are measured (the font is proportional, so the longest is not always the
+    widest), with a little slack for hinting."""
+    longest = sorted(set(lines), key=len, reverse=True)[:6]
+    return max(map(_width_pt, longest, [size] * len(longest)), default=0.0) * 1.04 / 72
+
+
+@functools.lru_cache(maxsize=1024)
+def _width_pt(line: str, size: float) -> float:
+    return float(_TEXT_SIZER.get_text_width_height_descent(
+        line, FontProperties(size=size), ismath=False)[0])
+
+
+class LabelCollection(PathCollection):
+    """Many short labels ("v12", "v3\\n1,024") drawn as one artist.
+
+    A matplotlib `Text` costs about a millisecond to lay out and draw, so a 50-key,
+    10-year timeline with a label in every bar would spend seconds on them. Here each
+    label is a path of glyph outlines (`TextPath`, cached per line of text), sized in
+    points and placed at a point in data coordinates; ``strings`` holds the texts, in
+    drawing order, for tests and screen readers.
+    """
+
+    def __init__(self, ax: Axes, strings: list[str], paths: list[Path],
+                 at: list[tuple[float, float]], **kwargs: Any) -> None:
+        root = ax.get_figure(root=True)
+        assert root is not None
+        # Paths in points, scaled with the figure's dpi (also when saved at another dpi).
+        points = Affine2D().scale(1 / 72) + root.dpi_scale_trans
+        super().__init__(paths, offsets=np.asarray(at, float).reshape(-1, 2),
+                         offset_transform=ax.transData, **kwargs)
+        self.set_transform(points)
+        self.strings = list(strings)
+
+    def get_window_extent(self, renderer: Any = None) -> Any:
+        """Where the labels are on the canvas, so layouts and tight bounding boxes make
+        room for them (a collection's own extent counts only data-placed paths)."""
+        transform = self.get_transform()
+        where = self.get_offset_transform().transform(self.get_offsets())
+        boxes = [path.get_extents(transform).translated(x, y)
+                 for path, (x, y) in zip(self.get_paths(), where, strict=True)]
+        return Bbox.union(boxes) if boxes else Bbox.null()
+
+
+def version_labels(ax: Axes) -> list[str]:
+    """The version labels of a timeline on ``ax`` ("v1", "v3\\n1,024", "v6 · 12"), lane by
+    lane, oldest version first."""
+    return [text for collection in ax.collections
+            if isinstance(collection, LabelCollection)
+            and collection.get_gid() == "kmssim-version-label"
+            for text in collection.strings]
+
+
+@functools.lru_cache(maxsize=4096)
+def _line_glyphs(line: str, size: float) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """One line of text as glyph outlines in points (baseline at 0), and its ink's left and
+    right edges."""
+    path = TextPath((0, 0), line, size=size)
+    if not len(path.vertices):
+        return np.zeros((0, 2)), np.zeros(0, np.uint8), 0.0, 0.0
+    extents = path.get_extents()
+    return path.vertices.copy(), path.codes.copy(), extents.x0, extents.x1
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_path(text: str, size: float, align: str, shift_pt: float = 0.0
+                ) -> tuple[Path, tuple[float, float, float, float]]:
+    """``text`` (lines split on "\\n") as one path in points, centred vertically on 0 and
+    centred (``align="center"``), starting (``"left"``) or ending (``"right"``) at
+    ``shift_pt``; and its box."""
+    lines = text.split("\n")
+    pitch = 1.09 * size
+    top_baseline = (len(lines) - 1) / 2 * pitch - 0.365 * size
+    verts, codes, left, right = [], [], np.inf, -np.inf
+    for index, line in enumerate(lines):
+        v, c, x0, x1 = _line_glyphs(line, size)
+        dx = shift_pt - {"center": (x0 + x1) / 2, "left": x0, "right": x1}[align]
+        verts.append(v + (dx, top_baseline - index * pitch))
+        codes.append(c)
+        left, right = min(left, x0 + dx), max(right, x1 + dx)
+    low = top_baseline - (len(lines) - 1) * pitch - 0.25 * size
+    high = top_baseline + 0.75 * size
+    return Path(np.concatenate(verts), np.concatenate(codes)), (left, low, right, high)
 
 
 def date_number(when: datetime) -> float:
@@ -193,22 +310,40 @@ def timeline(kms: KMS, keys: str | Iterable[str] | None = None, *, ax: Axes | No
     figure = None
     if ax is None:
         figure = new_figure(*timeline_size(len(histories)))
+        figure.set_layout_engine("none")     # laid out by `_lay_out`, below
         ax = figure.axes[0]
+    root = ax.get_figure(root=True)
+    assert root is not None
     now = kms.now
+    from_records = records is not None
     counts, times = _ciphertexts(kms, records) if show_ciphertexts else ({}, {})
     lo = min((h.created for h in histories), default=now)
     hi = max([now] + [h.next_rotation for h in histories if h.next_rotation])
     span = max(date_number(hi) - date_number(lo), 30.0)
     ax.set_xlim(date_number(lo) - 0.02 * span, date_number(lo) + 1.05 * span)
+    if figure is not None:
+        width_in, height_in = figure.get_figwidth(), figure.get_figheight()
+        plot_in = height_in - TITLE_IN - LEGEND_GAP_IN - 2 * LEGEND_ROW_IN - 0.1
+    else:
+        box = ax.get_position()
+        width_in, plot_in = root.get_figwidth(), box.height * root.get_figheight()
+    # Room above the top lane for "now": a fixed height, not a share of a lane.
+    top = BAR_HIGH + max(0.30, 0.24 * (len(histories) + 0.17) / plot_in)
+    pitch_in = plot_in / (len(histories) - 1 + 0.55 + top)
+    labels = _lane_labels(histories, counts, from_records, pitch_in)
+    left_in = (_text_width_in((line for label in labels for line in label.split("\n")),
+                              LABEL_SIZE) + LABEL_PAD_PT / 72 + 0.08)
     # Roughly how many pixels a day takes, to decide which labels fit in their bars.
-    root = ax.get_figure(root=True)
-    assert root is not None
-    px_per_day = root.get_figwidth() * root.dpi * 0.82 / (1.07 * span)
-    painter = _Painter(ax, now, counts, times, px_per_day)
+    if figure is not None:
+        px_per_day = (width_in - left_in - RIGHT_IN) * root.dpi / (1.07 * span)
+    else:
+        px_per_day = width_in * root.dpi * 0.82 / (1.07 * span)
+    painter = _Painter(ax, now, counts, times, px_per_day,
+                       bar_pt=(BAR_HIGH - BAR_LOW) * pitch_in * 72)
     for lane, history in enumerate(histories):
         in_lane = sum(counts.get((history.key_id, v.material_id), 0) for v in history.versions)
         painter.lane(-lane, history, LANE_COLOURS[lane % len(LANE_COLOURS)],
-                     aggregated=records is not None or in_lane > aggregate_above)
+                     aggregated=from_records or in_lane > aggregate_above)
     painter.finish()
     ax.axvline(date_number(now), color=BLACK, linestyle=(0, (4, 3)), linewidth=1.1, alpha=0.75,
                gid="kmssim-now", zorder=4)
@@ -216,8 +351,62 @@ def timeline(kms: KMS, keys: str | Iterable[str] | None = None, *, ax: Axes | No
                 xytext=(-3, -3), textcoords="offset points", ha="right", va="top", fontsize=8,
                 color="#333333", bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none",
                                            alpha=0.8), zorder=6)
-    _decorate(ax, histories, counts, painter.present, title, records is not None)
+    legend = _decorate(ax, histories, labels, top, painter.present, title, from_records)
+    if figure is not None:
+        _lay_out(figure, ax, len(histories), left_in, legend)
     return figure if figure is not None else ax
+
+
+def _lay_out(figure: Figure, ax: Axes, lanes: int, left_in: float, legend: Any) -> None:
+    """Place the plot in a new figure by hand: the lane labels' width on the left, the
+    title above, the dates and the legend's rows below (a third row makes the figure
+    taller, not the plot smaller). The legend starts under the plot, or further left if
+    it would not fit."""
+    labels = [text.get_text() for text in legend.get_texts()]
+    legend_rows = -(-len(labels) // LEGEND_COLUMNS)
+    # Filled column by column as matplotlib does (the first columns take one more entry);
+    # each column is as wide as its longest entry.
+    em = 8 / 72
+    short, long = divmod(len(labels), LEGEND_COLUMNS)
+    sizes = [short + 1] * long + [short] * (LEGEND_COLUMNS - long)
+    starts = np.cumsum([0, *sizes])
+    columns = [labels[i:j] for i, j in zip(starts[:-1], starts[1:], strict=True) if j > i]
+    legend_in = (sum(_text_width_in(column, 8) + 2.4 * em for column in columns)
+                 + 1.4 * em * (len(columns) - 1))
+    width_in, height_in = timeline_size(lanes)
+    legend.set_bbox_to_anchor(
+        (min(left_in, max(width_in - 0.05 - legend_in, 0.05)) / width_in, 0.0),
+        transform=blended_transform_factory(figure.transFigure, ax.transAxes)
+        + ScaledTranslation(0, -LEGEND_GAP_IN, figure.dpi_scale_trans))
+    height_in += LEGEND_ROW_IN * max(legend_rows - 2, 0)
+    figure.set_figheight(height_in)
+    bottom_in = LEGEND_GAP_IN + LEGEND_ROW_IN * legend_rows + 0.1
+    ax.set_position((left_in / width_in, bottom_in / height_in,
+                     (width_in - left_in - RIGHT_IN) / width_in,
+                     (height_in - bottom_in - TITLE_IN) / height_in))
+
+
+def _lane_labels(histories: list[KeyHistory], counts: dict[Where, int], from_records: bool,
+                 pitch_in: float) -> list[str]:
+    """Each lane's label: name, versions, ciphertexts (if counted), and whether the key is
+    deleted; one line each, or two lines where lanes are too close for more."""
+    labels = []
+    made = "record" if from_records else "ciphertext"
+    for history in histories:
+        deleted = history.state == "Deleted"
+        lines = [key_label(history), _plural(len(history.versions), "version")]
+        if counts:
+            # A deleted key's lane says what its ciphertexts are now, not "3 ciphertexts"
+            # beside a bare "deleted" that reads as if the ciphertexts were deleted.
+            wrapped = sum(counts.get((history.key_id, v.material_id), 0)
+                          for v in history.versions)
+            lines.append(_plural(wrapped, made) + (" unreadable" if deleted else ""))
+        if deleted:
+            lines.append("key deleted")
+        if len(lines) > 2 and len(lines) * LABEL_SIZE * 1.2 / 72 > 0.92 * pitch_in:
+            lines = [" · ".join([lines[0], *lines[3:]]), ", ".join(lines[1:3])]
+        labels.append("\n".join(lines))
+    return labels
 
 
 Where = tuple[str, str]   # (key id, key material id)
@@ -236,25 +425,51 @@ class _Painter:
     """Draws the lanes of one timeline and notes what it drew, for the legend."""
 
     def __init__(self, ax: Axes, now: datetime, counts: dict[Where, int],
-                 times: dict[Where, list[datetime]], px_per_day: float) -> None:
+                 times: dict[Where, list[datetime]], px_per_day: float,
+                 bar_pt: float = 30.0) -> None:
         self.ax, self.now, self.counts, self.times = ax, now, counts, times
         self.px_per_day = px_per_day
+        # Labels in a bar fit its height: 8 points in a roomy lane, smaller in a fleet's; a
+        # count under the name only where two lines fit.
+        self.name_size = min(8.0, 0.62 * bar_pt)
+        self.marker_scale = min(1.0, bar_pt / 16.0)     # smaller markers on a fleet's bars
+        self.two_lines = bar_pt >= 17.0
         self.present: set[str] = set()
         # Markers of every lane, drawn by `finish` as one artist per kind of mark.
         self.rotations: dict[str, list[float]] = {kind: [] for kind in ROTATION_STYLE}
         self.rotation_ys: dict[str, list[float]] = {kind: [] for kind in ROTATION_STYLE}
         self.upcoming: list[tuple[tuple[float, float], tuple[float, float]]] = []
         self.deleted: list[tuple[float, float]] = []
+        # (text, glyph path, where, ink, (box, fill) or None): every version label.
+        self.label_texts: list[tuple[str, Path, tuple[float, float], str,
+                                     tuple[tuple[float, float, float, float], RGB] | None]] = []
 
     def finish(self) -> None:
         """Draw the marks gathered from every lane: one artist per kind, not per lane."""
         ax = self.ax
+        if self.label_texts:
+            boxed = [(where, box) for _, _, where, _, box in self.label_texts if box]
+            if boxed:
+                pad = 1.0
+                ax.add_collection(LabelCollection(
+                    ax, [], [Path.unit_rectangle().transformed(
+                        Affine2D().scale(x1 - x0 + 2 * pad, y1 - y0 + 2 * pad)
+                        .translate(x0 - pad, y0 - pad)) for _, ((x0, y0, x1, y1), _) in boxed],
+                    [where for where, _ in boxed], facecolors=[fill for _, (_, fill) in boxed],
+                    edgecolors="none", linewidths=0, gid="kmssim-version-label-box",
+                    zorder=4.4, clip_on=False), autolim=False)
+            ax.add_collection(LabelCollection(
+                ax, [t[0] for t in self.label_texts], [t[1] for t in self.label_texts],
+                [t[2] for t in self.label_texts], facecolors=[t[3] for t in self.label_texts],
+                edgecolors="none", linewidths=0, gid="kmssim-version-label", zorder=4.5,
+                clip_on=False), autolim=False)
         for kind, style in ROTATION_STYLE.items():
             self._stacks(kind)
             if self.rotations[kind]:
                 ax.add_line(Line2D(self.rotations[kind], self.rotation_ys[kind],
                                    linestyle="none", marker=style["marker"],
-                                   markersize=6 if kind == "AUTOMATIC" else 5.5,
+                                   markersize=(6 if kind == "AUTOMATIC" else 5.5)
+                                   * self.marker_scale,
                                    color=style["color"], markeredgecolor="white",
                                    markeredgewidth=0.8, gid=f"kmssim-rotation-{kind}", zorder=5))
                 self.present.add(kind)
@@ -307,14 +522,15 @@ class _Painter:
         if alive:
             edges[-1], widths[-1] = BLACK, 1.2
             self.present.add("current")
-        ax.add_collection(PolyCollection(
-            [((start, low), (start, high), (stop, high), (stop, low))
-             for start, stop in zip(starts, ends, strict=True)],
-            facecolors=fills, edgecolors=edges, linewidths=widths, gid="kmssim-version",
-            zorder=2))
+        xs = np.asarray([starts, starts, ends, ends]).T
+        ys = np.broadcast_to(np.asarray([low, high, high, low]), xs.shape)
+        ax.add_collection(PolyCollection(   # an (N, 4, 2) array: matplotlib's fast path
+            np.stack([xs, ys], axis=-1), facecolors=fills, edgecolors=edges, linewidths=widths,
+            gid="kmssim-version", zorder=2))
         self.present.add("version")
         counts = [self.counts.get((history.key_id, v.material_id), 0) for v in versions]
-        self.labels(middle, versions, starts, ends, fills, counts, alive)
+        shaded = any(change.state in STATE_STYLE for change in history.states)
+        self.labels(middle, versions, starts, ends, fills, counts, alive, shaded)
         self.shade_states(y, history)
         for kind in ROTATION_STYLE:
             at = [s for v, s in zip(versions, starts, strict=True) if v.rotation_type == kind]
@@ -332,30 +548,37 @@ class _Painter:
             self.ciphertexts(y, history, starts, ends, fills, counts, aggregated)
 
     def labels(self, middle: float, versions: Sequence[Version], starts: list[float],
-               ends: list[float], fills: list[RGB], counts: list[int], alive: bool) -> None:
-        """"vN" (and its count) inside each bar wide enough; the current one beside it."""
+               ends: list[float], fills: list[RGB], counts: list[int], alive: bool,
+               shaded: bool) -> None:
+        """"vN" (and its count) inside each bar wide enough; the current one beside it.
+        Gathered here, drawn by `finish` as one collection for every lane.
+
+        A bar is wide enough when it holds the lane's longest name ("v41"), so a lane of
+        equal bars is labelled all along or not at all, never v1 to v9 and then nothing."""
         with_counts = sum(counts) > 0
+        size, char_px = self.name_size, 6.5 * self.name_size / 8.0
+        name_px = char_px * len(f"v{versions[-1].number}") + 4 if versions else 0.0
         for version, start, stop, fill, n in zip(versions, starts, ends, fills, counts,
                                                  strict=True):
             width_px = (stop - start) * self.px_per_day
             name, number = f"v{version.number}", _count(n)
-            if with_counts and width_px >= 6.5 * max(len(name), len(number)) + 4:
-                text, size = f"{name}\n{number}", 7.0
-            elif width_px >= 6.5 * len(name) + 4:
-                text, size = name, 8.0
+            if (with_counts and self.two_lines
+                    and width_px >= max(name_px, 6.5 * len(number) + 4)):
+                text, text_size = f"{name}\n{number}", 7.0
+            elif width_px >= name_px:
+                text, text_size = name, size
             elif version.retired is None and alive:
                 # The current version has only just started: name it beside its bar.
-                self.ax.annotate(f"{name} · {number}" if with_counts else name, (stop, middle),
-                                 xytext=(4, 0), textcoords="offset points", ha="left",
-                                 va="center", fontsize=7, gid="kmssim-version-label", zorder=6)
+                text = f"{name} · {number}" if with_counts else name
+                path, _ = _label_path(text, 7.0, "left", 4.0)
+                self.label_texts.append((text, path, (stop, middle), BLACK, None))
                 continue
             else:
                 continue
-            self.ax.text((start + stop) / 2, middle, text, ha="center", va="center",
-                         fontsize=size, color=_ink(fill), linespacing=1.0,
-                         gid="kmssim-version-label", zorder=4.5,
-                         # A box of the bar's own colour: invisible, except over hatching.
-                         bbox=dict(boxstyle="round,pad=0.1", facecolor=fill, edgecolor="none"))
+            # Over hatching, a box of the bar's own colour behind the label keeps it legible.
+            path, box = _label_path(text, text_size, "center")
+            self.label_texts.append((text, path, ((start + stop) / 2, middle), _ink(fill),
+                                     (box, fill) if shaded else None))
 
     def shade_states(self, y: float, history: KeyHistory) -> None:
         """Wash and hatch the lane, over its bars, while the key was disabled or pending
@@ -410,25 +633,24 @@ class _Painter:
         self.present.add("ticks")
 
 
-def _decorate(ax: Axes, histories: list[KeyHistory], counts: dict[tuple[str, str], int],
-              present: set[str], title: str | None, from_records: bool) -> None:
+def _decorate(ax: Axes, histories: list[KeyHistory], labels: list[str], top: float,
+              present: set[str], title: str | None, from_records: bool) -> Any:
+    """Lane labels, date axis, title and legend; returns the legend."""
     n = len(histories)
-    ax.set_ylim(-(n - 1) - 0.55, 0.62)
-    labels = []
-    for history in histories:
-        wrapped = sum(counts.get((history.key_id, v.material_id), 0) for v in history.versions)
-        deleted = history.state == "Deleted"
-        lines = [key_label(history), _plural(len(history.versions), "version")]
-        if counts:
-            # A deleted key's lane says what its ciphertexts are now, not "3 ciphertexts"
-            # beside a bare "deleted" that reads as if the ciphertexts were deleted.
-            lines.append(_plural(wrapped, "record" if from_records else "ciphertext")
-                         + (" unreadable" if deleted else ""))
-        if deleted:
-            lines.append("key deleted")
-        labels.append("\n".join(lines))
-    ax.set_yticks([-i for i in range(n)], labels)
-    ax.tick_params(axis="y", length=0, labelsize=8)
+    ax.set_ylim(-(n - 1) - 0.55, top)
+    # One text per lane, not tick labels: fifty ticks cost more to make than the lanes.
+    ax.set_yticks([])
+    root = ax.get_figure(root=True)
+    assert root is not None
+    beside = ax.get_yaxis_transform() + ScaledTranslation(-LABEL_PAD_PT / 72, 0,
+                                                          root.dpi_scale_trans)
+    lanes = LabelCollection(ax, labels, [_label_path(label, LABEL_SIZE, "right")[0]
+                                         for label in labels],
+                            [(0.0, -lane) for lane in range(n)], facecolors=BLACK,
+                            edgecolors="none", linewidths=0, clip_on=False,
+                            gid="kmssim-lane-label", zorder=3)
+    lanes.set_offset_transform(beside)
+    ax.add_collection(lanes, autolim=False)
     locator = mdates.AutoDateLocator(tz=UTC, minticks=4, maxticks=10)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=UTC))
@@ -442,11 +664,14 @@ def _decorate(ax: Axes, histories: list[KeyHistory], counts: dict[tuple[str, str
                  else "Key material versions over time")
     ax.set_title(title, loc="left", fontsize=11)
     handles = _legend_handles(present, from_records)
-    ax.legend(handles=handles,
-              labels=[(h[0] if isinstance(h, tuple) else h).get_label() for h in handles],
-              handler_map={tuple: HandlerTuple(ndivide=None, pad=0)}, loc="upper left",
-              bbox_to_anchor=(0.0, -0.09 if n > 1 else -0.14), ncol=4, frameon=False,
-              fontsize=8, handlelength=1.6, columnspacing=1.4)
+    # Under the dates at a fixed distance, however tall the plot.
+    under = ax.transAxes + ScaledTranslation(0, -LEGEND_GAP_IN, root.dpi_scale_trans)
+    return ax.legend(
+        handles=handles,
+        labels=[(h[0] if isinstance(h, tuple) else h).get_label() for h in handles],
+        handler_map={tuple: HandlerTuple(ndivide=None, pad=0)}, loc="upper left",
+        bbox_to_anchor=(0.0, 0.0), bbox_transform=under, ncol=LEGEND_COLUMNS,
+        frameon=False, fontsize=8, handlelength=1.6, columnspacing=1.4, borderaxespad=0.0)
 
 
 def _legend_handles(present: set[str], from_records: bool) -> list:
