@@ -572,9 +572,10 @@ def _imported(trails: _Trails, kms: KMS, history: KeyHistory) -> _Imported | Non
 
 def _lay_out(figure: Figure, ax: Axes, lanes: int, left_in: float, legend: Any) -> None:
     """Place the plot in a new figure by hand: the lane labels' width on the left, the
-    title above, the dates and the legend's rows below (a third row makes the figure
-    taller, not the plot smaller). The legend starts under the plot, or further left if
-    it would not fit."""
+    title above, the dates and the legend's rows below. The figure keeps its
+    `timeline_size` (a lesson's "<Figure size 900x260 …>" line does not change with its
+    legend): a third row of legend makes the plot lower. The legend starts under the
+    plot, or further left if it would not fit."""
     labels = [text.get_text() for text in legend.get_texts()]
     width_in, height_in = timeline_size(lanes)
     ncols = legend._ncols
@@ -584,8 +585,6 @@ def _lay_out(figure: Figure, ax: Axes, lanes: int, left_in: float, legend: Any) 
         (min(left_in, max(width_in - 0.05 - legend_in, 0.05)) / width_in, 0.0),
         transform=blended_transform_factory(figure.transFigure, ax.transAxes)
         + ScaledTranslation(0, -LEGEND_GAP_IN, figure.dpi_scale_trans))
-    height_in += LEGEND_ROW_IN * max(legend_rows - 2, 0)
-    figure.set_figheight(height_in)
     bottom_in = LEGEND_GAP_IN + LEGEND_ROW_IN * legend_rows + 0.1
     ax.set_position((left_in / width_in, bottom_in / height_in,
                      (width_in - left_in - RIGHT_IN) / width_in,
@@ -938,7 +937,10 @@ def _decorate(ax: Axes, histories: list[KeyHistory], labels: list[str], top: flo
     ax.add_collection(lanes, autolim=False)
     locator = mdates.AutoDateLocator(tz=UTC, minticks=4, maxticks=10)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=UTC))
+    # No offset ("2025-Nov") under the last tick: it would sit on the legend, and the
+    # "now 2025-11-12" label already gives the year.
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=UTC,
+                                                             show_offset=False))
     ax.tick_params(axis="x", labelsize=8)
     ax.grid(axis="x", color="#E5E5E5", linewidth=0.8)
     ax.set_axisbelow(True)
