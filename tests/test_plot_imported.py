@@ -300,3 +300,15 @@ def test_lane_labels_take_part_in_a_constrained_layout(fleet):
     figure.canvas.draw()
     lanes, = artists(ax, "kmssim-lane-label")
     assert lanes.get_window_extent().x0 >= 0          # not cut at the figure's left edge
+
+
+def test_a_deletion_label_at_the_right_edge_stays_inside_the_figure():
+    kms = KMS(seed=3)
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.advance(days=30)
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    kms.advance(days=7)                      # deleted just now, at the plot's right end
+    figure = plot.timeline(kms)
+    figure.canvas.draw()
+    label, = [t for t in figure.axes[0].texts if t.get_text().startswith("deleted ")]
+    assert label.get_window_extent().x1 <= figure.get_figwidth() * figure.dpi

@@ -409,7 +409,15 @@ def timeline(kms: KMS, keys: str | Iterable[str] | None = None, *, ax: Axes | No
     legend = _decorate(ax, [lane.history for lane in lanes], labels, top, painter.present,
                        title, from_records)
     if figure is not None:
-        _lay_out(figure, ax, len(lanes), left_in, legend)
+        # Widen the right margin for texts that run past the plot's right edge.
+        lo_x, hi_x = ax.get_xlim()
+        right_in = RIGHT_IN
+        for _ in range(2):
+            plot_width = width_in - left_in - right_in
+            right_in = max([RIGHT_IN] + [
+                points / 72 + 0.05 - (hi_x - x) / (hi_x - lo_x) * plot_width
+                for x, points in painter.beside])
+        _lay_out(figure, ax, len(lanes), left_in, legend, right_in)
     return figure if figure is not None else ax
 
 
@@ -570,7 +578,8 @@ def _imported(trails: _Trails, kms: KMS, history: KeyHistory) -> _Imported | Non
     return _Imported(imports, expiries, deletions, ahead, pending, frozenset(alive))
 
 
-def _lay_out(figure: Figure, ax: Axes, lanes: int, left_in: float, legend: Any) -> None:
+def _lay_out(figure: Figure, ax: Axes, lanes: int, left_in: float, legend: Any,
+             right_in: float = RIGHT_IN) -> None:
     """Place the plot in a new figure by hand: the lane labels' width on the left, the
     title above, the dates and the legend's rows below. The figure keeps its
     `timeline_size` (a lesson's "<Figure size 900x260 …>" line does not change with its
@@ -587,7 +596,7 @@ def _lay_out(figure: Figure, ax: Axes, lanes: int, left_in: float, legend: Any) 
         + ScaledTranslation(0, -LEGEND_GAP_IN, figure.dpi_scale_trans))
     bottom_in = LEGEND_GAP_IN + LEGEND_ROW_IN * legend_rows + 0.1
     ax.set_position((left_in / width_in, bottom_in / height_in,
-                     (width_in - left_in - RIGHT_IN) / width_in,
+                     (width_in - left_in - right_in) / width_in,
                      (height_in - bottom_in - TITLE_IN) / height_in))
 
 
@@ -666,6 +675,9 @@ class _Painter:
         self.marks: dict[str, list[tuple[float, float]]] = {kind: [] for kind in MARK_STYLE}
         self.expiring: list[tuple[tuple[float, float], tuple[float, float]]] = []
         self.pending: list[tuple[float, float, float, str]] = []   # start, stop, y, colour
+        # Texts that start at a point and run right (x, width in points): the figure's
+        # right margin must hold them.
+        self.beside: list[tuple[float, float]] = []
         # (text, glyph path, where, ink, (box, fill) or None): every version label.
         self.label_texts: list[tuple[str, Path, tuple[float, float], str,
                                      tuple[tuple[float, float, float, float], RGB] | None]] = []
@@ -798,9 +810,11 @@ class _Painter:
             self.upcoming.append(((date_number(self.now), y + BAR_HIGH), (upcoming, y + BAR_HIGH)))
         if not alive:
             self.deleted.append((date_number(end), middle))
-            ax.annotate(f"deleted {end:%Y-%m-%d}", (date_number(end), middle), xytext=(8, 0),
+            text = f"deleted {end:%Y-%m-%d}"
+            ax.annotate(text, (date_number(end), middle), xytext=(8, 0),
                         textcoords="offset points", ha="left", va="center", fontsize=7.5,
                         color="#444444", zorder=6)
+            self.beside.append((date_number(end), 8 + _width_pt(text, 7.5)))
         if sum(lane_counts):
             self.ciphertexts(y, history, versions, starts, ends, fills, lane_counts, aggregated)
         if lane.imported is not None:
@@ -828,6 +842,7 @@ class _Painter:
                     else "new material, pending rotation")
             path, _ = _label_path(text, 7.0, "left", 4.0)
             self.label_texts.append((text, path, (now, y + BAR_HIGH + 0.125), "#333333", None))
+            self.beside.append((now, 4 + _width_pt(text, 7.0)))
 
     def labels(self, middle: float, versions: Sequence[Version], starts: list[float],
                ends: list[float], fills: list[RGB], counts: list[int], alive: bool,
@@ -854,6 +869,7 @@ class _Painter:
                 text = f"{name} · {number}" if with_counts else name
                 path, _ = _label_path(text, 7.0, "left", 4.0)
                 self.label_texts.append((text, path, (stop, middle), BLACK, None))
+                self.beside.append((stop, 4 + _width_pt(text, 7.0)))
                 continue
             else:
                 continue
@@ -924,6 +940,7 @@ def _decorate(ax: Axes, histories: list[KeyHistory], labels: list[str], top: flo
     ax.set_ylim(-(n - 1) - 0.55, top)
     # One text per lane, not tick labels: fifty ticks cost more to make than the lanes.
     ax.set_yticks([])
+    ax.tick_params(axis="y", length=0, labelsize=LABEL_SIZE)   # for callers that add ticks
     root = ax.get_figure(root=True)
     assert root is not None
     beside = ax.get_yaxis_transform() + ScaledTranslation(-LABEL_PAD_PT / 72, 0,
