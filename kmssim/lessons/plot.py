@@ -406,8 +406,12 @@ def timeline(kms: KMS, keys: str | Iterable[str] | None = None, *, ax: Axes | No
         regions = len(lanes)
         title = (f"Key material versions of {key_label(lanes[0].history)}"
                  + (f" in {regions} Regions" if regions > 1 else ""))
+    # A new figure's legend may start at its left edge; on a given Axes it starts at the
+    # plot's left edge, right of the lane labels.
+    room_in = (width_in if figure is not None else
+               width_in - max(width_in * ax.get_position().x0, left_in)) - 0.1
     legend = _decorate(ax, [lane.history for lane in lanes], labels, top, painter.present,
-                       title, from_records)
+                       title, from_records, room_in)
     if figure is not None:
         # Widen the right margin for texts that run past the plot's right edge.
         lo_x, hi_x = ax.get_xlim()
@@ -934,7 +938,8 @@ class _Painter:
 
 
 def _decorate(ax: Axes, histories: list[KeyHistory], labels: list[str], top: float,
-              present: set[str], title: str | None, from_records: bool) -> Any:
+              present: set[str], title: str | None, from_records: bool,
+              room_in: float | None = None) -> Any:
     """Lane labels, date axis, title and legend; returns the legend."""
     n = len(histories)
     ax.set_ylim(-(n - 1) - 0.55, top)
@@ -970,8 +975,9 @@ def _decorate(ax: Axes, histories: list[KeyHistory], labels: list[str], top: flo
     handles = _legend_handles(present, from_records)
     labels = [(h[0] if isinstance(h, tuple) else h).get_label() for h in handles]
     # Four columns, or fewer if four would be wider than the figure.
+    room = root.get_figwidth() - 0.1 if room_in is None else room_in
     ncols = next((n for n in range(LEGEND_COLUMNS, 1, -1)
-                  if _legend_width_in(labels, n) <= root.get_figwidth() - 0.1), 1)
+                  if _legend_width_in(labels, n) <= room), 1)
     # Under the dates at a fixed distance, however tall the plot.
     under = ax.transAxes + ScaledTranslation(0, -LEGEND_GAP_IN, root.dpi_scale_trans)
     return ax.legend(
