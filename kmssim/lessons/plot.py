@@ -146,13 +146,18 @@ def to_png(figure: matplotlib.figure.Figure, dpi: float | None = None) -> bytes:
     if not isinstance(figure.canvas, FigureCanvasAgg):
         FigureCanvasAgg(figure)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi or figure.dpi)
+    # zlib level 3, not Pillow's 6: a timeline's flat colours compress as well (within 2%)
+    # and a tall picture encodes about a sixth faster.
+    figure.savefig(buffer, format="png", dpi=dpi or figure.dpi,
+                   pil_kwargs={"compress_level": 3})
     return buffer.getvalue()
 
 
-def new_figure(width: float, height: float) -> Figure:
-    """A `Figure` of ``width`` x ``height`` inches with an Agg canvas and one Axes."""
-    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+def new_figure(width: float, height: float, layout: str | None = "constrained") -> Figure:
+    """A `Figure` of ``width`` x ``height`` inches with an Agg canvas and one Axes, laid
+    out by ``layout`` (a matplotlib layout engine's name, or None to place it by hand:
+    then saving it draws it once, not twice)."""
+    figure = Figure(figsize=(width, height), dpi=DPI, layout=layout)
     FigureCanvasAgg(figure)
     figure.add_subplot()
     return figure
@@ -349,8 +354,7 @@ def timeline(kms: KMS, keys: str | Iterable[str] | None = None, *, ax: Axes | No
     lanes = _lanes(kms, _histories(kms, keys), cloud)
     figure = None
     if ax is None:
-        figure = new_figure(*timeline_size(len(lanes)))
-        figure.set_layout_engine("none")     # laid out by `_lay_out`, below
+        figure = new_figure(*timeline_size(len(lanes)), layout=None)   # see `_lay_out`
         ax = figure.axes[0]
     root = ax.get_figure(root=True)
     assert root is not None
