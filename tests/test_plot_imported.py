@@ -312,3 +312,29 @@ def test_a_deletion_label_at_the_right_edge_stays_inside_the_figure():
     figure.canvas.draw()
     label, = [t for t in figure.axes[0].texts if t.get_text().startswith("deleted ")]
     assert label.get_window_extent().x1 <= figure.get_figwidth() * figure.dpi
+
+
+def test_new_material_of_a_multi_region_key_waits_for_every_region():
+    cloud = Cloud(seed=8)
+    east, west = cloud.region("us-east-1"), cloud.region("us-west-2")
+    key = east.create_key(MultiRegion=True, Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    give(east, key, MATERIAL_1, ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    east.replicate_key(KeyId=key, ReplicaRegion="us-west-2")
+    cloud.advance(days=10)
+    give(west, key, MATERIAL_1, ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    cloud.advance(days=10)
+    give(east, key, MATERIAL_2, ImportType="NEW_KEY_MATERIAL",
+         ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    cloud.advance(days=5)
+    ax = plot.timeline(east, key, cloud=cloud).axes[0]
+    # Only the primary has the new material: it waits until the replica has it too
+    # (PENDING_MULTI_REGION_IMPORT_AND_ROTATION, kms-facts.md 2.6).
+    box, = artists(ax, "kmssim-pending-material")
+    assert len(box.get_paths()) == 1
+    assert "new material, pending import into every Region" in plot.version_labels(ax)
+    # The replica waited 10 days for its first import: a gap on its lane only.
+    gaps = [g.get_x() for g in artists(ax, "kmssim-PendingImport")]
+    assert gaps == pytest.approx([x_of(east.history(key).created)])
+    assert xs(ax, "kmssim-imported") == pytest.approx(
+        [x_of(east.history(key).created), x_of(east.history(key).created + timedelta(days=20)),
+         x_of(east.history(key).created + timedelta(days=10))])
