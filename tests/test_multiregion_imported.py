@@ -345,3 +345,29 @@ def test_a_primary_pending_replica_deletion_survives_save_and_load(
     loaded.advance(days=7)
     assert loaded.region(EAST).describe_key(KeyId=key)["KeyMetadata"]["DeletionDate"] == \
         loaded.now + timedelta(days=8)
+
+
+def test_both_features_through_boto3_and_the_bridge() -> None:
+    """The same answers reach a real boto3 client (kmssim.bridge.mock_kms)."""
+    import boto3
+
+    from kmssim.aws.bridge import mock_kms
+    with mock_kms(seed=44) as mock:
+        east = boto3.client("kms", region_name=EAST)
+        west = boto3.client("kms", region_name=WEST)
+        key = east.create_key(MultiRegion=True, Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+        import_into(mock.simulator(EAST), key, FIRST)
+        east.replicate_key(KeyId=key, ReplicaRegion=WEST)
+        import_into(mock.simulator(WEST), key, FIRST)
+        import_into(mock.simulator(EAST), key, SECOND, ImportType="NEW_KEY_MATERIAL")
+        rows = west.list_key_rotations(KeyId=key, IncludeKeyMaterial="ALL_KEY_MATERIAL")
+        assert rows["Rotations"][1]["KeyMaterialState"] == \
+            "PENDING_MULTI_REGION_IMPORT_AND_ROTATION"
+        answer = east.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+        assert answer["KeyState"] == "PendingReplicaDeletion" and "DeletionDate" not in answer
+        meta = east.describe_key(KeyId=key)["KeyMetadata"]
+        assert meta["PendingDeletionWindowInDays"] == 7
+        with pytest.raises(east.exceptions.KMSInvalidStateException):
+            east.generate_data_key(KeyId=key, KeySpec="AES_256")
+        east.close()
+        west.close()
