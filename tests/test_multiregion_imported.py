@@ -371,3 +371,34 @@ def test_both_features_through_boto3_and_the_bridge() -> None:
             east.generate_data_key(KeyId=key, KeySpec="AES_256")
         east.close()
         west.close()
+
+
+@settings(max_examples=20, deadline=None)
+@given(replicas=st.integers(min_value=1, max_value=3),
+       windows=st.lists(st.integers(min_value=7, max_value=30), min_size=4, max_size=4),
+       gaps=st.lists(st.integers(min_value=0, max_value=40), min_size=4, max_size=4))
+def test_a_primary_is_deleted_its_window_after_its_last_replica(
+        replicas: int, windows: list[int], gaps: list[int]) -> None:
+    """Whatever the order and windows, the primary stays PendingReplicaDeletion while any
+    replica exists, and is deleted exactly its own window after the last replica's deletion."""
+    cloud = Cloud(seed=sum(windows) + replicas)
+    east = cloud.region(EAST)
+    key = east.create_key(MultiRegion=True)["KeyMetadata"]["KeyId"]
+    regions = [WEST, SOUTH, "sa-east-1"][:replicas]
+    for region in regions:
+        east.replicate_key(KeyId=key, ReplicaRegion=region)
+    east.schedule_key_deletion(KeyId=key, PendingWindowInDays=windows[0])
+    gone_at, events = [], []
+    for region, window, gap in zip(regions, windows[1:], gaps):
+        events += cloud.advance(days=gap)
+        # This Region's replica is not even scheduled yet: the primary keeps waiting.
+        assert key_state(east, key) == "PendingReplicaDeletion"
+        cloud.region(region).schedule_key_deletion(KeyId=key, PendingWindowInDays=window)
+        gone_at.append(cloud.now + timedelta(days=window))
+    last = max(gone_at)
+    events += cloud.advance_to(last + timedelta(days=windows[0] + 1))
+    deletions = [(e.time, e.key_arn.split(":")[3]) for e in events if e.name == "DeleteKey"]
+    assert deletions[-1] == (last + timedelta(days=windows[0]), EAST)
+    assert sorted(t for t, region in deletions if region != EAST) == sorted(gone_at)
+    with pytest.raises(NotFoundException):
+        east.describe_key(KeyId=key)
