@@ -338,3 +338,14 @@ def test_new_material_of_a_multi_region_key_waits_for_every_region():
     assert xs(ax, "kmssim-imported") == pytest.approx(
         [x_of(east.history(key).created), x_of(east.history(key).created + timedelta(days=20)),
          x_of(east.history(key).created + timedelta(days=10))])
+    # Imported into the replica too, it is PENDING_ROTATION in both Regions; after
+    # RotateKeyOnDemand on the primary it is v2 everywhere.
+    give(west, key, MATERIAL_2, ImportType="EXISTING_KEY_MATERIAL",
+         ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    ax = plot.timeline(east, key, cloud=cloud).axes[0]
+    assert plot.version_labels(ax).count("new material, pending rotation") == 2
+    east.rotate_key_on_demand(KeyId=key)
+    cloud.advance(days=5)
+    ax = plot.timeline(east, key, cloud=cloud).axes[0]
+    assert not artists(ax, "kmssim-pending-material")
+    assert [len(lane) for lane in bar_spans(ax)] == [2, 2]
