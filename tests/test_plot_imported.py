@@ -286,10 +286,10 @@ def test_the_layout_leaves_room_for_the_lane_labels_and_the_legend(fleet):
     ax = figure.axes[0]
     lanes, = artists(ax, "kmssim-lane-label")
     box = lanes.get_window_extent()
-    assert 0 <= box.x0 and box.x1 <= ax.get_window_extent().x0      # left of the plot
+    assert box.x0 >= 0 and box.x1 <= ax.get_window_extent().x0      # left of the plot
     legend = ax.get_legend().get_window_extent()
     width = figure.get_figwidth() * figure.dpi
-    assert 0 <= legend.x0 and legend.x1 <= width
+    assert legend.x0 >= 0 and legend.x1 <= width
     assert legend.y0 >= 0 and legend.y1 <= ax.get_window_extent().y0
 
 

@@ -484,10 +484,10 @@ def _lanes(kms: KMS, histories: list[KeyHistory], cloud: Cloud | None) -> list[_
         colour = LANE_COLOURS[index % len(LANE_COLOURS)]
         regions: list[tuple[KMS, KeyHistory]] = [(kms, history)]
         if cloud is not None and history.key_id.startswith("mrk-"):
-            others = []
-            for name, other in cloud.regions.items():
-                if other is not kms and history.key_id in other.key_ids(include_deleted=True):
-                    others.append((other, other.history(history.key_id)))
+            others = [(region, region.history(history.key_id))
+                      for region in cloud.regions.values()
+                      if region is not kms
+                      and history.key_id in region.key_ids(include_deleted=True)]
             regions += sorted(others, key=lambda pair: pair[1].created)
         roles = (_roles(trails, history.key_id, [k for k, _ in regions], cloud is not None)
                  if history.key_id.startswith("mrk-") else {})
@@ -502,8 +502,8 @@ def _lanes(kms: KMS, histories: list[KeyHistory], cloud: Cloud | None) -> list[_
         for region_kms, region_history, imported in found:
             role = roles.get(region_kms.region)
             if imported is not None and imported.pending is not None and any(
-                    other is None or imported.pending[1] not in other.alive
-                    for _, _, other in found if other is not imported):
+                    elsewhere is None or imported.pending[1] not in elsewhere.alive
+                    for _, _, elsewhere in found if elsewhere is not imported):
                 # New material of a multi-Region key waits until every Region has it
                 # (PENDING_MULTI_REGION_IMPORT_AND_ROTATION, kms-facts.md 2.6).
                 imported = imported._replace(replicas_wait=True)
