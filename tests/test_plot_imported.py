@@ -349,3 +349,20 @@ def test_new_material_of_a_multi_region_key_waits_for_every_region():
     ax = plot.timeline(east, key, cloud=cloud).axes[0]
     assert not artists(ax, "kmssim-pending-material")
     assert [len(lane) for lane in bar_spans(ax)] == [2, 2]
+
+
+def test_records_are_counted_on_every_region_of_their_multi_region_key(regions):
+    cloud, east, west, key = regions
+    plain = east.create_key()["KeyMetadata"]["KeyId"]
+    records = [east.encrypt(KeyId=key, Plaintext=b"order")["CiphertextBlob"],
+               east.encrypt(KeyId=plain, Plaintext=b"note")["CiphertextBlob"]]
+    ax = plot.timeline(east, [key, plain], records=records, cloud=cloud).axes[0]
+    labels = [label.splitlines() for label in plot.lane_labels(ax)]
+    # The records' material is shared: a leak in any Region exposes the same record.
+    assert [lines[-1] for lines in labels] == ["1 record"] * 4
+    # Seen from a replica's Region, the primary's lane still comes first.
+    ax = plot.timeline(west, key, records=records[:1], cloud=cloud).axes[0]
+    labels = [label.splitlines() for label in plot.lane_labels(ax)]
+    assert [lines[1] for lines in labels] == ["us-east-1 primary", "us-west-2 replica",
+                                              "eu-west-1 replica"]
+    assert [lines[-1] for lines in labels] == ["1 record"] * 3

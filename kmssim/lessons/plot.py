@@ -361,10 +361,14 @@ def timeline(kms: KMS, keys: str | Iterable[str] | None = None, *, ax: Axes | No
     now = kms.now
     from_records = records is not None
     record_list = list(records) if records is not None else None
+    # Ciphertexts from each Region's own trail; given records are located with ``kms``
+    # and counted on every Region's lane (a multi-Region key's Regions share material).
     found: dict[int, tuple[dict[Where, int], dict[Where, list[datetime]]]] = {}
     for lane in lanes:
         if id(lane.kms) not in found:
-            found[id(lane.kms)] = (_ciphertexts(lane.kms, record_list) if show_ciphertexts
+            source = kms if record_list is not None else lane.kms
+            found[id(lane.kms)] = (found[id(source)] if id(source) in found else
+                                   _ciphertexts(source, record_list) if show_ciphertexts
                                    else ({}, {}))
     counted = any(counts for counts, _ in found.values())
     lo = min((lane.start for lane in lanes), default=now)
