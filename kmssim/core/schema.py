@@ -5,9 +5,10 @@ the first thing that is not exactly what `kmssim.core.persist.save` writes: a me
 missing or unknown, a value of the wrong JSON type (``true`` is not an int, ``1.0`` is
 not an int), a number out of its range (``rotation_period_days`` within 90..2560), a
 time without a time zone, an id of the wrong shape, an ARN that does not name its own
-key, an alias pointing at no key, a key material id used twice, a material whose
-check value does not match its id and secret, a history whose last state is not the
-key's state. Together with the file's digest (see `persist`), this is what lets
+key, an alias pointing at no key, a key material id used twice, a material (format 2
+and 3) or a key's materials (format 4) whose check value does not match the ids and
+secrets, an index of a format-4 file outside its table, a history whose last state is
+not the key's state. Together with the file's digest (see `persist`), this is what lets
 ``KMS.load`` refuse a damaged or edited file instead of building a simulator that
 fails later, or decrypts wrongly.
 """
