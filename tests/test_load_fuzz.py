@@ -182,11 +182,13 @@ def _first(column: list[Any]) -> int:
     (lambda d: d["values"].__setitem__(_first(d["trail"]["columns"][1]), 7),
      r"trail\[0\]\[2\]"),
     (lambda d: d.pop("values"), "missing member 'values'"),
+    (lambda d: [column.append([_first(column), 2**26]) for column in d["trail"]["columns"]],
+     "holds more than 67,108,864 events"),
 ], ids=["version-bool", "period-0", "period-big", "period-float", "id-upper", "naive-time",
         "material-twice", "alias-to-deleted", "state-vs-history", "bool-count", "unknown",
         "negative", "short-secret", "index-out", "arrays-differ", "secrets-swapped",
         "check", "run-of-one", "record-out", "record-length", "shape-twice", "value-type",
-        "no-values"])
+        "no-values", "huge-runs"])
 def test_ill_typed_files_are_refused_naming_what_is_wrong(tmp_path, saved, change, named):
     data = json.loads(saved[0])
     change(data)

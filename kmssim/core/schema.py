@@ -273,6 +273,10 @@ def _permissions(data: dict[str, Any], live_keys: set[str], now: datetime) -> No
             raise _fail(f"{path}.constraints", "expected an object or null")
 
 
+#: The most events a format-4 trail may hold (its runs could claim any number): about
+#: 9 GB of trail in memory, far beyond any lesson or workshop.
+MAX_EVENTS = 2**26
+
 #: The columns of a format-3 trail, in order (each event's sequence is its position).
 TRAIL_COLUMNS = ("time", "name", "event_type", "principal", "key_arn", "request", "response",
                  "error_code", "error_message", "key_material_id")
@@ -379,7 +383,11 @@ def record_rows(trail: Any, values: list[Any]) -> Iterator[list[Any]]:
             if type(entry) is not list or len(entry) != 2:
                 raise _fail(f"{path}[{at}]", "expected an index or [index, count]")
             _index(entry[0], f"{path}[{at}][0]", limit, table)
-            length += _integer(entry[1], f"{path}[{at}][1]", 2, 2**40)
+            length += _integer(entry[1], f"{path}[{at}][1]", 2, MAX_EVENTS)
+            if length > MAX_EVENTS:
+                # A few bytes of runs could otherwise claim more events than any
+                # simulator has held, and keep `load` busy for hours building them.
+                raise _fail(path, f"holds more than {MAX_EVENTS:,} events")
         if count is None:
             count = length
         elif length != count:
