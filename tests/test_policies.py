@@ -522,3 +522,19 @@ def test_a_key_policy_can_require_use_through_s3() -> None:
     s3.put_object(Bucket="orders", Key="o.txt", Body=b"order", ServerSideEncryption="aws:kms",
                   SSEKMSKeyId=key["Arn"])
     assert s3.get_object(Bucket="orders", Key="o.txt")["Body"].read() == b"order"
+
+
+def test_re_encrypt_is_authorized_as_re_encrypt_from_and_re_encrypt_to():
+    # KMS Developer Guide, "AWS KMS permissions": ReEncrypt needs kms:ReEncryptFrom on the
+    # source key and kms:ReEncryptTo on the destination key; no kms:ReEncrypt action exists.
+    kms = KMS(seed=3)
+    source = kms.create_key()["KeyMetadata"]["Arn"]
+    target = kms.create_key()["KeyMetadata"]["Arn"]
+    blob = kms.encrypt(KeyId=source, Plaintext=b"x")["CiphertextBlob"]
+    kms.iam.create_role("mover", policies=[doc(allow(None, "kms:ReEncryptFrom"))])
+    with kms.acting_as("role/mover"), pytest.raises(AccessDeniedException) as refused:
+        kms.re_encrypt(CiphertextBlob=blob, DestinationKeyId=target)
+    assert f"kms:ReEncryptTo on resource: {target}" in refused.value.message
+    kms.iam.attach_policy("role/mover", doc(allow(None, "kms:ReEncryptTo")))
+    with kms.acting_as("role/mover"):
+        assert kms.re_encrypt(CiphertextBlob=blob, DestinationKeyId=target)["KeyId"] == target
