@@ -35,7 +35,7 @@ from kmssim.core.errors import AccessDeniedException, ValidationException
 from kmssim.core.policy import Decision, Policy, Request
 
 __all__ = ["IAM", "Caller", "Identity", "caller_of", "authorize", "ROLE_SESSION",
-           "session_of", "is_service_principal", "SERVICE_ACCOUNT"]
+           "session_of", "is_service_principal", "SERVICE_ACCOUNT", "identity_decision"]
 
 #: The session name kmssim gives every assumed role (``acting_as("role/app")`` is a session
 #: of role ``app``): ``arn:aws:sts::<account>:assumed-role/app/kmssim``.
@@ -233,7 +233,8 @@ def policies_parse(document: Any) -> Policy:
 _ADMINISTRATOR = Decision(allowed_direct=True)
 
 
-def _identity_decision(identity: list[Policy] | None, request: Request) -> Decision:
+def identity_decision(identity: list[Policy] | None, request: Request) -> Decision:
+    """What the caller's identity policies say (None: kmssim's administrator default)."""
     if identity is None:
         return _ADMINISTRATOR
     denied = allowed = False
@@ -262,7 +263,7 @@ def authorize(request: Request, caller: Caller, key_policy: Policy | None,
         # An AWS service principal has no identity policies in the account: the key policy
         # (a "Service" principal) or a grant must allow it.
         identity = []
-    mine = _identity_decision(identity, request)
+    mine = identity_decision(identity, request)
     theirs = key_policy.decide(request) if key_policy is not None else None
     start = (f"User: {caller.shown} is not authorized to perform: {request.action} "
              f"on resource: {request.resource}")

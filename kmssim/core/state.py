@@ -34,7 +34,15 @@ from kmssim.core.errors import (
     NotFoundException,
     ValidationException,
 )
-from kmssim.core.iam import IAM, Caller, authorize, caller_of, is_service_principal, session_of
+from kmssim.core.iam import (
+    IAM,
+    Caller,
+    authorize,
+    caller_of,
+    identity_decision,
+    is_service_principal,
+    session_of,
+)
 from kmssim.core.keys import Key, KeyMaterial
 from kmssim.core.trail import AuditTrail
 
@@ -436,6 +444,20 @@ class Service(AuditedCalls):
                               "or rotate it. AWS rotates it every year by itself.")
             raise
         frame.checked.add(mark)
+
+    def _explicit_deny_or_iam_allow(self, key: Key, caller: Caller, action: str,
+                                    params: dict[str, Any]) -> tuple[bool, bool]:
+        """(an explicit Deny in the key policy or the caller's identity policies, an
+        identity policy allows) for ``action`` on ``key``; kmssim's administrator default
+        counts as an identity policy allowing. For the permissions that the grant, not the
+        key policy, governs (kms:RetireGrant)."""
+        request = policies.Request(caller.arn, caller.account, "kms:" + action, key.arn,
+                                   self._condition_context(caller, key, action, params),
+                                   caller.arn if caller.service else None)
+        theirs = None if key.policy is None else _parsed(key.policy).decide(request)
+        mine = identity_decision([] if caller.service else self.iam.policies_of(caller.arn),
+                                 request)
+        return (bool(theirs and theirs.denied) or mine.denied), mine.allowed_direct
 
     def _condition_context(self, caller: Caller, key: Key | None, action: str,
                            params: dict[str, Any]) -> dict[str, Any]:
