@@ -188,3 +188,27 @@ def test_who_may_retire_a_grant_beyond_those_it_names(kms: KMS) -> None:
     token = grant()
     with kms.acting_as("role/cleaner"), pytest.raises(AccessDeniedException):
         kms.retire_grant(GrantToken=token)
+
+
+def test_an_aws_service_principal_is_allowed_only_by_a_grant_or_a_service_statement(kms) -> None:
+    # KMS Developer Guide, "Grants in AWS KMS": a grant can allow an AWS service principal;
+    # a key policy allows a service only by naming it ("Principal": {"Service": ...}); a
+    # service principal has no IAM policies of the account, so the account-principal
+    # statement (delegation to IAM) does not let it in.
+    service = "rds.us-east-1.amazonaws.com"
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    blob = kms.encrypt(KeyId=key, Plaintext=b"x")["CiphertextBlob"]
+    with kms.acting_as(service), pytest.raises(AccessDeniedException):
+        kms.decrypt(CiphertextBlob=blob)
+    grant = kms.create_grant(KeyId=key, GranteePrincipal=service, Operations=["Decrypt"])
+    with kms.acting_as(service):
+        assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"x"
+    kms.revoke_grant(KeyId=key, GrantId=grant["GrantId"])
+    kms.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+             "Action": "kms:*", "Resource": "*"},
+            {"Effect": "Allow", "Principal": {"Service": service}, "Action": "kms:Decrypt",
+             "Resource": "*"}]}))
+    with kms.acting_as(service):
+        assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"x"

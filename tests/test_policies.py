@@ -204,6 +204,36 @@ CASES = [
     ("null-context-given", doc(allow(ROOT), deny("*", "kms:Encrypt", Condition={
         "Null": {"kms:EncryptionContextKeys": "true"}})), EVERYONE, APP, "kms:Encrypt",
      {"kms:encryptioncontextkeys": ["dept"]}, False, "allow"),
+    # COND: both bounds on kms:RotationPeriodInDays in one statement (AND of operators).
+    ("rotation-period-range-in", doc(allow(ROOT, "kms:Describe*"), allow(
+        APP, "kms:EnableKeyRotation", Condition={
+            "NumericGreaterThanEquals": {"kms:RotationPeriodInDays": "180"},
+            "NumericLessThanEquals": {"kms:RotationPeriodInDays": "360"}})),
+     ONLY_DESCRIBE, APP, "kms:EnableKeyRotation", {"kms:rotationperiodindays": 180}, False,
+     "allow"),
+    ("rotation-period-range-below", doc(allow(ROOT, "kms:Describe*"), allow(
+        APP, "kms:EnableKeyRotation", Condition={
+            "NumericGreaterThanEquals": {"kms:RotationPeriodInDays": "180"},
+            "NumericLessThanEquals": {"kms:RotationPeriodInDays": "360"}})),
+     ONLY_DESCRIBE, APP, "kms:EnableKeyRotation", {"kms:rotationperiodindays": 90}, False,
+     "no-resource"),
+    ("numeric-equals", doc(allow(APP, "kms:EnableKeyRotation", Condition={
+        "NumericEquals": {"kms:RotationPeriodInDays": "365"}})), ONLY_DESCRIBE, APP,
+     "kms:EnableKeyRotation", {"kms:rotationperiodindays": 365}, False, "allow"),
+    ("numeric-not-equals", doc(allow(ROOT), deny("*", "kms:EnableKeyRotation", Condition={
+        "NumericNotEquals": {"kms:RotationPeriodInDays": "365"}})), EVERYONE, APP,
+     "kms:EnableKeyRotation", {"kms:rotationperiodindays": 400}, False, "deny-resource"),
+    # COND: StringNotLike (a negated operator): the Deny applies to other callers only.
+    ("string-not-like", doc(allow(ROOT), deny("*", "kms:ScheduleKeyDeletion", Condition={
+        "StringNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/admin*"}})), EVERYONE, APP,
+     "kms:ScheduleKeyDeletion", {"aws:principalarn": APP}, False, "deny-resource"),
+    ("string-not-like-admin", doc(allow(ROOT), deny("*", "kms:ScheduleKeyDeletion", Condition={
+        "StringNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/admin*"}})), EVERYONE, ADMIN,
+     "kms:ScheduleKeyDeletion", {"aws:principalarn": ADMIN}, False, "allow"),
+    # COND: kms:CallerAccount of another account does not match the key's account.
+    ("caller-account-other", doc(allow("*", "kms:Decrypt", Condition={"StringEquals": {
+        "kms:CallerAccount": ACCOUNT}})), [doc(allow(None, "kms:Decrypt"))], PARTNER,
+     "kms:Decrypt", {"kms:calleraccount": OTHER}, False, "no-resource"),
     # COND: NumericGreaterThan in a Deny (a floor for the period).
     ("numeric-floor", doc(allow(ROOT), deny("*", "kms:EnableKeyRotation", Condition={
         "NumericLessThan": {"kms:RotationPeriodInDays": 180}})), EVERYONE, APP,
