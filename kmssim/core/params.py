@@ -255,8 +255,8 @@ def service_problems(rules: Mapping[str, Any], params: Mapping[str, Any],
     assumed right: the wire protocol refuses a wrong JSON type before this runs.
     """
     try:
-        compiled = compiled(rules)
-        if (compiled.service if client_checked else compiled.wire)(params):
+        acceptors = compiled(rules)
+        if (acceptors.service if client_checked else acceptors.wire)(params):
             return []
     except Exception:  # noqa: BLE001 - the interpreter meets the same value and decides
         pass
