@@ -60,7 +60,8 @@ def test_disabling_a_key_first_shows_who_still_uses_it(kms: KMS) -> None:
         kms.decrypt(CiphertextBlob=blob["CiphertextBlob"], EncryptionContext={"app": "billing"})
     [failure] = kms.trail.query(key=key, failed=True)
     assert (failure.name, failure.error_code, failure.principal, failure.time) == (
-        "Decrypt", "DisabledException", "arn:aws:sts::111122223333:assumed-role/billing/kmssim", utc(2024, 1, 3))
+        "Decrypt", "DisabledException", "arn:aws:sts::111122223333:assumed-role/billing/kmssim",
+        utc(2024, 1, 3))
     # Decrypt entries always name the algorithm, even when the caller left it out (facts 9.5).
     assert failure.to_cloudtrail()["requestParameters"] == {
         "encryptionContext": {"app": "billing"}, "encryptionAlgorithm": "SYMMETRIC_DEFAULT"}
@@ -83,7 +84,8 @@ def test_calls_record_who_made_them(kms: KMS) -> None:
     kms.encrypt(KeyId=key, Plaintext=b"x")
     assert alice == "arn:aws:iam::111122223333:user/alice"
     assert [e.principal for e in kms.trail][1:] == [
-        alice, "arn:aws:sts::111122223333:assumed-role/app/kmssim", "arn:aws:iam::111122223333:user/learner"]
+        alice, "arn:aws:sts::111122223333:assumed-role/app/kmssim",
+        "arn:aws:iam::111122223333:user/learner"]
     user = kms.trail[1].to_cloudtrail()["userIdentity"]
     assert {k: v for k, v in user.items() if k not in ("principalId", "accessKeyId")} == {
         "type": "IAMUser", "arn": alice, "accountId": "111122223333", "userName": "alice"}
@@ -121,9 +123,8 @@ def test_a_role_caller_is_recorded_as_its_session_as_cloudtrail_records_it(kms: 
     assert len(kms.trail.query(principal=role)) == 2
     assert kms.trail.query(principal="arn:aws:iam::111122223333:role/ap") == []
     # An AWS service principal calling under a grant is an AWSService identity.
-    with kms.acting_as("rds.us-east-1.amazonaws.com") as rds:
-        with pytest.raises(KMSError):
-            kms.encrypt(KeyId=key, Plaintext=b"x")
+    with kms.acting_as("rds.us-east-1.amazonaws.com") as rds, pytest.raises(KMSError):
+        kms.encrypt(KeyId=key, Plaintext=b"x")
     assert kms.trail[-1].principal == rds
     assert kms.trail[-1].to_cloudtrail()["userIdentity"] == {
         "type": "AWSService", "invokedBy": "rds.amazonaws.com"}
