@@ -3,6 +3,8 @@ database to another key by copying a snapshot, and what a disabled key does."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from kmssim import KMS
@@ -244,3 +246,23 @@ def test_without_kms_create_grant_the_caller_cannot_create_an_encrypted_instance
             kms.create_grant(KeyId=key, GranteePrincipal="rds.us-east-1.amazonaws.com",
                              Operations=["Decrypt"])
     assert _rows(rds, "orders") == {"order-1": "3 apples"}
+
+
+def test_the_developer_guides_grant_is_for_aws_resource_statement_lets_rds_create_its_grant(kms,
+                                                                                          rds):
+    # KMS Developer Guide, "kms:GrantIsForAWSResource": the example statement allows a
+    # principal to create grants only when an integrated AWS service (EBS in the example)
+    # calls CreateGrant on its behalf, and not to call CreateGrant directly.
+    user = kms.iam.create_user("ExampleUser", policies=[{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:DescribeKey", "Resource": "*"}]}])
+    key = kms.create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": user}, "Action": "kms:CreateGrant",
+         "Resource": "*", "Condition": {"Bool": {"kms:GrantIsForAWSResource": True}}}]})
+                         )["KeyMetadata"]["Arn"]
+    with kms.acting_as("ExampleUser"):
+        _orders(rds, KmsKeyId=key)
+        with pytest.raises(AccessDeniedException):
+            kms.create_grant(KeyId=key, GranteePrincipal=user, Operations=["Decrypt"])
+    assert len(kms.list_grants(KeyId=key)["Grants"]) == 1

@@ -469,6 +469,10 @@ class Service(AuditedCalls):
         via = _VIA_SERVICE.get()
         if via is not None:
             context["kms:viaservice"] = via
+        if action in ("CreateGrant", "ListGrants", "RevokeGrant"):
+            # True when an AWS service integrated with KMS calls the grant operation on
+            # the caller's behalf (KMS Developer Guide, "kms:GrantIsForAWSResource").
+            context["kms:grantisforawsresource"] = via is not None
         if key is not None:
             context.update({"kms:keyspec": key.key_spec, "kms:keyusage": key.key_usage,
                             "kms:keyorigin": "AWS_KMS"})
