@@ -104,7 +104,10 @@ class CryptoOps(Service):
         return key, material, SecretBytes(plaintext) if parsed.data_key else plaintext
 
     def _encryption_key(self, key_ref: Any, operation_name: str) -> Key:
-        key = self._usable(self._key(key_ref))
+        # ReEncrypt's destination is authorized as kms:ReEncryptTo (there is no
+        # kms:ReEncrypt permission: KMS Developer Guide, "AWS KMS permissions").
+        key = self._usable(self._key(key_ref, parameter="DestinationKeyId"
+                                     if operation_name == "ReEncryptTo" else "KeyId"))
         if key.key_usage != "ENCRYPT_DECRYPT":
             raise _wrong_usage(key, operation_name)
         return key
