@@ -323,8 +323,9 @@ def bench_scenario(args: argparse.Namespace) -> None:
     for keys, events in ((small_keys, small_events), (big_keys, big_events)):
         kms = scenario(keys, events)
         path = folder / f"s{keys}.json"
-        times["save"][keys] = best_s(lambda: kms.save(path), repeat=max(1, args.repeat // 2))
-        times["load"][keys] = best_s(lambda: KMS.load(path), repeat=max(1, args.repeat // 2))
+        runs = max(1, args.repeat // 2)
+        times["save"][keys] = best_s(lambda kms=kms, path=path: kms.save(path), repeat=runs)
+        times["load"][keys] = best_s(lambda path=path: KMS.load(path), repeat=runs)
         size = path.stat().st_size
         del kms
     report(Row("scenario-size", f"file size, MiB ({big_keys:,} keys, {big_events:,} events)",

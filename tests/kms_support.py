@@ -24,8 +24,9 @@ def new_key(kms: KMS, **kwargs: Any) -> str:
 
 def saved_state(kms: KMS, path: Path) -> dict[str, Any]:
     """Everything `KMS.save` writes (keys, materials, aliases, clock, queue, random-stream
-    position, trail as one list per event), read back as plain JSON data, without the file's digest (it is a
-    hash of the rest, so callers that set the trail aside can compare what remains)."""
+    position, trail as one list per event), read back as plain JSON data, without the
+    file's digest (it is a hash of the rest, so callers that set the trail aside can
+    compare what remains)."""
     kms.save(path)
     data = json.loads(path.read_text(encoding="utf-8"))
     data.pop("digest", None)

@@ -46,7 +46,8 @@ def test_errors_aws_sends_without_a_message_keep_kmssims_reason_as_a_hint(kms: K
     assert error.value.message == "" and "EncryptionContext" in (error.value.hint or "")
     assert str(error.value) == ("An error occurred (InvalidCiphertextException) when calling "
                                 "the Decrypt operation: ")
-    mac_key = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["KeyId"]
+    mac_key = kms.create_key(KeySpec="HMAC_256",
+                             KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["KeyId"]
     with pytest.raises(KMSInvalidMacException) as bad_mac:      # verify_mac_wrong_message
         kms.verify_mac(KeyId=mac_key, Message=b"m", MacAlgorithm="HMAC_SHA_256", Mac=b"0" * 32)
     assert bad_mac.value.message == "" and bad_mac.value.hint
@@ -78,9 +79,10 @@ def test_decrypt_naming_another_key_is_incorrect_key_with_aws_words(kms: KMS) ->
 def test_re_encrypt_moves_rsa_ciphertext_both_ways(kms: KMS, spec: str, algorithm: str) -> None:
     rsa = kms.create_key(KeySpec=spec, KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["KeyId"]
     sym = new_key(kms)
-    blob = kms.encrypt(KeyId=rsa, Plaintext=b"secret", EncryptionAlgorithm=algorithm)["CiphertextBlob"]
-    moved = kms.re_encrypt(CiphertextBlob=blob, SourceKeyId=rsa, SourceEncryptionAlgorithm=algorithm,
-                           DestinationKeyId=sym)
+    blob = kms.encrypt(KeyId=rsa, Plaintext=b"secret",
+                       EncryptionAlgorithm=algorithm)["CiphertextBlob"]
+    moved = kms.re_encrypt(CiphertextBlob=blob, SourceKeyId=rsa,
+                           SourceEncryptionAlgorithm=algorithm, DestinationKeyId=sym)
     assert (moved["SourceKeyId"], moved["KeyId"]) == (ARN + rsa, ARN + sym)
     assert moved["SourceEncryptionAlgorithm"] == algorithm
     assert "SourceKeyMaterialId" not in moved and "DestinationKeyMaterialId" in moved

@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import awscli
@@ -54,7 +54,7 @@ def test_the_cli_examples_for_get_parameters_for_import_and_import_key_material(
     """awscli/examples/kms/get-parameters-for-import.rst and import-key-material.rst: an
     expiring import (ValidTo 2021-09-21T19:00:00Z); "When the key material expires, AWS KMS
     deletes the key material, the key state of the KMS key changes to Pending import"."""
-    kms = KMS(seed=5, start=datetime(2021, 9, 1, tzinfo=timezone.utc))
+    kms = KMS(seed=5, start=datetime(2021, 9, 1, tzinfo=UTC))
     key = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
     line, shown = cli_example("get-parameters-for-import")
     parameters = cli(kms, line.replace(EXAMPLE_KEY, key))
@@ -72,9 +72,9 @@ def test_the_cli_examples_for_get_parameters_for_import_and_import_key_material(
     assert shown is not None and set(answer) == set(shown)
     assert re.fullmatch(r"[0-9a-f]{64}", answer["KeyMaterialId"])
     assert kms.describe_key(KeyId=key)["KeyMetadata"]["ValidTo"] == \
-        datetime(2021, 9, 21, 19, tzinfo=timezone.utc)
+        datetime(2021, 9, 21, 19, tzinfo=UTC)
     blob = kms.encrypt(KeyId=key, Plaintext=b"until the 21st")["CiphertextBlob"]
-    kms.advance_to(datetime(2021, 9, 21, 19, tzinfo=timezone.utc))
+    kms.advance_to(datetime(2021, 9, 21, 19, tzinfo=UTC))
     assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingImport"
     # "To restore the KMS key, you must reimport the same key material."
     parameters = kms.get_parameters_for_import(KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256",
@@ -116,7 +116,7 @@ def test_the_cli_examples_for_rotate_key_on_demand_and_list_key_rotations() -> N
     assert set(answer) == set(shown)
     assert [r["RotationType"] for r in answer["Rotations"]] == \
         [r["RotationType"] for r in shown["Rotations"]]
-    for got, want in zip(answer["Rotations"], shown["Rotations"]):
+    for got, want in zip(answer["Rotations"], shown["Rotations"], strict=True):
         assert set(want) <= set(got)
         assert got["KeyId"] == want["KeyId"].replace(EXAMPLE_KEY, key)
         assert set(got) - set(want) == {"KeyMaterialId", "KeyMaterialState"}
@@ -189,7 +189,7 @@ def test_each_cli_example_parses(name: str) -> None:
 
 
 def test_the_cli_reads_timestamps_as_iso_8601_or_epoch_seconds() -> None:
-    kms = KMS(seed=9, start=datetime(2021, 9, 1, tzinfo=timezone.utc))
+    kms = KMS(seed=9, start=datetime(2021, 9, 1, tzinfo=UTC))
     key = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
     base = (f"aws kms import-key-material --key-id {key} --encrypted-key-material AAAA "
             "--import-token AAAA --expiration-model KEY_MATERIAL_EXPIRES --valid-to ")

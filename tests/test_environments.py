@@ -40,7 +40,7 @@ NOTEBOOKS = REPO_ROOT / "notebooks"
 # What the unit tests and nbval need: requirements.txt less Playwright, the packaging tools and
 # JupyterLite, whose tests these jobs deselect. JupyterLab stays: the pre-flight test checks it.
 NEEDED = ["cryptography", "ipykernel", "ipywidgets", "matplotlib", "boto3", "jupyterlab",
-          "pytest", "nbval", "hypothesis", "import-linter", "awscli"]
+          "pytest", "nbval", "hypothesis", "import-linter", "awscli", "ruff"]
 # Pyodide's versions, which the floors in pyproject.toml were lowered to allow.
 PYODIDE = {"cryptography": "47.0.0", "matplotlib": "3.10.8"}
 NEWER_PYTHONS = ["3.12", "3.13"]

@@ -127,7 +127,8 @@ def test_setup_turns_on_saving_widget_state_and_keeps_other_settings(tmp_path):
     assert not preflight.check_widget_state_saving(tmp_path).ok
     path = preflight.overrides_path(tmp_path)
     path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"}}))
+    themes = {"@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"}}
+    path.write_text(json.dumps(themes))
     assert preflight.save_widget_state(tmp_path) == path
     saved = json.loads(path.read_text())
     assert saved["@jupyter-widgets/jupyterlab-manager:plugin"] == {"saveState": True}

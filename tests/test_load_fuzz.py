@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from kmssim import KMS
-from kmssim.core import persist, schema
+from kmssim.core import persist
 from kmssim.errors import AccessDeniedException, CorruptScenarioError
 
 BYTE_EDITS = 300

@@ -389,7 +389,7 @@ def test_a_primary_is_deleted_its_window_after_its_last_replica(
         east.replicate_key(KeyId=key, ReplicaRegion=region)
     east.schedule_key_deletion(KeyId=key, PendingWindowInDays=windows[0])
     gone_at, events = [], []
-    for region, window, gap in zip(regions, windows[1:], gaps):
+    for region, window, gap in zip(regions, windows[1:], gaps, strict=False):
         events += cloud.advance(days=gap)
         # This Region's replica is not even scheduled yet: the primary keeps waiting.
         assert key_state(east, key) == "PendingReplicaDeletion"

@@ -331,7 +331,8 @@ def test_exposure_counts_records_and_bytes_per_version(archive):
     # Each key is named the same way in every row (id, then alias), and each key's
     # current version says it is that key's current material.
     lines = text.splitlines()
-    assert lines[1].startswith(f"{key[:8]} alias/app") and lines[2].startswith(f"{key[:8]} alias/app")
+    assert lines[1].startswith(f"{key[:8]} alias/app")
+    assert lines[2].startswith(f"{key[:8]} alias/app")
     assert lines[3].startswith(other[:8]) and lines[3].endswith("(current material)")
     assert not lines[1].endswith(")")
 

@@ -201,7 +201,8 @@ def test_a_failure_inside_the_simulator_is_a_500_not_a_crash(kms, monkeypatch, c
 
 @settings(max_examples=150, deadline=None)
 @given(target=st.sampled_from([f"TrentService.{op}" for op in api.OPERATIONS]
-                              + ["KmsSim.Advance", "KmsSim.Now", "TrentService.DeriveSharedSecret", ""]),
+                              + ["KmsSim.Advance", "KmsSim.Now",
+                                 "TrentService.DeriveSharedSecret", ""]),
        body=st.one_of(st.binary(max_size=64),
                       st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8)
                                    | st.floats(allow_nan=False),

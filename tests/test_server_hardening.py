@@ -76,7 +76,7 @@ def test_bursts_of_100_simultaneous_connections_get_no_resets(served):
     for _ in range(3):
         start = threading.Barrier(100)
 
-        def client() -> None:
+        def client(start: threading.Barrier = start) -> None:
             try:
                 start.wait(20)
                 result: object = list_keys(host, port)[0]

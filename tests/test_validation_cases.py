@@ -28,7 +28,7 @@ def state(kms: KMS) -> dict[str, Any]:
     return {**state_without_trail(kms), "trail": None}
 
 
-# -- item 9: wrong types ----------------------------------------------------------------------------
+# -- item 9: wrong types ---------------------------------------------------------------------------
 def test_an_unhashable_algorithm_on_an_rsa_key_is_a_parameter_error_not_a_type_error(
         kms: KMS) -> None:
     rsa = key_of(kms, KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT")
@@ -87,7 +87,7 @@ def test_a_region_must_be_a_region_name(region) -> None:
         KMS(region=region)
 
 
-# -- item 1: lone surrogates ------------------------------------------------------------------------
+# -- item 1: lone surrogates -----------------------------------------------------------------------
 @pytest.mark.parametrize("kwargs", [
     {"Plaintext": b"x", "EncryptionContext": {"a": "\ud800"}},
     {"Plaintext": b"x", "EncryptionContext": {"\udfff": "a"}},
@@ -108,13 +108,14 @@ def test_a_lone_surrogate_is_refused_before_the_nonce_or_the_stream_moves(kms: K
 def test_a_lone_surrogate_over_http_is_a_400_and_changes_nothing(kms: KMS) -> None:
     key = key_of(kms)
     before = state(kms)
-    body = '{"KeyId": "%s", "Plaintext": "eA==", "EncryptionContext": {"a": "\\ud800"}}' % key
+    body = ('{"KeyId": "' + key
+            + '", "Plaintext": "eA==", "EncryptionContext": {"a": "\\ud800"}}')
     status, _, payload = protocol.dispatch(kms, "TrentService.Encrypt", body)
     assert status == 400 and json.loads(payload)["__type"] == "SerializationException"
     assert state(kms) == before
 
 
-# -- item 11: secrets never rendered -------------------------------------------------------------------
+# -- item 11: secrets never rendered ---------------------------------------------------------------
 def test_data_key_bytes_passed_as_a_string_are_never_echoed(kms: KMS) -> None:
     key = key_of(kms)
     data_key = bytes(kms.generate_data_key(KeyId=key, KeySpec="AES_256")["Plaintext"])

@@ -426,10 +426,7 @@ def _client_acceptor(rule: Mapping[str, Any]) -> Accept:
         def items(value: Any) -> bool:
             if not typed(value) or (low is not None and len(value) < low):
                 return False
-            for item in value:
-                if not item_ok(item):
-                    return False
-            return True
+            return all(item_ok(item) for item in value)
         return items
     if kind == "map":
         key_ok, value_ok = _client_acceptor(rule["key"]), _client_acceptor(rule["value"])
@@ -437,10 +434,7 @@ def _client_acceptor(rule: Mapping[str, Any]) -> Accept:
         def pairs(value: Any) -> bool:
             if not (type(value) is dict or isinstance(value, dict)):
                 return False
-            for key, item in value.items():
-                if not (key_ok(key) and value_ok(item)):
-                    return False
-            return True
+            return all(key_ok(key) and value_ok(item) for key, item in value.items())
         return pairs
     if kind == "string":
         least = 0 if low is None else low

@@ -482,7 +482,7 @@ def _trail_from_columns(kms: Service, trail: dict[str, Any]) -> None:
     times: dict[int, datetime] = {}
     add, region, account = kms.trail.add, kms.region, kms.account_id
     for (time, name, etype, principal, arn, request, response, code, message,
-         material) in zip(*trail["columns"]):
+         material) in zip(*trail["columns"], strict=True):
         when = times.get(time)
         if when is None:
             when = times[time] = _at(values[time])
@@ -500,7 +500,7 @@ def _trail_from_records(kms: Service, trail: dict[str, Any], values: list[Any]) 
     responses = schema.record_builder(trail, values)
     add, region, account = kms.trail.add, kms.region, kms.account_id
     for (time, name, etype, principal, arn, request, response, code, message,
-         material) in zip(*map(schema.expand_runs, trail["columns"])):
+         material) in zip(*map(schema.expand_runs, trail["columns"]), strict=True):
         when = times.get(time)
         if when is None:
             when = times[time] = _at(values[time])

@@ -302,7 +302,7 @@ def trail_rows(trail: Any) -> Iterator[list[Any]]:
             if type(entry) is not int or not 0 <= entry < limit:
                 raise _fail(f"{path}[{at}]", f"is not an index into trail.values "
                                              f"(0 to {limit - 1})")
-    for sequence, row in enumerate(zip(*columns)):
+    for sequence, row in enumerate(zip(*columns, strict=True)):
         yield [sequence, *(values[at] for at in row)]
 
 
@@ -336,7 +336,7 @@ def record_builder(trail: dict[str, Any], values: list[Any]) -> Callable[[int], 
             return last[1]
         record = records[at]
         made = None if record is None else dict(
-            zip(shapes[record[0]], [values[i] for i in record[1:]]))
+            zip(shapes[record[0]], [values[i] for i in record[1:]], strict=True))
         last[:] = at, made
         return made
     return build
@@ -394,7 +394,7 @@ def record_rows(trail: Any, values: list[Any]) -> Iterator[list[Any]]:
             raise _fail(path, f"has {length} events where trail.columns[0] has {count}")
     requests, responses = record_builder(trail, values), record_builder(trail, values)
     for sequence, (time, name, etype, principal, arn, request, response, code, message,
-                   material) in enumerate(zip(*map(expand_runs, columns))):
+                   material) in enumerate(zip(*map(expand_runs, columns), strict=True)):
         yield [sequence, values[time], values[name], values[etype], values[principal],
                values[arn], requests(request), responses(response), values[code],
                values[message], values[material]]
@@ -415,7 +415,7 @@ def material_rows(materials: Any, values: list[Any],
     ids, created, rotation = (
         [values[_index(at, f"{path}.{name}[{n}]", len(values), "values")]
          for n, at in enumerate(materials[name])] for name in _MATERIAL_ARRAYS[:3])
-    return [list(row) for row in zip(ids, created, rotation, materials["secrets"])]
+    return [list(row) for row in zip(ids, created, rotation, materials["secrets"], strict=True)]
 
 
 def _extras(key: dict[str, Any], path: str) -> bool:

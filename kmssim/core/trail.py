@@ -293,11 +293,11 @@ class AuditTrail:
         at = 8
         if request_names is not None:
             request = {n: dict(v) if type(v) is tuple else v
-                       for n, v in zip(request_names, row[at:at + len(request_names)])}
+                       for n, v in zip(request_names, row[at:at + len(request_names)], strict=True)}
             at += len(request_names)
         if response_names is not None:
             response = {n: dict(v) if type(v) is tuple else v
-                        for n, v in zip(response_names, row[at:])}
+                        for n, v in zip(response_names, row[at:], strict=True)}
         code, message = error if error is not None else (None, None)
         return AuditEvent(sequence, time, name, event_type, principal, key_arn, request,
                           response, code, message, material_id, region, account_id)
