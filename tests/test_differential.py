@@ -32,11 +32,13 @@ def reference_path() -> Iterator[None]:
     calls.client_problems = params.reference_client_problems
     calls.service_problems = params.reference_service_problems
     calls.ACCEPTORS_ON = False
+    calls.FAST_PATHS_ON = False
     try:
         yield
     finally:
         calls.client_problems, calls.service_problems = saved
         calls.ACCEPTORS_ON = True
+        calls.FAST_PATHS_ON = True
 
 
 # -- random values, valid and not ----------------------------------------------------------

@@ -120,6 +120,12 @@ class Entropy:
         """``n`` random bytes."""
         if self.seed is None:
             return os.urandom(n)
+        # The common case, a few bytes from the block already loaded: one slice.
+        position = self._position
+        index, offset = divmod(position, _BLOCK)
+        if index == self._block_index and offset + n <= _BLOCK and n >= 0:
+            self._position = position + n
+            return self._block[offset:offset + n]
         out = bytearray()
         while len(out) < n:
             index, offset = divmod(self._position, _BLOCK)

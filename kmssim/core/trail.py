@@ -190,6 +190,24 @@ class AuditTrail:
                              interned.setdefault(shapes, shapes))
                             + request_values + response_values)
 
+    def call_head(self, region: str, account_id: str,
+                  request_names: tuple[str, ...]) -> tuple[Any, ...]:
+        """The shared tail of the packed form of a successful call with request members
+        ``request_names`` and no response elements, for `add_call`."""
+        interned = self._interned
+        fixed = ("AwsApiCall", region, account_id)
+        names = interned.setdefault(request_names, request_names)
+        shapes = (names, None)
+        return (interned.setdefault(fixed, fixed), interned.setdefault(shapes, shapes))
+
+    def add_call(self, time: datetime, name: str, principal: str, key_arn: str,
+                 key_material_id: str | None, head: tuple[Any, ...],
+                 request_values: tuple[Any, ...]) -> None:
+        """Record a successful call as `add` would (``head`` from `call_head`, the request's
+        values in its members' order, each context as `shared_pairs` gives it)."""
+        self._events.append((time, name, principal, key_arn, key_material_id, None)
+                            + head + request_values)
+
     def shared_pairs(self, mapping: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
         """A flat str-to-str mapping as `add` stores one: a shared tuple of its pairs (a
         request value given to `add` in this form comes back from the event as a dict)."""
