@@ -67,7 +67,7 @@ def _key_id_text(raw: bytes) -> str:
     return str(uuid.UUID(bytes=raw))
 
 
-def header(key_id: str, material_id: str, nonce: bytes, *, data_key: bool = False) -> bytes:
+def header(key_id: str, material_id: str, nonce: bytes, data_key: bool = False) -> bytes:
     """The 61-byte header for a blob made with this key, material and nonce."""
     return _prefix(key_id, material_id, data_key) + nonce
 
@@ -79,23 +79,30 @@ def pack(head: bytes, body: bytes) -> bytes:
 
 def parse(blob: bytes) -> ParsedBlob:
     """Split a blob, or raise `InvalidCiphertextException` if it is not one of ours."""
-    if not isinstance(blob, (bytes, bytearray, memoryview)):
-        raise InvalidCiphertextException("", hint="CiphertextBlob must be bytes.")
-    blob = bytes(blob)
-    if len(blob) < HEADER_SIZE + _TAG or blob[0] not in (FORMAT_VERSION, FORMAT_DATA_KEY):
+    if type(blob) is not bytes:
+        if not isinstance(blob, (bytes, bytearray, memoryview)):
+            raise InvalidCiphertextException("", hint="CiphertextBlob must be bytes.")
+        blob = bytes(blob)
+    kind = blob[0] if blob else None
+    if len(blob) < HEADER_SIZE + _TAG or (kind != FORMAT_VERSION and kind != FORMAT_DATA_KEY):
         raise InvalidCiphertextException(
             "", hint="The ciphertext is not a KMS ciphertext blob: its length or format is "
                      "wrong (truncated, padded, or not made by KMS). AWS says no more than "
                      "the error code.")
-    key_id, material_id = _ids(blob[1:49])
-    return ParsedBlob(key_id, material_id, blob[49:61], blob[:HEADER_SIZE],
-                      blob[HEADER_SIZE:], blob[0] == FORMAT_DATA_KEY)
+    ids = blob[1:49]
+    known = _IDS.get(ids)
+    if known is None:
+        if len(_IDS) >= 4096:   # bounded: few distinct (key, material) pairs in practice
+            _IDS.clear()
+        known = _IDS[ids] = (_key_id_text(ids[:16]), ids[16:].hex())
+    # tuple.__new__ directly: a named tuple's own __new__ is a Python function.
+    return _new(ParsedBlob, (*known, blob[49:61], blob[:HEADER_SIZE], blob[HEADER_SIZE:],
+                             kind == FORMAT_DATA_KEY))
 
 
-@lru_cache(maxsize=4096)
-def _ids(raw: bytes) -> tuple[str, str]:
-    """The key id and material id a header's bytes 1..48 name (few distinct: cached)."""
-    return _key_id_text(raw[:16]), raw[16:].hex()
+_new = tuple.__new__
+#: The key id and material id each header's bytes 1..48 name.
+_IDS: dict[bytes, tuple[str, str]] = {}
 
 
 def canonical_context(context: Mapping[str, str] | None) -> bytes:

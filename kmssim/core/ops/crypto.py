@@ -72,11 +72,12 @@ class CryptoOps(Service):
         """The blob of ``plaintext`` under ``material`` with an encoded context."""
         # The nonce is a counter unique within this simulator, plus stream bytes: a
         # (material, nonce) pair can never repeat, seeded or not.
-        self._invocations += 1
-        nonce = self._invocations.to_bytes(8, "big") + self.entropy.bytes(4)
+        self._invocations = count = self._invocations + 1
+        nonce = count.to_bytes(8, "big") + self.entropy.bytes(4)
         head = blob.header(key.key_id, material.material_id, nonce,
-                           data_key=isinstance(plaintext, SecretBytes))
-        return head + self._aesgcm(material).encrypt(nonce, plaintext, head + encoded_context)
+                           isinstance(plaintext, SecretBytes))
+        cipher = self._ciphers.get(material.material_id) or self._aesgcm(material)
+        return head + cipher.encrypt(nonce, plaintext, head + encoded_context)
 
     def _open(self, ciphertext: bytes, context: dict[str, str] | None, key_ref: Any,
               *, source: bool = False) -> tuple[Key, KeyMaterial, bytes]:

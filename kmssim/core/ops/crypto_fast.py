@@ -47,7 +47,8 @@ __all__ = ["fast_encrypt", "fast_decrypt", "fast_generate_data_key",
 _DATA_KEY_SPECS = {"AES_256": 32, "AES_128": 16}
 DATA_KEY_SPECS = _DATA_KEY_SPECS
 _UNSEEN = object()
-_NO_CONTEXT = blob.canonical_context(None)
+#: What a call without EncryptionContext has: no context's encoding, and no pairs.
+_ABSENT = (blob.canonical_context(None), None)
 
 
 def _gate(operation: str, **extra: Any) -> params.Gate:
@@ -93,14 +94,9 @@ def _layout(kms: CryptoOps, operation: str, names: tuple[str, ...]) -> Any:
     return entry
 
 
-def _context(gate: params.Gate, kw: dict[str, Any]) -> tuple[bytes, Any] | None:
+def _context(gate: params.Gate, context: dict[str, Any]) -> tuple[bytes, Any] | None:
     """The encoded context and its shared pairs, if the context is one accepted before
-    (or is accepted now); (no context) when none is given."""
-    context = kw.get("EncryptionContext", _UNSEEN)
-    if context is _UNSEEN:
-        return _NO_CONTEXT, None
-    if type(context) is not dict:
-        return None
+    (or is accepted now)."""
     try:
         entry = gate.contexts.get(tuple(context.items()))
     except TypeError:  # an unhashable value: not a context of strings
@@ -124,8 +120,10 @@ def fast_encrypt(kms: CryptoOps, kw: dict[str, Any]) -> dict[str, Any] | None:
     if not ((type(plaintext) is bytes and len(plaintext) in gate.sizes["Plaintext"])
             or gate.size("Plaintext", plaintext)):
         return None
-    context = _context(gate, kw)
-    if context is None:
+    context = kw.get("EncryptionContext", _UNSEEN)
+    if context is _UNSEEN:
+        context = _ABSENT
+    elif type(context) is not dict or (context := _context(gate, context)) is None:
         return None
     key_id = kms._named_ids.get(key_ref)
     key = None if key_id is None else kms._keys.get(key_id)
@@ -157,8 +155,10 @@ def fast_decrypt(kms: CryptoOps, kw: dict[str, Any]) -> dict[str, Any] | None:
     if not ((type(ciphertext) is bytes and len(ciphertext) in gate.sizes["CiphertextBlob"])
             or gate.size("CiphertextBlob", ciphertext)):
         return None
-    context = _context(gate, kw)
-    if context is None:
+    context = kw.get("EncryptionContext", _UNSEEN)
+    if context is _UNSEEN:
+        context = _ABSENT
+    elif type(context) is not dict or (context := _context(gate, context)) is None:
         return None
     try:
         parsed = blob.parse(ciphertext)
@@ -167,9 +167,11 @@ def fast_decrypt(kms: CryptoOps, kw: dict[str, Any]) -> dict[str, Any] | None:
     key = kms._keys.get(parsed.key_id)
     if key is None:
         return None
-    material = key.material(parsed.material_id)
-    if material is None:
-        return None
+    material = key.materials[-1] if key.materials else None
+    if material is None or material.material_id != parsed.material_id:
+        material = key.material(parsed.material_id)    # older data: an earlier material
+        if material is None:
+            return None
     principal = kms._acting.get() or kms._principal
     plan = kms._plans.get((principal, parsed.key_id, "Decrypt"))
     if (plan is None or plan[0] is not key or plan[1] != key.state
@@ -177,7 +179,8 @@ def fast_decrypt(kms: CryptoOps, kw: dict[str, Any]) -> dict[str, Any] | None:
                 principal, key, "Decrypt", "Decrypt", kms._decryptable):
         return None
     try:
-        plaintext = kms._aesgcm(material).decrypt(parsed.nonce, parsed.body,
+        cipher = kms._ciphers.get(material.material_id) or kms._aesgcm(material)
+        plaintext = cipher.decrypt(parsed.nonce, parsed.body,
                                                   parsed.header + context[0])
     except Exception:  # noqa: BLE001 - InvalidTag and the like: the general path words it
         return None
@@ -204,8 +207,10 @@ def _fast_data_key(kms: CryptoOps, kw: dict[str, Any], operation: str,
     if not ((type(spec) is str and spec in gate.texts["KeySpec"])
             or gate.text("KeySpec", spec)):
         return None
-    context = _context(gate, kw)
-    if context is None:
+    context = kw.get("EncryptionContext", _UNSEEN)
+    if context is _UNSEEN:
+        context = _ABSENT
+    elif type(context) is not dict or (context := _context(gate, context)) is None:
         return None
     key_id = kms._named_ids.get(key_ref)
     key = None if key_id is None else kms._keys.get(key_id)
