@@ -172,3 +172,212 @@ def test_acceptors_agree_with_the_interpreter(seed: int) -> None:
                 assert params.service_problems(rule, request, client_checked=checked) == \
                     params.reference_service_problems(rule, request,
                                                       client_checked=checked), (name, request)
+
+
+# -- the crypto fast paths against the general path ---------------------------------------
+# Encrypt, Decrypt and GenerateDataKey(WithoutPlaintext) have fast paths
+# (kmssim/core/ops/crypto_fast.py) that remember verdicts, key resolutions, plans and
+# authorization decisions. These sequences change, between the calls, everything those
+# depend on (key state, key policy, identity policies, grants, aliases, rotation, the
+# principal, deletion) and mix valid calls with invalid ones; the reference simulator runs
+# with the fast paths and remembered decisions off.
+_ACCOUNT = "111122223333"
+_IDENTITY = {
+    "role/app": [{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*"],
+         "Resource": "*"}]}],
+    "limited": [{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*"}]}],
+    "conditional": [{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:*", "Resource": "*",
+         "Condition": {"StringEquals": {"kms:EncryptionContext:purpose": "test"}}}]}],
+    "granted": [{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:DescribeKey", "Resource": "*"}]}],
+}
+_DENY_ENCRYPT = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Deny", "Action": ["kms:Encrypt", "kms:GenerateDataKey"], "Resource": "*"}]}
+_CALLERS = [None, None, "role/app", "limited", "conditional", "granted", "newcomer"]
+_RESTRICTIVE = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+     "Principal": {"AWS": f"arn:aws:iam::{_ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"},
+    {"Sid": "No secrets for the app", "Effect": "Deny",
+     "Principal": {"AWS": f"arn:aws:iam::{_ACCOUNT}:role/app"}, "Action": "kms:Decrypt",
+     "Resource": "*", "Condition": {"StringEquals": {"kms:EncryptionContext:purpose": "other"}}},
+    {"Sid": "Nothing for limited", "Effect": "Deny",
+     "Principal": {"AWS": f"arn:aws:iam::{_ACCOUNT}:user/limited"}, "Action": "kms:*",
+     "Resource": "*"}]})
+_CONTEXTS = [{"purpose": "test"}, {"purpose": "other"}, {}, {"a": "1", "b": "2"},
+             {"b": "2", "a": "1"}, {"": "x"}, {"k": 1}, {"purpose": "\ud800"}, ["purpose"]]
+
+
+class _Pair:
+    """The same calls on a fast simulator and a reference one, compared as they go."""
+
+    def __init__(self, seed: int) -> None:
+        self.fast, self.slow = KMS(seed=seed), KMS(seed=seed)
+        self.steps = 0
+
+    def both(self, call: Any, caller: str | None = None) -> Any:
+        def run(kms: KMS) -> Any:
+            try:
+                if caller is None:
+                    return ("ok", call(kms))
+                with kms.acting_as(caller):
+                    return ("ok", call(kms))
+            except ParamValidationError as error:
+                return ("client", str(error))
+            except KMSError as error:
+                return ("service", error.code, error.message)
+            except TypeError as error:
+                return ("type", str(error))
+        ours = run(self.fast)
+        with reference_path():
+            theirs = run(self.slow)
+        self.steps += 1
+        assert repr(ours) == repr(theirs), (self.steps, ours, theirs)
+        return ours
+
+
+def _crypto_call(rng: random.Random, keys: list[str], blobs: list[bytes]) -> tuple[str, dict]:
+    name = rng.choice(["Encrypt", "Encrypt", "Decrypt", "Decrypt", "GenerateDataKey",
+                       "GenerateDataKeyWithoutPlaintext"])
+    request: dict[str, Any] = {}
+    if name == "Decrypt":
+        request["CiphertextBlob"] = rng.choice(blobs)
+    else:
+        request["KeyId"] = rng.choice(keys)
+    if name == "Encrypt":
+        request["Plaintext"] = rng.choice([b"x" * rng.randint(1, 64), b"y" * 1024])
+    elif name != "Decrypt":
+        request["KeySpec"] = rng.choice(["AES_256", "AES_256", "AES_128"])
+    if rng.random() < 0.8:
+        request["EncryptionContext"] = dict(rng.choice(_CONTEXTS[:5]))
+    if rng.random() < 0.5:
+        request = dict(rng.sample(list(request.items()), len(request)))  # another order
+    roll = rng.random()
+    if roll < 0.2:  # something unusual or wrong
+        odd = rng.choice([
+            ("EncryptionContext", rng.choice(_CONTEXTS[5:])), ("Plaintext", b""),
+            ("Plaintext", b"z" * 4097), ("Plaintext", "text"), ("Plaintext", bytearray(b"ab")),
+            ("KeyId", rng.choice(["not-a-key", "alias/missing", "", 5])),
+            ("CiphertextBlob", b"\x01" * 80), ("CiphertextBlob", b""),
+            ("GrantTokens", ["token"]), ("DryRun", True), ("EncryptionAlgorithm", "RSAES_OAEP_SHA_1"),
+            ("NumberOfBytes", 16), ("KeySpec", "AES_512"), ("KeySpec", None), ("PlainText", b"x")])
+        request[odd[0]] = odd[1]
+    return name, request
+
+
+def _change(pair: _Pair, rng: random.Random, keys: list[str], grants: list[tuple[str, str]],
+            key_ids: list[str]) -> None:
+    """One change to what the fast paths depend on (or a step of time)."""
+    key = rng.choice(key_ids)
+    roll = rng.choice([0, 1, 1, 1, 1, 2, 2, 3, 3, 4, 5, 5, 6, 6, 7, 8, 9, 9])
+    if roll == 0:
+        pair.both(lambda kms: kms.disable_key(KeyId=key))
+    elif roll == 1:
+        if rng.random() < 0.5:
+            pair.both(lambda kms: kms.cancel_key_deletion(KeyId=key))
+        pair.both(lambda kms: kms.enable_key(KeyId=key))
+    elif roll == 2:
+        text = rng.choice([_RESTRICTIVE, policy_default(), policy_default()])
+        pair.both(lambda kms: kms.put_key_policy(KeyId=key, Policy=text))
+    elif roll == 3:
+        made = pair.both(lambda kms: kms.create_grant(
+            KeyId=key, GranteePrincipal=f"arn:aws:iam::{_ACCOUNT}:user/granted",
+            Operations=["Encrypt", "Decrypt", "GenerateDataKey"],
+            Constraints={"EncryptionContextSubset": {"purpose": "test"}}))
+        if made[0] == "ok":
+            grants.append((key, made[1]["GrantId"]))
+    elif roll == 4 and grants:
+        grant_key, grant_id = grants.pop(rng.randrange(len(grants)))
+        pair.both(lambda kms: kms.revoke_grant(KeyId=grant_key, GrantId=grant_id))
+    elif roll == 5:
+        who = rng.choice(["limited", "role/app", "newcomer"])
+        document = rng.choice([_IDENTITY["limited"][0], _IDENTITY["role/app"][0], _DENY_ENCRYPT])
+        for kms in (pair.fast, pair.slow):
+            if who == "newcomer" and not any(i.name == "newcomer" for i in kms.iam):
+                kms.iam.create_user("newcomer", policies=[document])
+            else:
+                kms.iam.attach_policy(who, document)
+    elif roll == 6:
+        pair.both(lambda kms: kms.update_alias(AliasName="alias/moving", TargetKeyId=key))
+    elif roll == 7:
+        pair.both(lambda kms: kms.rotate_key_on_demand(KeyId=key))
+    elif roll == 8:  # the last key may go all the way to deletion
+        doomed = key_ids[-1]
+        pair.both(lambda kms: kms.schedule_key_deletion(KeyId=doomed, PendingWindowInDays=7))
+    else:
+        days = rng.randint(1, 10)
+        pair.fast.advance(days=days)
+        pair.slow.advance(days=days)
+
+
+def policy_default() -> str:
+    from kmssim.core import policy
+    return policy.default_key_policy(_ACCOUNT)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_crypto_fast_paths_match_the_general_path(seed: int, tmp_path: Path) -> None:
+    pair = _Pair(seed)
+    rng = random.Random(5000 + seed)
+    for who, documents in _IDENTITY.items():
+        for kms in (pair.fast, pair.slow):
+            if who.startswith("role/"):
+                kms.iam.create_role(who[5:], policies=documents)
+            else:
+                kms.iam.create_user(who, policies=documents)
+    key_ids: list[str] = []
+    keys: list[str] = ["alias/moving", "alias/missing"]
+    for number in range(4):
+        made = pair.both(lambda kms: kms.create_key(Description=f"key {number}"))[1]
+        key_ids.append(made["KeyMetadata"]["KeyId"])
+        keys += [made["KeyMetadata"]["KeyId"], made["KeyMetadata"]["Arn"]]
+    hmac = pair.both(lambda kms: kms.create_key(KeySpec="HMAC_256",
+                                                KeyUsage="GENERATE_VERIFY_MAC"))[1]
+    keys.append(hmac["KeyMetadata"]["KeyId"])
+    pair.both(lambda kms: kms.create_alias(AliasName="alias/moving", TargetKeyId=key_ids[0]))
+    blobs: list[bytes] = [b"\x01" * 80]
+    grants: list[tuple[str, str]] = []
+    for _ in range(1200):
+        if rng.random() < 0.06:
+            _change(pair, rng, keys, grants, key_ids)
+            continue
+        name, request = _crypto_call(rng, keys, blobs)
+        caller = rng.choice(_CALLERS)
+        outcome = pair.both(lambda kms: getattr(kms, _snake(name))(**dict(request)), caller)
+        if outcome[0] == "ok" and "CiphertextBlob" in outcome[1]:
+            blobs.append(outcome[1]["CiphertextBlob"])
+            if len(blobs) > 40:
+                blobs.pop(1)
+    fast_trail = json.dumps(pair.fast.trail.to_cloudtrail())
+    assert fast_trail == json.dumps(pair.slow.trail.to_cloudtrail())
+    pair.fast.save(tmp_path / "fast.json")
+    pair.slow.save(tmp_path / "slow.json")
+    assert (tmp_path / "fast.json").read_bytes() == (tmp_path / "slow.json").read_bytes()
+
+
+def test_the_fast_paths_are_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The common calls do take the fast paths (which record through `add_call`), from
+    the second use of a KeyId text on; a disabled key sends them back to the general path."""
+    from kmssim.core.trail import AuditTrail
+
+    fast: list[str] = []
+    record = AuditTrail.add_call
+    monkeypatch.setattr(AuditTrail, "add_call",
+                        lambda trail, time, name, *rest: (fast.append(name),
+                                                          record(trail, time, name, *rest))[1])
+    kms = KMS(seed=3)
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    context = {"purpose": "test"}
+    for _ in range(2):
+        blob = kms.encrypt(KeyId=key, Plaintext=b"data",
+                           EncryptionContext=context)["CiphertextBlob"]
+        kms.decrypt(CiphertextBlob=blob, EncryptionContext=context)
+        kms.generate_data_key(KeyId=key, KeySpec="AES_256")
+    assert fast == ["Decrypt", "GenerateDataKey", "Encrypt", "Decrypt", "GenerateDataKey"]
+    assert len(kms.trail) == 7
+    kms.disable_key(KeyId=key)
+    with pytest.raises(KMSError):
+        kms.encrypt(KeyId=key, Plaintext=b"data")
+    assert len(fast) == 5 and kms.trail[-1].error_code == "DisabledException"
