@@ -27,7 +27,7 @@ from typing import NamedTuple
 from kmssim.core.errors import InvalidCiphertextException
 
 __all__ = ["FORMAT_VERSION", "FORMAT_DATA_KEY", "HEADER_SIZE", "ParsedBlob", "pack", "parse",
-           "canonical_context", "mrk_id"]
+           "canonical_context", "mrk_id", "header", "prefix"]
 
 #: Byte 0 of a blob of data the caller gave to Encrypt.
 FORMAT_VERSION = 1
@@ -50,7 +50,8 @@ class ParsedBlob(NamedTuple):
 
 
 @lru_cache(maxsize=4096)
-def _prefix(key_id: str, material_id: str, data_key: bool) -> bytes:
+def prefix(key_id: str, material_id: str, data_key: bool) -> bytes:
+    """The header's first 49 bytes (format, key id, material id): the nonce follows."""
     kind = FORMAT_DATA_KEY if data_key else FORMAT_VERSION
     # A multi-Region key id is "mrk-" and 32 hex digits: the same 16 bytes as a UUID.
     raw = bytes.fromhex(key_id[4:]) if key_id.startswith("mrk-") else uuid.UUID(key_id).bytes
@@ -69,7 +70,7 @@ def _key_id_text(raw: bytes) -> str:
 
 def header(key_id: str, material_id: str, nonce: bytes, data_key: bool = False) -> bytes:
     """The 61-byte header for a blob made with this key, material and nonce."""
-    return _prefix(key_id, material_id, data_key) + nonce
+    return prefix(key_id, material_id, data_key) + nonce
 
 
 def pack(head: bytes, body: bytes) -> bytes:

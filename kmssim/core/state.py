@@ -167,6 +167,9 @@ class Service(AuditedCalls):
         # (operation, argument names) → how its fast path records a call with them, for
         # the trail it was made for (see `kmssim.core.calls.call_layout`), or None.
         self._layouts: dict[tuple[str, tuple[str, ...]], Any] = {}
+        # The fast paths' requests seen before, and what their checks found (see
+        # `kmssim.core.ops.crypto_fast`).
+        self._fast_calls: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._import_tokens: dict[bytes, Any] = {}       # ImportToken → parameters; not saved
         # The `kmssim.core.cloud.Cloud` this Region belongs to (one clock, related
         # multi-Region keys), or None for a simulator of one Region on its own.

@@ -63,20 +63,27 @@ class CryptoOps(Service):
         """Encrypt under the key's current material; a `SecretBytes` plaintext is
         marked in the header as a data key, so decrypt keeps it out of sight too."""
         material = key.current
-        sealed = self._sealed(key, material, plaintext, blob.canonical_context(context))
+        sealed = self._sealed(self._sealer(key, material), plaintext,
+                              blob.canonical_context(context))
         self._touch(key, material.material_id)
         return sealed
 
-    def _sealed(self, key: Key, material: KeyMaterial, plaintext: bytes,
+    def _sealer(self, key: Key, material: KeyMaterial) -> tuple[AESGCM, bytes, bytes]:
+        """What sealing under ``material`` needs: its cipher, and the header's prefix for
+        data and for a data key (`kmssim.core.blob.prefix`)."""
+        return (self._aesgcm(material), blob.prefix(key.key_id, material.material_id, False),
+                blob.prefix(key.key_id, material.material_id, True))
+
+    def _sealed(self, sealer: tuple[AESGCM, bytes, bytes], plaintext: bytes,
                 encoded_context: bytes) -> bytes:
-        """The blob of ``plaintext`` under ``material`` with an encoded context."""
+        """The blob of ``plaintext`` with an encoded context, by a `_sealer`."""
+        cipher, data_prefix, data_key_prefix = sealer
         # The nonce is a counter unique within this simulator, plus stream bytes: a
         # (material, nonce) pair can never repeat, seeded or not.
         self._invocations = count = self._invocations + 1
         nonce = count.to_bytes(8, "big") + self.entropy.bytes(4)
-        head = blob.header(key.key_id, material.material_id, nonce,
-                           isinstance(plaintext, SecretBytes))
-        cipher = self._ciphers.get(material.material_id) or self._aesgcm(material)
+        # The header (`kmssim.core.blob.header`) is the prefix followed by the nonce.
+        head = (data_key_prefix if isinstance(plaintext, SecretBytes) else data_prefix) + nonce
         return head + cipher.encrypt(nonce, plaintext, head + encoded_context)
 
     def _open(self, ciphertext: bytes, context: dict[str, str] | None, key_ref: Any,

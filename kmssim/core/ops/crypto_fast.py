@@ -34,6 +34,8 @@ from typing import Any
 from kmssim.core import blob, params
 from kmssim.core._model_shapes import OPERATIONS
 from kmssim.core.calls import call_layout
+from cryptography.exceptions import InvalidTag
+
 from kmssim.core.errors import InvalidCiphertextException
 from kmssim.core.keys import SYMMETRIC, SecretBytes
 
@@ -60,6 +62,8 @@ def _gate(operation: str, **extra: Any) -> params.Gate:
 _ENCRYPT = _gate("Encrypt", Plaintext=lambda v: params.blob("Plaintext", v, high=4096))
 _DECRYPT = _gate("Decrypt",
                  CiphertextBlob=lambda v: params.blob("CiphertextBlob", v, high=6144))
+_ENCRYPT_SIZES = _ENCRYPT.sizes["Plaintext"]
+_DECRYPT_SIZES = _DECRYPT.sizes["CiphertextBlob"]
 _DATA_KEY = {
     name: _gate(name, KeySpec=lambda v: params.choice("KeySpec", v, tuple(_DATA_KEY_SPECS)))
     for name in ("GenerateDataKey", "GenerateDataKeyWithoutPlaintext")}
@@ -94,9 +98,14 @@ def _layout(kms: CryptoOps, operation: str, names: tuple[str, ...]) -> Any:
     return entry
 
 
-def _context(gate: params.Gate, context: dict[str, Any]) -> tuple[bytes, Any] | None:
+def _context(gate: params.Gate, kw: dict[str, Any]) -> tuple[bytes, Any] | None:
     """The encoded context and its shared pairs, if the context is one accepted before
-    (or is accepted now)."""
+    (or is accepted now); `_ABSENT` when none is given."""
+    context = kw.get("EncryptionContext", _UNSEEN)
+    if context is _UNSEEN:
+        return _ABSENT
+    if type(context) is not dict:
+        return None
     try:
         entry = gate.contexts.get(tuple(context.items()))
     except TypeError:  # an unhashable value: not a context of strings
@@ -104,130 +113,206 @@ def _context(gate: params.Gate, context: dict[str, Any]) -> tuple[bytes, Any] | 
     return entry if entry is not None else gate.context("EncryptionContext", context)
 
 
-def fast_encrypt(kms: CryptoOps, kw: dict[str, Any]) -> dict[str, Any] | None:
-    """Encrypt's fast path (see the module's docstring)."""
-    names = tuple(kw)
-    layout = kms._layouts.get(("Encrypt", names), _UNSEEN)
-    if layout is _UNSEEN or (layout is not None and layout[0] is not kms.trail):
-        layout = _layout(kms, "Encrypt", names)
-    if layout is None:
+def _text(gate: params.Gate, member: str, value: Any) -> bool:
+    return (type(value) is str and value in gate.texts[member]) or gate.text(member, value)
+
+
+def _size(gate: params.Gate, member: str, value: Any) -> bool:
+    return (type(value) is bytes and len(value) in gate.sizes[member]) \
+        or gate.size(member, value)
+
+
+def _planned(kms: CryptoOps, principal: str, key: Any, operation: str, check: Any) -> bool:
+    plan = kms._plans.get((principal, key.key_id, operation))
+    return (plan is not None and plan[0] is key and plan[1] == key.state
+            and plan[2] is key.policy and plan[3] == kms.iam.version) \
+        or kms._plan(principal, key, operation, operation, check)
+
+
+def _remember(kms: CryptoOps, request: tuple[Any, ...], entry: tuple[Any, ...]) -> None:
+    if len(kms._fast_calls) >= 4096:   # bounded, whatever the callers send
+        kms._fast_calls.clear()
+    kms._fast_calls[request] = entry
+
+
+# -- the requests seen before -------------------------------------------------------
+# A fast path first looks the request up by who sends it, its argument names (in order:
+# the audit record follows it) and the values that decide everything but the data: the
+# KeyId text (or the blob's key and material ids), the KeySpec, the context's pairs. The
+# entry is what the checks below found for that request, with what they depend on; it is
+# used only while those are unchanged: the key is still in the key table, in the same
+# state, with the same key policy and material, IAM is the same, the trail is the same.
+# Any difference, or a request not seen, goes through the checks again (`_*_entry`).
+
+
+def _encrypt_entry(kms: CryptoOps, kw: dict[str, Any],
+                   request: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """What Encrypt's checks say about ``request`` (see above), or None."""
+    layout = _layout(kms, "Encrypt", request[1])
+    if layout is None or not _text(_ENCRYPT, "KeyId", kw["KeyId"]):
         return None
-    gate = _ENCRYPT
-    key_ref, plaintext = kw["KeyId"], kw["Plaintext"]
-    if not ((type(key_ref) is str and key_ref in gate.texts["KeyId"])
-            or gate.text("KeyId", key_ref)):
+    context = _context(_ENCRYPT, kw)
+    if context is None:
         return None
-    if not ((type(plaintext) is bytes and len(plaintext) in gate.sizes["Plaintext"])
-            or gate.size("Plaintext", plaintext)):
-        return None
-    context = kw.get("EncryptionContext", _UNSEEN)
-    if context is _UNSEEN:
-        context = _ABSENT
-    elif type(context) is not dict or (context := _context(gate, context)) is None:
-        return None
-    key_id = kms._named_ids.get(key_ref)
+    key_id = kms._named_ids.get(kw["KeyId"])
     key = None if key_id is None else kms._keys.get(key_id)
-    if key is None:
-        return None
-    principal = kms._acting.get() or kms._principal
-    plan = kms._plans.get((principal, key_id, "Encrypt"))
-    if (plan is None or plan[0] is not key or plan[1] != key.state
-            or plan[2] is not key.policy or plan[3] != kms.iam.version) and not kms._plan(
-                principal, key, "Encrypt", "Encrypt", kms._encrypt_checks):
+    if key is None or not _planned(kms, request[0], key, "Encrypt", kms._encrypt_checks):
         return None
     material = key.materials[-1]
-    sealed = kms._sealed(key, material, plaintext, context[0])
-    kms.trail.add_call(kms.clock.now, "Encrypt", principal, key.arn, material.material_id,
-                       layout[1], layout[2](kw, context[1]))
+    entry = (key, key.state, key.policy, kms.iam.version, kms.trail, material,
+             kms._sealer(key, material), context[0], layout[1], layout[2](kw, context[1]))
+    _remember(kms, request, entry)
+    return entry
+
+
+def fast_encrypt(kms: CryptoOps, kw: dict[str, Any]) -> dict[str, Any] | None:
+    """Encrypt's fast path (see the module's docstring)."""
+    context = kw.get("EncryptionContext")
+    try:
+        request = (kms._acting.get() or kms._principal, tuple(kw), kw.get("KeyId"),
+                   None if context is None else tuple(context.items()))
+        entry = kms._fast_calls.get(request)
+    except (TypeError, AttributeError):  # not a context, or not hashable: not common
+        return None
+    if entry is None:
+        entry = _encrypt_entry(kms, kw, request)
+        if entry is None:
+            return None
+    key = entry[0]
+    material = entry[5]
+    if (kms._keys.get(key.key_id) is not key or key.state != entry[1]
+            or key.policy is not entry[2] or kms.iam.version != entry[3]
+            or kms.trail is not entry[4] or key.materials[-1] is not material):
+        entry = _encrypt_entry(kms, kw, request)
+        if entry is None:
+            return None
+        key, material = entry[0], entry[5]
+    plaintext = kw["Plaintext"]
+    if not (type(plaintext) is bytes and len(plaintext) in _ENCRYPT_SIZES) \
+            and not _ENCRYPT.size("Plaintext", plaintext):
+        return None
+    sealed = kms._sealed(entry[6], plaintext, entry[7])
+    kms.trail.add_call(kms.clock.now, "Encrypt", request[0], key.arn, material.material_id,
+                       entry[8], entry[9])
     return kms._encrypted(sealed, key, SYMMETRIC)
+
+
+def _decrypt_entry(kms: CryptoOps, kw: dict[str, Any], request: tuple[Any, ...],
+                   parsed: blob.ParsedBlob) -> tuple[Any, ...] | None:
+    """What Decrypt's checks say about ``request`` (see above), or None."""
+    layout = _layout(kms, "Decrypt", request[1])
+    if layout is None:
+        return None
+    context = _context(_DECRYPT, kw)
+    if context is None:
+        return None
+    key = kms._keys.get(parsed.key_id)
+    material = None if key is None else key.material(parsed.material_id)
+    if material is None or not _planned(kms, request[0], key, "Decrypt", kms._decryptable):
+        return None
+    try:
+        cipher = kms._aesgcm(material)
+    except Exception:  # noqa: BLE001 - material without a secret: the general path decides
+        return None
+    entry = (key, key.state, key.policy, kms.iam.version, kms.trail, key.materials, material,
+             cipher, context[0], layout[1], layout[2](kw, context[1]))
+    _remember(kms, request, entry)
+    return entry
 
 
 def fast_decrypt(kms: CryptoOps, kw: dict[str, Any]) -> dict[str, Any] | None:
     """Decrypt's fast path, for symmetric ciphertext without KeyId (see the module)."""
-    names = tuple(kw)
-    layout = kms._layouts.get(("Decrypt", names), _UNSEEN)
-    if layout is _UNSEEN or (layout is not None and layout[0] is not kms.trail):
-        layout = _layout(kms, "Decrypt", names)
-    if layout is None:
-        return None
-    gate = _DECRYPT
-    ciphertext = kw["CiphertextBlob"]
-    if not ((type(ciphertext) is bytes and len(ciphertext) in gate.sizes["CiphertextBlob"])
-            or gate.size("CiphertextBlob", ciphertext)):
-        return None
-    context = kw.get("EncryptionContext", _UNSEEN)
-    if context is _UNSEEN:
-        context = _ABSENT
-    elif type(context) is not dict or (context := _context(gate, context)) is None:
+    ciphertext = kw.get("CiphertextBlob")
+    if not (type(ciphertext) is bytes and len(ciphertext) in _DECRYPT_SIZES) \
+            and not _DECRYPT.size("CiphertextBlob", ciphertext):
         return None
     try:
         parsed = blob.parse(ciphertext)
     except InvalidCiphertextException:
         return None
-    key = kms._keys.get(parsed.key_id)
-    if key is None:
-        return None
-    material = key.materials[-1] if key.materials else None
-    if material is None or material.material_id != parsed.material_id:
-        material = key.material(parsed.material_id)    # older data: an earlier material
-        if material is None:
-            return None
-    principal = kms._acting.get() or kms._principal
-    plan = kms._plans.get((principal, parsed.key_id, "Decrypt"))
-    if (plan is None or plan[0] is not key or plan[1] != key.state
-            or plan[2] is not key.policy or plan[3] != kms.iam.version) and not kms._plan(
-                principal, key, "Decrypt", "Decrypt", kms._decryptable):
-        return None
+    context = kw.get("EncryptionContext")
     try:
-        cipher = kms._ciphers.get(material.material_id) or kms._aesgcm(material)
-        plaintext = cipher.decrypt(parsed.nonce, parsed.body,
-                                                  parsed.header + context[0])
-    except Exception:  # noqa: BLE001 - InvalidTag and the like: the general path words it
+        request = (kms._acting.get() or kms._principal, tuple(kw), parsed.key_id,
+                   parsed.material_id, None if context is None else tuple(context.items()))
+        entry = kms._fast_calls.get(request)
+    except (TypeError, AttributeError):  # not a context, or not hashable: not common
+        return None
+    if entry is None:
+        entry = _decrypt_entry(kms, kw, request, parsed)
+        if entry is None:
+            return None
+    key = entry[0]
+    # The materials list is replaced when a material changes (an imported one dropped),
+    # not when rotation adds one, which older ciphertext does not care about.
+    if (kms._keys.get(key.key_id) is not key or key.state != entry[1]
+            or key.policy is not entry[2] or kms.iam.version != entry[3]
+            or kms.trail is not entry[4] or key.materials is not entry[5]):
+        entry = _decrypt_entry(kms, kw, request, parsed)
+        if entry is None:
+            return None
+        key = entry[0]
+    try:
+        plaintext = entry[7].decrypt(parsed.nonce, parsed.body, parsed.header + entry[8])
+    except InvalidTag:  # the general path words it
         return None
     if parsed.data_key:
         plaintext = SecretBytes(plaintext)
-    kms.trail.add_call(kms.clock.now, "Decrypt", principal, key.arn, material.material_id,
-                       layout[1], layout[2](kw, context[1]))
+    material = entry[6]
+    kms.trail.add_call(kms.clock.now, "Decrypt", request[0], key.arn, material.material_id,
+                       entry[9], entry[10])
     return kms._decrypted(key, plaintext, material)
+
+
+def _data_key_entry(kms: CryptoOps, kw: dict[str, Any], request: tuple[Any, ...],
+                    operation: str) -> tuple[Any, ...] | None:
+    """What GenerateDataKey(WithoutPlaintext)'s checks say about ``request``, or None."""
+    gate = _DATA_KEY[operation]
+    layout = _layout(kms, operation, request[1])
+    if layout is None or not _text(gate, "KeyId", kw["KeyId"]) \
+            or not _text(gate, "KeySpec", kw["KeySpec"]):
+        return None
+    context = _context(gate, kw)
+    if context is None:
+        return None
+    key_id = kms._named_ids.get(kw["KeyId"])
+    key = None if key_id is None else kms._keys.get(key_id)
+    if key is None or not _planned(kms, request[0], key, operation,
+                                   lambda k: kms._data_key_checks(k, operation)):
+        return None
+    material = key.materials[-1]
+    entry = (key, key.state, key.policy, kms.iam.version, kms.trail, material,
+             kms._sealer(key, material), context[0], layout[1], layout[2](kw, context[1]),
+             _DATA_KEY_SPECS[kw["KeySpec"]])
+    _remember(kms, request, entry)
+    return entry
 
 
 def _fast_data_key(kms: CryptoOps, kw: dict[str, Any], operation: str,
                    plaintext_too: bool) -> dict[str, Any] | None:
-    names = tuple(kw)
-    layout = kms._layouts.get((operation, names), _UNSEEN)
-    if layout is _UNSEEN or (layout is not None and layout[0] is not kms.trail):
-        layout = _layout(kms, operation, names)
-    if layout is None:
+    context = kw.get("EncryptionContext")
+    try:
+        request = (kms._acting.get() or kms._principal, tuple(kw), operation, kw.get("KeyId"),
+                   kw.get("KeySpec"), None if context is None else tuple(context.items()))
+        entry = kms._fast_calls.get(request)
+    except (TypeError, AttributeError):  # not a context, or not hashable: not common
         return None
-    gate = _DATA_KEY[operation]
-    key_ref, spec = kw["KeyId"], kw["KeySpec"]
-    if not ((type(key_ref) is str and key_ref in gate.texts["KeyId"])
-            or gate.text("KeyId", key_ref)):
-        return None
-    if not ((type(spec) is str and spec in gate.texts["KeySpec"])
-            or gate.text("KeySpec", spec)):
-        return None
-    context = kw.get("EncryptionContext", _UNSEEN)
-    if context is _UNSEEN:
-        context = _ABSENT
-    elif type(context) is not dict or (context := _context(gate, context)) is None:
-        return None
-    key_id = kms._named_ids.get(key_ref)
-    key = None if key_id is None else kms._keys.get(key_id)
-    if key is None:
-        return None
-    principal = kms._acting.get() or kms._principal
-    plan = kms._plans.get((principal, key_id, operation))
-    if (plan is None or plan[0] is not key or plan[1] != key.state
-            or plan[2] is not key.policy or plan[3] != kms.iam.version) and not kms._plan(
-                principal, key, operation, operation,
-                lambda k: kms._data_key_checks(k, operation)):
-        return None
-    material = key.materials[-1]
-    data_key = SecretBytes(kms.entropy.bytes(_DATA_KEY_SPECS[spec]))
-    wrapped = kms._sealed(key, material, data_key, context[0])
-    kms.trail.add_call(kms.clock.now, operation, principal, key.arn, material.material_id,
-                       layout[1], layout[2](kw, context[1]))
+    if entry is None:
+        entry = _data_key_entry(kms, kw, request, operation)
+        if entry is None:
+            return None
+    key = entry[0]
+    material = entry[5]
+    if (kms._keys.get(key.key_id) is not key or key.state != entry[1]
+            or key.policy is not entry[2] or kms.iam.version != entry[3]
+            or kms.trail is not entry[4] or key.materials[-1] is not material):
+        entry = _data_key_entry(kms, kw, request, operation)
+        if entry is None:
+            return None
+        key, material = entry[0], entry[5]
+    data_key = SecretBytes(kms.entropy.bytes(entry[10]))
+    wrapped = kms._sealed(entry[6], data_key, entry[7])
+    kms.trail.add_call(kms.clock.now, operation, request[0], key.arn, material.material_id,
+                       entry[8], entry[9])
     return kms._data_key_response(key, data_key if plaintext_too else None, wrapped)
 
 
