@@ -358,15 +358,15 @@ def test_crypto_fast_paths_match_the_general_path(seed: int, tmp_path: Path) -> 
 
 
 def test_the_fast_paths_are_taken(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The common calls do take the fast paths (which record through `add_call`), from
+    """The common calls do take the fast paths (which record through `add_packed`), from
     the second use of a KeyId text on; a disabled key sends them back to the general path."""
     from kmssim.core.trail import AuditTrail
 
     fast: list[str] = []
-    record = AuditTrail.add_call
-    monkeypatch.setattr(AuditTrail, "add_call",
-                        lambda trail, time, name, *rest: (fast.append(name),
-                                                          record(trail, time, name, *rest))[1])
+    record = AuditTrail.add_packed
+    monkeypatch.setattr(AuditTrail, "add_packed",
+                        lambda trail, time, packed: (fast.append(packed[0]),
+                                                     record(trail, time, packed))[1])
     kms = KMS(seed=3)
     key = kms.create_key()["KeyMetadata"]["KeyId"]
     context = {"purpose": "test"}

@@ -27,7 +27,7 @@ from typing import NamedTuple
 from kmssim.core.errors import InvalidCiphertextException
 
 __all__ = ["FORMAT_VERSION", "FORMAT_DATA_KEY", "HEADER_SIZE", "ParsedBlob", "pack", "parse",
-           "canonical_context", "mrk_id", "header", "prefix"]
+           "canonical_context", "mrk_id", "header", "prefix", "split"]
 
 #: Byte 0 of a blob of data the caller gave to Encrypt.
 FORMAT_VERSION = 1
@@ -78,8 +78,10 @@ def pack(head: bytes, body: bytes) -> bytes:
     return head + body
 
 
-def parse(blob: bytes) -> ParsedBlob:
-    """Split a blob, or raise `InvalidCiphertextException` if it is not one of ours."""
+def split(blob: bytes) -> tuple[bytes, bytes, bytes, bytes]:
+    """A blob's parts: its first 49 bytes (format, key id, material id: what `prefix`
+    makes), the nonce, the header (both: the start of the associated data) and the
+    AES-GCM output; or raise `InvalidCiphertextException` if it is not one of ours."""
     if type(blob) is not bytes:
         if not isinstance(blob, (bytes, bytearray, memoryview)):
             raise InvalidCiphertextException("", hint="CiphertextBlob must be bytes.")
@@ -90,15 +92,21 @@ def parse(blob: bytes) -> ParsedBlob:
             "", hint="The ciphertext is not a KMS ciphertext blob: its length or format is "
                      "wrong (truncated, padded, or not made by KMS). AWS says no more than "
                      "the error code.")
-    ids = blob[1:49]
+    return blob[:49], blob[49:HEADER_SIZE], blob[:HEADER_SIZE], blob[HEADER_SIZE:]
+
+
+def parse(blob: bytes) -> ParsedBlob:
+    """Split a blob (`split`) and read its ids, or raise `InvalidCiphertextException` if
+    it is not one of ours."""
+    start, nonce, head, body = split(blob)
+    ids = start[1:]
     known = _IDS.get(ids)
     if known is None:
         if len(_IDS) >= 4096:   # bounded: few distinct (key, material) pairs in practice
             _IDS.clear()
         known = _IDS[ids] = (_key_id_text(ids[:16]), ids[16:].hex())
     # tuple.__new__ directly: a named tuple's own __new__ is a Python function.
-    return _new(ParsedBlob, (*known, blob[49:61], blob[:HEADER_SIZE], blob[HEADER_SIZE:],
-                             kind == FORMAT_DATA_KEY))
+    return _new(ParsedBlob, (*known, nonce, head, body, start[0] == FORMAT_DATA_KEY))
 
 
 _new = tuple.__new__

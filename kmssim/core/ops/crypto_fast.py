@@ -20,7 +20,7 @@ decides nothing itself; everything it relies on comes from the general path's ru
   and IAM are what they were when the general path's own checks passed and the policies
   allowed the action without looking at any request value (no conditions, no grants);
 * the work: the same sealing (`CryptoOps._sealed`) and the same audit record, in the
-  trail's packed form (`kmssim.core.trail.AuditTrail.add_call`), as the general path.
+  trail's packed form (`kmssim.core.trail.AuditTrail.packed_call`), as the general path.
 
 A failure of any of these (an AES-GCM tag that does not verify included) hands the call
 to the general path before anything changed: the nonce counter and the random stream move
@@ -160,7 +160,9 @@ def _encrypt_entry(kms: CryptoOps, kw: dict[str, Any],
         return None
     material = key.materials[-1]
     entry = (key, key.state, key.policy, kms.iam.version, kms.trail, material,
-             kms._sealer(key, material), context[0], layout[1], layout[2](kw, context[1]))
+             kms._sealer(key, material), context[0],
+             kms.trail.packed_call("Encrypt", request[0], key.arn, material.material_id,
+                                   layout[1], layout[2](kw, context[1])))
     _remember(kms, request, entry)
     return entry
 
@@ -186,23 +188,23 @@ def fast_encrypt(kms: CryptoOps, kw: dict[str, Any]) -> dict[str, Any] | None:
         entry = _encrypt_entry(kms, kw, request)
         if entry is None:
             return None
-        key, material = entry[0], entry[5]
+        key = entry[0]
     plaintext = kw["Plaintext"]
     if not (type(plaintext) is bytes and len(plaintext) in _ENCRYPT_SIZES) \
             and not _ENCRYPT.size("Plaintext", plaintext):
         return None
     sealed = kms._sealed(entry[6], plaintext, entry[7])
-    kms.trail.add_call(kms.clock.now, "Encrypt", request[0], key.arn, material.material_id,
-                       entry[8], entry[9])
+    kms.trail.add_packed(kms.clock.now, entry[8])
     return kms._encrypted(sealed, key, SYMMETRIC)
 
 
-def _decrypt_entry(kms: CryptoOps, kw: dict[str, Any], request: tuple[Any, ...],
-                   parsed: blob.ParsedBlob) -> tuple[Any, ...] | None:
+def _decrypt_entry(kms: CryptoOps, kw: dict[str, Any],
+                   request: tuple[Any, ...]) -> tuple[Any, ...] | None:
     """What Decrypt's checks say about ``request`` (see above), or None."""
     layout = _layout(kms, "Decrypt", request[1])
     if layout is None:
         return None
+    parsed = blob.parse(kw["CiphertextBlob"])
     context = _context(_DECRYPT, kw)
     if context is None:
         return None
@@ -215,7 +217,10 @@ def _decrypt_entry(kms: CryptoOps, kw: dict[str, Any], request: tuple[Any, ...],
     except Exception:  # noqa: BLE001 - material without a secret: the general path decides
         return None
     entry = (key, key.state, key.policy, kms.iam.version, kms.trail, key.materials, material,
-             cipher, context[0], layout[1], layout[2](kw, context[1]))
+             cipher, context[0],
+             kms.trail.packed_call("Decrypt", request[0], key.arn, material.material_id,
+                                   layout[1], layout[2](kw, context[1])),
+             parsed.data_key)
     _remember(kms, request, entry)
     return entry
 
@@ -227,18 +232,19 @@ def fast_decrypt(kms: CryptoOps, kw: dict[str, Any]) -> dict[str, Any] | None:
             and not _DECRYPT.size("CiphertextBlob", ciphertext):
         return None
     try:
-        parsed = blob.parse(ciphertext)
+        start, nonce, header, body = blob.split(ciphertext)
     except InvalidCiphertextException:
         return None
     context = kw.get("EncryptionContext")
     try:
-        request = (kms._acting.get() or kms._principal, tuple(kw), parsed.key_id,
-                   parsed.material_id, None if context is None else tuple(context.items()))
+        # ``start`` names the key and material (and whether the plaintext is a data key).
+        request = (kms._acting.get() or kms._principal, tuple(kw), start,
+                   None if context is None else tuple(context.items()))
         entry = kms._fast_calls.get(request)
     except (TypeError, AttributeError):  # not a context, or not hashable: not common
         return None
     if entry is None:
-        entry = _decrypt_entry(kms, kw, request, parsed)
+        entry = _decrypt_entry(kms, kw, request)
         if entry is None:
             return None
     key = entry[0]
@@ -247,20 +253,18 @@ def fast_decrypt(kms: CryptoOps, kw: dict[str, Any]) -> dict[str, Any] | None:
     if (kms._keys.get(key.key_id) is not key or key.state != entry[1]
             or key.policy is not entry[2] or kms.iam.version != entry[3]
             or kms.trail is not entry[4] or key.materials is not entry[5]):
-        entry = _decrypt_entry(kms, kw, request, parsed)
+        entry = _decrypt_entry(kms, kw, request)
         if entry is None:
             return None
         key = entry[0]
     try:
-        plaintext = entry[7].decrypt(parsed.nonce, parsed.body, parsed.header + entry[8])
+        plaintext = entry[7].decrypt(nonce, body, header + entry[8])
     except InvalidTag:  # the general path words it
         return None
-    if parsed.data_key:
+    if entry[10]:
         plaintext = SecretBytes(plaintext)
-    material = entry[6]
-    kms.trail.add_call(kms.clock.now, "Decrypt", request[0], key.arn, material.material_id,
-                       entry[9], entry[10])
-    return kms._decrypted(key, plaintext, material)
+    kms.trail.add_packed(kms.clock.now, entry[9])
+    return kms._decrypted(key, plaintext, entry[6])
 
 
 def _data_key_entry(kms: CryptoOps, kw: dict[str, Any], request: tuple[Any, ...],
@@ -281,7 +285,9 @@ def _data_key_entry(kms: CryptoOps, kw: dict[str, Any], request: tuple[Any, ...]
         return None
     material = key.materials[-1]
     entry = (key, key.state, key.policy, kms.iam.version, kms.trail, material,
-             kms._sealer(key, material), context[0], layout[1], layout[2](kw, context[1]),
+             kms._sealer(key, material), context[0],
+             kms.trail.packed_call(operation, request[0], key.arn, material.material_id,
+                                   layout[1], layout[2](kw, context[1])),
              _DATA_KEY_SPECS[kw["KeySpec"]])
     _remember(kms, request, entry)
     return entry
@@ -308,11 +314,10 @@ def _fast_data_key(kms: CryptoOps, kw: dict[str, Any], operation: str,
         entry = _data_key_entry(kms, kw, request, operation)
         if entry is None:
             return None
-        key, material = entry[0], entry[5]
-    data_key = SecretBytes(kms.entropy.bytes(entry[10]))
+        key = entry[0]
+    data_key = SecretBytes(kms.entropy.bytes(entry[9]))
     wrapped = kms._sealed(entry[6], data_key, entry[7])
-    kms.trail.add_call(kms.clock.now, operation, request[0], key.arn, material.material_id,
-                       entry[8], entry[9])
+    kms.trail.add_packed(kms.clock.now, entry[8])
     return kms._data_key_response(key, data_key if plaintext_too else None, wrapped)
 
 
