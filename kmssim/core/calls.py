@@ -89,7 +89,7 @@ class CallFrame:
 
 
 def operation(name: str, *, required: tuple[str, ...] = (),
-              fast: Callable[[Any, dict[str, Any]], dict[str, Any] | None] | None = None,
+              fast: Callable[[Any, dict[str, Any], str], dict[str, Any] | None] | None = None,
               ) -> Callable[[F], F]:
     """Make a method a KMS operation named ``name`` (its AWS name, e.g. ``"Encrypt"``).
 
@@ -98,7 +98,7 @@ def operation(name: str, *, required: tuple[str, ...] = (),
     only documents them at the method.
 
     ``fast`` is the operation's fast path (a hot cryptographic operation has one): called
-    with the lock held and the keyword arguments, for a call made in-process with no other
+    with the lock held, the keyword arguments and ``name``, for a call made in-process with no other
     call in progress, it either does the whole call, audit event included, and returns
     the response, or returns None having changed nothing, and the call takes the general
     path below. It must decide only through the rules the general path uses (see
@@ -123,7 +123,7 @@ def operation(name: str, *, required: tuple[str, ...] = (),
             if fast is not None and not wire and FAST_PATHS_ON:
                 with self._lock:
                     if not self._calls:
-                        response = fast(self, kwargs)
+                        response = fast(self, kwargs, name)
                         if response is not None:
                             return response
             if not wire and not _accepts(accept_client, kwargs):

@@ -28,13 +28,7 @@ from kmssim.core.errors import (
     ValidationException,
 )
 from kmssim.core.keys import SYMMETRIC, Key, KeyMaterial, SecretBytes
-from kmssim.core.ops.crypto_fast import (
-    DATA_KEY_SPECS,
-    fast_decrypt,
-    fast_encrypt,
-    fast_generate_data_key,
-    fast_generate_data_key_without_plaintext,
-)
+from kmssim.core.ops.crypto_fast import DATA_KEY_SPECS, fast_data_key, fast_decrypt, fast_encrypt
 from kmssim.core.state import Service
 
 __all__ = ["CryptoOps"]
@@ -380,7 +374,7 @@ class CryptoOps(Service):
         data_key = SecretBytes(self.entropy.bytes(size))
         return key, data_key, self._seal(key, data_key, context)
 
-    @operation("GenerateDataKey", required=("KeyId",), fast=fast_generate_data_key)
+    @operation("GenerateDataKey", required=("KeyId",), fast=fast_data_key)
     def generate_data_key(self, KeyId: str, EncryptionContext: dict[str, str] | None = None,
                           NumberOfBytes: int | None = None, KeySpec: str | None = None,
                           GrantTokens: list[str] | None = None,
@@ -401,7 +395,7 @@ class CryptoOps(Service):
         return self._data_key_response(key, data_key, wrapped)
 
     @operation("GenerateDataKeyWithoutPlaintext", required=("KeyId",),
-               fast=fast_generate_data_key_without_plaintext)
+               fast=fast_data_key)
     def generate_data_key_without_plaintext(
             self, KeyId: str, EncryptionContext: dict[str, str] | None = None,
             KeySpec: str | None = None, NumberOfBytes: int | None = None,

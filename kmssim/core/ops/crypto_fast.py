@@ -43,8 +43,7 @@ from kmssim.core.keys import SYMMETRIC, SecretBytes
 #: module imports this one).
 CryptoOps = Any
 
-__all__ = ["fast_encrypt", "fast_decrypt", "fast_generate_data_key",
-           "fast_generate_data_key_without_plaintext", "DATA_KEY_SPECS"]
+__all__ = ["fast_encrypt", "fast_decrypt", "fast_data_key", "DATA_KEY_SPECS"]
 
 _DATA_KEY_SPECS = {"AES_256": 32, "AES_128": 16}
 DATA_KEY_SPECS = _DATA_KEY_SPECS
@@ -167,7 +166,7 @@ def _encrypt_entry(kms: CryptoOps, kw: dict[str, Any],
     return entry
 
 
-def fast_encrypt(kms: CryptoOps, kw: dict[str, Any]) -> dict[str, Any] | None:
+def fast_encrypt(kms: CryptoOps, kw: dict[str, Any], _: str) -> dict[str, Any] | None:
     """Encrypt's fast path (see the module's docstring)."""
     context = kw.get("EncryptionContext")
     try:
@@ -225,7 +224,7 @@ def _decrypt_entry(kms: CryptoOps, kw: dict[str, Any],
     return entry
 
 
-def fast_decrypt(kms: CryptoOps, kw: dict[str, Any]) -> dict[str, Any] | None:
+def fast_decrypt(kms: CryptoOps, kw: dict[str, Any], _: str) -> dict[str, Any] | None:
     """Decrypt's fast path, for symmetric ciphertext without KeyId (see the module)."""
     ciphertext = kw.get("CiphertextBlob")
     if not (type(ciphertext) is bytes and len(ciphertext) in _DECRYPT_SIZES) \
@@ -293,8 +292,10 @@ def _data_key_entry(kms: CryptoOps, kw: dict[str, Any], request: tuple[Any, ...]
     return entry
 
 
-def _fast_data_key(kms: CryptoOps, kw: dict[str, Any], operation: str,
-                   plaintext_too: bool) -> dict[str, Any] | None:
+def fast_data_key(kms: CryptoOps, kw: dict[str, Any],
+                  operation: str) -> dict[str, Any] | None:
+    """GenerateDataKey's and GenerateDataKeyWithoutPlaintext's fast path, for a KeySpec
+    (see the module's docstring)."""
     context = kw.get("EncryptionContext")
     try:
         request = (kms._acting.get() or kms._principal, tuple(kw), operation, kw.get("KeyId"),
@@ -318,15 +319,5 @@ def _fast_data_key(kms: CryptoOps, kw: dict[str, Any], operation: str,
     data_key = SecretBytes(kms.entropy.bytes(entry[9]))
     wrapped = kms._sealed(entry[6], data_key, entry[7])
     kms.trail.add_packed(kms.clock.now, entry[8])
-    return kms._data_key_response(key, data_key if plaintext_too else None, wrapped)
-
-
-def fast_generate_data_key(kms: CryptoOps, kw: dict[str, Any]) -> dict[str, Any] | None:
-    """GenerateDataKey's fast path, for a KeySpec (see the module's docstring)."""
-    return _fast_data_key(kms, kw, "GenerateDataKey", True)
-
-
-def fast_generate_data_key_without_plaintext(kms: CryptoOps,
-                                             kw: dict[str, Any]) -> dict[str, Any] | None:
-    """GenerateDataKeyWithoutPlaintext's fast path (see the module's docstring)."""
-    return _fast_data_key(kms, kw, "GenerateDataKeyWithoutPlaintext", False)
+    return kms._data_key_response(
+        key, data_key if operation == "GenerateDataKey" else None, wrapped)
