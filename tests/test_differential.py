@@ -381,3 +381,69 @@ def test_the_fast_paths_are_taken(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(KMSError):
         kms.encrypt(KeyId=key, Plaintext=b"data")
     assert len(fast) == 5 and kms.trail[-1].error_code == "DisabledException"
+
+
+def test_fast_paths_see_every_change_they_depend_on() -> None:
+    """Each thing a remembered request depends on, changed right after the request was
+    remembered (a second identical call takes the remembered entry), then the request
+    again: the fast simulator must answer as the reference does."""
+    pair = _Pair(7)
+    for kms in (pair.fast, pair.slow):
+        kms.iam.create_user("limited", policies=_IDENTITY["limited"])
+        kms.iam.create_user("granted", policies=_IDENTITY["granted"])
+        kms.iam.create_role("app", policies=_IDENTITY["role/app"])
+    key = pair.both(lambda kms: kms.create_key())[1]["KeyMetadata"]["KeyId"]
+    context = {"purpose": "test"}
+
+    def encrypt(caller: str | None = None) -> Any:
+        for _ in range(2):   # the second call is answered from what the first remembered
+            outcome = pair.both(lambda kms: kms.encrypt(
+                KeyId=key, Plaintext=b"data", EncryptionContext=dict(context)), caller)
+        return outcome
+
+    def decrypt(blob: bytes, caller: str | None = None) -> None:
+        for _ in range(2):
+            pair.both(lambda kms: kms.decrypt(CiphertextBlob=blob,
+                                              EncryptionContext=dict(context)), caller)
+
+    blob = encrypt()[1]["CiphertextBlob"]
+    encrypt("limited")
+    pair.both(lambda kms: kms.put_key_policy(KeyId=key, Policy=_RESTRICTIVE))  # denies limited
+    assert encrypt("limited")[0] == "service"
+    encrypt()
+    pair.both(lambda kms: kms.put_key_policy(KeyId=key, Policy=policy_default()))
+    encrypt("limited")
+    for kms in (pair.fast, pair.slow):
+        kms.iam.attach_policy("limited", _DENY_ENCRYPT)
+    assert encrypt("limited")[0] == "service"
+    encrypt()
+    decrypt(blob)
+    pair.both(lambda kms: kms.rotate_key_on_demand(KeyId=key))      # a new current material
+    encrypt()
+    decrypt(blob)
+    pair.both(lambda kms: kms.create_grant(
+        KeyId=key, GranteePrincipal=f"arn:aws:iam::{_ACCOUNT}:user/granted",
+        Operations=["Encrypt", "Decrypt"],
+        Constraints={"EncryptionContextSubset": {"purpose": "test"}}))
+    encrypt("granted")
+    decrypt(blob, "granted")
+    encrypt()
+    pair.both(lambda kms: kms.disable_key(KeyId=key))
+    assert encrypt()[0] == "service"
+    decrypt(blob)
+    pair.both(lambda kms: kms.enable_key(KeyId=key))
+    encrypt()
+    decrypt(blob)
+    pair.both(lambda kms: kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7))
+    decrypt(blob)
+    pair.both(lambda kms: kms.cancel_key_deletion(KeyId=key))
+    pair.both(lambda kms: kms.enable_key(KeyId=key))
+    encrypt()
+    decrypt(blob)
+    pair.both(lambda kms: kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7))
+    pair.fast.advance(days=8)
+    pair.slow.advance(days=8)
+    decrypt(blob)
+    assert encrypt()[0] == "service"
+    assert json.dumps(pair.fast.trail.to_cloudtrail()) == \
+        json.dumps(pair.slow.trail.to_cloudtrail())

@@ -128,6 +128,17 @@ def _planned(kms: CryptoOps, principal: str, key: Any, operation: str, check: An
         or kms._plan(principal, key, operation, operation, check)
 
 
+def _holds(kms: CryptoOps, entry: tuple[Any, ...], material: Any) -> bool:
+    """Whether everything a remembered entry depends on is as it was: its key still in
+    the key table, with the same state, key policy and ``material`` (the key's current
+    material; for Decrypt, its list of materials), the same IAM and the same trail.
+    (A deleted key also changes state; the key table is asked all the same.)"""
+    key = entry[0]
+    return (kms._keys.get(key.key_id) is key and key.state == entry[1]
+            and key.policy is entry[2] and kms.iam.version == entry[3]
+            and kms.trail is entry[4] and material is entry[5])
+
+
 def _remember(kms: CryptoOps, request: tuple[Any, ...], entry: tuple[Any, ...]) -> None:
     if len(kms._fast_calls) >= 4096:   # bounded, whatever the callers send
         kms._fast_calls.clear()
@@ -179,15 +190,11 @@ def fast_encrypt(kms: CryptoOps, kw: dict[str, Any], _: str) -> dict[str, Any] |
         entry = _encrypt_entry(kms, kw, request)
         if entry is None:
             return None
-    key = entry[0]
-    material = entry[5]
-    if (kms._keys.get(key.key_id) is not key or key.state != entry[1]
-            or key.policy is not entry[2] or kms.iam.version != entry[3]
-            or kms.trail is not entry[4] or key.materials[-1] is not material):
+    if not _holds(kms, entry, entry[0].materials[-1]):
         entry = _encrypt_entry(kms, kw, request)
         if entry is None:
             return None
-        key = entry[0]
+    key = entry[0]
     plaintext = kw["Plaintext"]
     if not (type(plaintext) is bytes and len(plaintext) in _ENCRYPT_SIZES) \
             and not _ENCRYPT.size("Plaintext", plaintext):
@@ -246,16 +253,13 @@ def fast_decrypt(kms: CryptoOps, kw: dict[str, Any], _: str) -> dict[str, Any] |
         entry = _decrypt_entry(kms, kw, request)
         if entry is None:
             return None
-    key = entry[0]
     # The materials list is replaced when a material changes (an imported one dropped),
     # not when rotation adds one, which older ciphertext does not care about.
-    if (kms._keys.get(key.key_id) is not key or key.state != entry[1]
-            or key.policy is not entry[2] or kms.iam.version != entry[3]
-            or kms.trail is not entry[4] or key.materials is not entry[5]):
+    if not _holds(kms, entry, entry[0].materials):
         entry = _decrypt_entry(kms, kw, request)
         if entry is None:
             return None
-        key = entry[0]
+    key = entry[0]
     try:
         plaintext = entry[7].decrypt(nonce, body, header + entry[8])
     except InvalidTag:  # the general path words it
@@ -307,15 +311,11 @@ def fast_data_key(kms: CryptoOps, kw: dict[str, Any],
         entry = _data_key_entry(kms, kw, request, operation)
         if entry is None:
             return None
-    key = entry[0]
-    material = entry[5]
-    if (kms._keys.get(key.key_id) is not key or key.state != entry[1]
-            or key.policy is not entry[2] or kms.iam.version != entry[3]
-            or kms.trail is not entry[4] or key.materials[-1] is not material):
+    if not _holds(kms, entry, entry[0].materials[-1]):
         entry = _data_key_entry(kms, kw, request, operation)
         if entry is None:
             return None
-        key = entry[0]
+    key = entry[0]
     data_key = SecretBytes(kms.entropy.bytes(entry[9]))
     wrapped = kms._sealed(entry[6], data_key, entry[7])
     kms.trail.add_packed(kms.clock.now, entry[8])
