@@ -174,6 +174,49 @@ def test_acceptors_agree_with_the_interpreter(seed: int) -> None:
                                                       client_checked=checked), (name, request)
 
 
+@pytest.mark.parametrize("seed", range(2))
+def test_acceptors_decide_alone_and_the_interpreter_only_words(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request the rules accept never reaches the interpreter: the compiled acceptors
+    decide it by themselves (the point of compiling them), and each acceptor's verdict is
+    the interpreter's."""
+    rng = random.Random(2000 + seed)
+    requests = []
+    for name, entry in OPERATIONS.items():
+        rule = entry["rules"]
+        for _ in range(30):
+            request = _valid(rule, rng)
+            if rng.random() < 0.5:
+                _mutated(request, rule, rng)
+            acceptors = params.compiled(rule)
+            assert acceptors.client(request) == \
+                (not params.reference_client_problems(rule, request)), (name, request)
+            assert acceptors.service(request) == \
+                (not params.reference_service_problems(rule, request)), (name, request)
+            assert acceptors.wire(request) == (not params.reference_service_problems(
+                rule, request, client_checked=False)), (name, request)
+            requests.append((rule, request, acceptors.client(request),
+                             acceptors.service(request), acceptors.wire(request)))
+
+    def interpreted(*args: object, **kwargs: object) -> list[str]:
+        raise AssertionError("the interpreter ran for a request the rules accept")
+
+    monkeypatch.setattr(params, "reference_client_problems", interpreted)
+    monkeypatch.setattr(params, "reference_service_problems", interpreted)
+    accepted = [0, 0, 0]
+    for rule, request, client, service, wire in requests:
+        if client:
+            accepted[0] += 1
+            assert params.client_problems(rule, request) == []
+        if service:
+            accepted[1] += 1
+            assert params.service_problems(rule, request) == []
+        if wire:
+            accepted[2] += 1
+            assert params.service_problems(rule, request, client_checked=False) == []
+    assert min(accepted) > 100, accepted
+
+
 # -- the crypto fast paths against the general path ---------------------------------------
 # Encrypt, Decrypt and GenerateDataKey(WithoutPlaintext) have fast paths
 # (kmssim/core/ops/crypto_fast.py) that remember verdicts, key resolutions, plans and

@@ -268,6 +268,8 @@ def _scalar_or_structure(spec: Any, raw: str | bytes, option: str, binary_format
         if text.lstrip().startswith("{"):
             return _json(text, option)
         return _shorthand(text, option)
+    if spec == "timestamp":
+        return _timestamp(text, option)
     raise UsageError(f"kmssim cannot read {option} (type {spec}) from the command line.")
 
 
@@ -276,6 +278,21 @@ def _integer(text: str, option: str) -> int:
         return int(text)
     except ValueError:
         raise UsageError(f"argument {option}: invalid int value: {text!r}") from None
+
+
+def _timestamp(text: str, option: str) -> datetime:
+    """A timestamp as the AWS CLI takes one: ISO 8601 (``2021-09-21T19:00:00Z``) or seconds
+    since the epoch. kmssim reads a time without a zone as UTC (the CLI: local time)."""
+    try:
+        return datetime.fromtimestamp(float(text), UTC)
+    except (ValueError, OverflowError, OSError):
+        pass
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"argument {option}: invalid timestamp value: {text!r} (write ISO "
+                         "8601, e.g. 2021-09-21T19:00:00Z, or seconds since the epoch)") from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _json(text: str | bytes, option: str) -> Any:

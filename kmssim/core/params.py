@@ -255,8 +255,8 @@ def service_problems(rules: Mapping[str, Any], params: Mapping[str, Any],
     assumed right: the wire protocol refuses a wrong JSON type before this runs.
     """
     try:
-        compiled = compiled(rules)
-        if (compiled.service if client_checked else compiled.wire)(params):
+        acceptors = compiled(rules)
+        if (acceptors.service if client_checked else acceptors.wire)(params):
             return []
     except Exception:  # noqa: BLE001 - the interpreter meets the same value and decides
         pass
@@ -567,7 +567,7 @@ _COMPILED: dict[int, tuple[Mapping[str, Any], _Acceptors]] = {}
 
 class Gate:
     """The compiled acceptors' verdicts on single members of one operation's requests,
-    remembered, for the operation's fast path (see `kmssim.core.ops.crypto`).
+    remembered, for the operation's fast path (see `kmssim.core.ops.crypto_fast`).
 
     botocore's checks and the service's (after botocore's) accept a request exactly when
     its members are known, the required ones are there, and each member's value is

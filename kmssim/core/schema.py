@@ -53,7 +53,8 @@ SPECS = {"SYMMETRIC_DEFAULT": ("ENCRYPT_DECRYPT", 32),
          "ECC_NIST_P521": ("SIGN_VERIFY", None), "ECC_SECG_P256K1": ("SIGN_VERIFY", None),
          "HMAC_224": ("GENERATE_VERIFY_MAC", 28), "HMAC_256": ("GENERATE_VERIFY_MAC", 32),
          "HMAC_384": ("GENERATE_VERIFY_MAC", 48), "HMAC_512": ("GENERATE_VERIFY_MAC", 64)}
-LIVE_STATES = frozenset({"Enabled", "Disabled", "PendingDeletion", "PendingImport"})
+LIVE_STATES = frozenset({"Enabled", "Disabled", "PendingDeletion", "PendingImport",
+                         "PendingReplicaDeletion"})
 ALL_STATES = LIVE_STATES | {"Deleted"}
 _KEY_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
                      r"|mrk-[0-9a-f]{32}")

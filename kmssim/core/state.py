@@ -339,11 +339,14 @@ class Service(AuditedCalls):
             return False
         if entry.kind == "delete":
             return key.deletion_date == entry.due
-        if key.is_replica_in(self.region):
-            return False                  # only a primary rotates (and expires nothing else)
         if entry.kind == "expire":
+            # Each Region's key has its own imports and expiry dates (Developer Guide,
+            # "Importing key material into multi-Region keys": the key states of related
+            # multi-Region keys are independent of each other).
             return any(info.imported and info.valid_to is not None and info.valid_to <= entry.due
                        for info in key.imports.values())
+        if key.is_replica_in(self.region):
+            return False                  # only a primary rotates
         return key.rotation_enabled and key.next_rotation == entry.due and key.state == "Enabled"
 
     def _fire(self, entry: Due) -> ServiceEvent | None:
@@ -681,6 +684,16 @@ class Service(AuditedCalls):
                 f"{key.arn} is pending deletion.",
                 hint=f"The key will be deleted on {key.deletion_date:%Y-%m-%d}; until then "
                      "CancelKeyDeletion stops it (the key comes back Disabled).")
+        if key.state == "PendingReplicaDeletion":
+            # The key-state table gives PendingDeletion and PendingReplicaDeletion one
+            # column and the same "is pending deletion" message (kms-facts.md 6.2, S-STATE).
+            raise KMSInvalidStateException(
+                f"{key.arn} is pending deletion.",
+                hint=f"This multi-Region primary key is PendingReplicaDeletion: it is "
+                     f"scheduled for deletion but still has replicas "
+                     f"({', '.join(key.replica_regions)}). Its {key.pending_window_days}-day "
+                     "waiting period starts only when the last replica is deleted; "
+                     "CancelKeyDeletion stops it (the key comes back Disabled).")
         return key
 
     # -- what KMS does by itself --------------------------------------------
@@ -714,7 +727,8 @@ class Service(AuditedCalls):
         key.replace_material(KeyMaterial(material.material_id, material.created,
                                          material.rotation_type, b""))
         self._ciphers.pop(material_id, None)
-        if not pending and key.state != "PendingImport" and key.state != "PendingDeletion":
+        if not pending and key.state not in ("PendingImport", "PendingDeletion",
+                                             "PendingReplicaDeletion"):
             key.set_state("PendingImport", self.now)
 
     def _expire(self, key: Key) -> ServiceEvent | None:
@@ -736,6 +750,13 @@ class Service(AuditedCalls):
             return []
         return self._cloud.related(key, self.region)
 
+    def _related_in_regions(self, key: Key) -> list[tuple[Service, Key]]:
+        """Each other Region's simulator with its key related to a multi-Region ``key``."""
+        if not key.multi_region or self._cloud is None:
+            return []
+        return [(self._cloud.region(other.arn.split(":")[3]), other)
+                for other in self._cloud.related(key, self.region)]
+
     def _sync_replicas(self, key: Key) -> None:
         """Copy a multi-Region primary's shared properties (rotation schedule, material) to
         its replicas, which never rotate by themselves."""
@@ -747,6 +768,21 @@ class Service(AuditedCalls):
             replica.on_demand_rotations = key.on_demand_rotations
             if not key.external:
                 replica.materials = list(key.materials)
+
+    def _leave_multi_region_set(self, replica: Key) -> None:
+        """A deleted replica leaves its multi-Region set. If its primary is waiting for
+        the last replica to go (PendingReplicaDeletion), the primary's waiting period
+        starts now: it becomes PendingDeletion (API Reference, ScheduleKeyDeletion)."""
+        related = self._related_in_regions(replica)
+        remaining = [r for r in replica.replica_regions if r != self.region]
+        for kms, other in related:
+            other.replica_regions = list(remaining)
+            if other.state == "PendingReplicaDeletion" and not remaining:
+                assert other.pending_window_days is not None
+                # This Region's clock: the others may not have been moved to now yet.
+                other.deletion_date = self.now + timedelta(days=other.pending_window_days)
+                other.set_state("PendingDeletion", self.now)
+                kms.clock.schedule(other.deletion_date, "delete", other.key_id)
 
     def _delete(self, key: Key) -> ServiceEvent:
         del self._keys[key.key_id]
@@ -762,4 +798,6 @@ class Service(AuditedCalls):
         key.set_state("Deleted", self.now)
         self._deleted[key.key_id] = key
         self._record_service("DeleteKey", key, {"keyId": key.key_id})
+        if key.is_replica_in(self.region):
+            self._leave_multi_region_set(key)
         return ServiceEvent(self.now, "DeleteKey", key.key_id, key.arn)

@@ -15,6 +15,17 @@ be deleted; when any material other than the pending one is gone, the whole key 
 ``PendingImport`` and nothing encrypts or decrypts until that same material is imported
 again (kms-facts.md 2.6).
 
+A multi-Region key with imported material keeps one list of material ids, set by its
+primary, but each Region imports the bytes itself (Developer Guide, "Importing key
+material into multi-Region keys": KMS does not copy imported material to replicas). A
+replica starts with every material of its primary ``PENDING_IMPORT``; new material goes
+into the primary (``NEW_KEY_MATERIAL``), waits as ``PENDING_MULTI_REGION_IMPORT_AND_ROTATION``
+until each replica has imported the same bytes (``EXISTING_KEY_MATERIAL``), then as
+``PENDING_ROTATION``, and `rotate_key_on_demand` on the primary makes it current
+everywhere. Expiry and deletion are each Region's own: a replica's expiry locks only that
+replica (except that deleting material still pending rotation on the primary deletes it
+from every replica too, as the API Reference for DeleteImportedKeyMaterial says).
+
 Import tokens live in the simulator only: a saved scenario does not keep them (ask for
 new parameters after loading), as the wrapping key's private half is not worth saving.
 """
@@ -162,9 +173,22 @@ class ImportOps(Service):
         description = None if KeyMaterialDescription is None else params.text(
             "KeyMaterialDescription", KeyMaterialDescription, high=256)
         key = self._external(self._key(KeyId, aliases=False))
+        replica = key.is_replica_in(self.region)
+        # A replica only ever takes its primary's material, so its default is
+        # EXISTING_KEY_MATERIAL even before its first import (API Reference,
+        # ImportKeyMaterialRequest.ImportType: "The import type for the replica Region key
+        # should be EXISTING_KEY_MATERIAL").
         import_type = params.choice(
-            "ImportType", ImportType or ("EXISTING_KEY_MATERIAL" if key.imports
+            "ImportType", ImportType or ("EXISTING_KEY_MATERIAL" if key.imports or replica
                                          else "NEW_KEY_MATERIAL"), _IMPORT_TYPES)
+        if replica and import_type == "NEW_KEY_MATERIAL":
+            # AWS's words for this refusal are not recorded: the code is a guess and the
+            # message is left empty (README, "Where kmssim and AWS differ").
+            raise UnsupportedOperationException(
+                "", hint=f"{key.arn} is a multi-Region replica key: new key material goes "
+                         f"into the primary key in {key.primary_region} (ImportType "
+                         "NEW_KEY_MATERIAL); then import the same bytes here with ImportType "
+                         "EXISTING_KEY_MATERIAL (API Reference, ImportKeyMaterial).")
         valid_to = self._valid_to(model, ValidTo)
         parameters = self._import_tokens.get(token)
         if parameters is None or parameters.key_id != key.key_id:
@@ -194,6 +218,8 @@ class ImportOps(Service):
             description if description is not None else
             (key.imports[material_id].description if material_id in key.imports else None),
             model, valid_to)
+        if import_type == "NEW_KEY_MATERIAL":
+            self._announce_to_replicas(key, material_id, model)
         if valid_to is not None:
             self.clock.schedule(valid_to, "expire", key.key_id)
         if key.state == "PendingImport" and all(
@@ -226,6 +252,15 @@ class ImportOps(Service):
     def _reimport(self, key: Key, material_id: str, secret: bytes) -> None:
         known = key.material(material_id) or (
             key.pending if key.pending and key.pending.material_id == material_id else None)
+        if known is None and key.is_replica_in(self.region):
+            # The model's IncorrectKeyMaterialException: "it is not the same key material
+            # that was previously imported"; AWS's message is not recorded.
+            raise IncorrectKeyMaterialException(
+                "", hint=f"{key.arn} is a multi-Region replica key: it takes only material "
+                         f"its primary key in {key.primary_region} has (see ListKeyRotations "
+                         "with IncludeKeyMaterial='ALL_KEY_MATERIAL' there). These bytes are "
+                         "not any of them: import the same bytes as into the primary, or "
+                         "import new material into the primary first.")
         if known is None:
             raise IncorrectKeyMaterialException(
                 "", hint="EXISTING_KEY_MATERIAL must be bytes this key had before; to add "
@@ -237,6 +272,12 @@ class ImportOps(Service):
         if not key.materials:          # the first import: the key's original material
             key.materials = [KeyMaterial(material_id, self.now, None, secret)]
             return
+        if key.pending is not None and not key.imports[key.pending.material_id].imported:
+            # Material pending rotation that was deleted is "not permanently associated
+            # with the KMS key. You can delete this key material and import different key
+            # material in its place" (API Reference, RotationsListEntry.KeyMaterialState).
+            del key.imports[key.pending.material_id]
+            key.pending = None
         if key.pending is not None:
             # Recorded AWS text (import_key_material_second_pending).
             raise KMSInvalidStateException(
@@ -250,6 +291,38 @@ class ImportOps(Service):
                 "", hint="This key already has these bytes; import them with ImportType "
                          "EXISTING_KEY_MATERIAL, or import different bytes as new material.")
         key.pending = KeyMaterial(material_id, self.now, "ON_DEMAND", secret)
+
+    def _announce_to_replicas(self, key: Key, material_id: str, model: str) -> None:
+        """After new material went into a multi-Region primary: each replica learns its id
+        and waits for the same bytes (``PENDING_IMPORT`` there)."""
+        material = key.pending if key.pending is not None else key.current
+        for _, other in self._related_in_regions(key):
+            placeholder = KeyMaterial(material.material_id, material.created,
+                                      material.rotation_type, b"")
+            stale = other.pending
+            if stale is not None and stale.material_id != material_id:
+                other.imports.pop(stale.material_id, None)
+            if material is key.pending:
+                other.pending = placeholder
+            elif not other.materials:
+                other.materials = [placeholder]
+            other.imports[material_id] = ImportInfo(None, model, None, imported=False)
+
+    def _pending_state(self, key: Key) -> str:
+        """PENDING_ROTATION once every related key has imported the pending material, else
+        PENDING_MULTI_REGION_IMPORT_AND_ROTATION (API Reference, RotationsListEntry)."""
+        assert key.pending is not None
+        material_id = key.pending.material_id
+        for other in [key, *self._related(key)]:
+            info = other.imports.get(material_id)
+            if other.pending is None or other.pending.material_id != material_id \
+                    or info is None or not info.imported:
+                return "PENDING_MULTI_REGION_IMPORT_AND_ROTATION"
+        return "PENDING_ROTATION"
+
+    def _replicas_missing(self, key: Key, material_id: str) -> list[str]:
+        return [kms.region for kms, other in self._related_in_regions(key)
+                if material_id not in other.imports or not other.imports[material_id].imported]
 
     @operation("DeleteImportedKeyMaterial", required=("KeyId",))
     def delete_imported_key_material(self, KeyId: str,
@@ -266,24 +339,42 @@ class ImportOps(Service):
             raise ValidationException(
                 f"Key material {material_id} does not belong to {key.arn}.")
         self._touch(key, material_id)
+        pending = key.pending is not None and key.pending.material_id == material_id
         if key.imports[material_id].imported:
             self._drop_imported(key, material_id)
+        if pending and not key.is_replica_in(self.region):
+            # Deleting material pending rotation in the primary deletes it from the
+            # replicas too; deleting a replica's material changes only that replica
+            # (API Reference, DeleteImportedKeyMaterial).
+            for kms, other in self._related_in_regions(key):
+                info = other.imports.get(material_id)
+                if info is not None and info.imported:
+                    kms._drop_imported(other, material_id)
         return {"KeyId": key.arn, "KeyMaterialId": material_id}
 
     def _rotate_imported(self, key: Key) -> None:
         """RotateKeyOnDemand on an EXTERNAL key: the pending material becomes current."""
         if key.state == "PendingImport":
             self._usable(key)
-        if key.multi_region and key.replica_regions:
-            raise UnsupportedOperationException(
-                "", hint="kmssim does not model rotating imported material of a multi-Region "
-                         "key with replicas (PENDING_MULTI_REGION_IMPORT_AND_ROTATION).")
         if key.pending is None or not key.imports[key.pending.material_id].imported:
             # Recorded AWS text (rotate_on_demand_external_no_pending_material).
             raise KMSInvalidStateException(
                 f"No available key material pending rotation for the key: {key.arn}.",
                 hint="Import new material first (ImportKeyMaterial with ImportType "
                      "NEW_KEY_MATERIAL), then rotate.")
+        if self._pending_state(key) != "PENDING_ROTATION":
+            # No material is PENDING_ROTATION yet, so the recorded text above applies; the
+            # hint says which replicas still need the bytes.
+            missing = self._replicas_missing(key, key.pending.material_id)
+            raise KMSInvalidStateException(
+                f"No available key material pending rotation for the key: {key.arn}.",
+                hint="The new material is PENDING_MULTI_REGION_IMPORT_AND_ROTATION: import "
+                     "the same bytes (ImportType EXISTING_KEY_MATERIAL) into the replica "
+                     f"key in {', '.join(missing)} first; then it is PENDING_ROTATION and "
+                     "RotateKeyOnDemand rotates it in everywhere.")
         pending, key.pending = key.pending, None
+        for _, other in self._related_in_regions(key):
+            other.pending = None
         self._rotate(key, "ON_DEMAND", KeyMaterial(pending.material_id, self.now, "ON_DEMAND",
                                                    pending.secret))
+        self._sync_replicas(key)

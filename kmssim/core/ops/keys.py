@@ -228,6 +228,9 @@ class KeyOps(Service):
         }
         if key.state == "PendingDeletion":
             meta["DeletionDate"] = key.deletion_date
+        elif key.state == "PendingReplicaDeletion":
+            # KeyMetadata.PendingDeletionWindowInDays: present only in this state.
+            meta["PendingDeletionWindowInDays"] = key.pending_window_days
         meta.update({"Origin": key.origin, "KeyManager": key.manager,
                      "CustomerMasterKeySpec": key.key_spec, "KeySpec": key.key_spec})
         if key.key_spec.startswith("HMAC_"):
@@ -340,8 +343,11 @@ class KeyOps(Service):
         The key becomes ``PendingDeletion`` at once and can no longer be used; when
         the window has passed in simulated time, KMS deletes it with all its key
         material and aliases, and everything encrypted under it is unrecoverable.
-        `cancel_key_deletion` stops it until then. Raises ValidationException for a
-        window outside 7–30 and KMSInvalidStateException if already pending.
+        `cancel_key_deletion` stops it until then. A multi-Region primary key that still
+        has replicas becomes ``PendingReplicaDeletion`` instead (no ``DeletionDate`` in the
+        answer): its waiting period starts when its last replica is deleted. Raises
+        ValidationException for a window outside 7–30 and KMSInvalidStateException if
+        already pending.
         """
         window = 30 if PendingWindowInDays is None else params.integer(
             "PendingWindowInDays", PendingWindowInDays, 7, 30)
@@ -349,6 +355,13 @@ class KeyOps(Service):
                                      "delete")
         self._touch(key)
         key.pending_window_days = window
+        if key.multi_region and not key.is_replica_in(self.region) and key.replica_regions:
+            # A primary with replicas waits for them: PendingReplicaDeletion, no date yet;
+            # its waiting period starts when the last replica is deleted (API Reference,
+            # ScheduleKeyDeletion and ScheduleKeyDeletionResponse.DeletionDate).
+            key.set_state("PendingReplicaDeletion", self.now)
+            return {"KeyId": key.arn, "KeyState": "PendingReplicaDeletion",
+                    "PendingWindowInDays": window}
         key.deletion_date = self.now + timedelta(days=window)
         key.set_state("PendingDeletion", self.now)
         self.clock.schedule(key.deletion_date, "delete", key.key_id)
@@ -362,7 +375,7 @@ class KeyOps(Service):
         not pending deletion.
         """
         key = self._key(KeyId, aliases=False)
-        if key.state != "PendingDeletion":
+        if key.state not in ("PendingDeletion", "PendingReplicaDeletion"):
             raise KMSInvalidStateException(f"{key.arn} is not pending deletion.")
         self._touch(key)
         key.deletion_date = None

@@ -21,11 +21,15 @@ from kmssim.core.errors import (
     UnsupportedOperationException,
     ValidationException,
 )
-from kmssim.core.keys import Key
+from kmssim.core.keys import ImportInfo, Key, KeyMaterial
 from kmssim.core.ops.policies import key_policy_document
 from kmssim.core.state import Service
 
 __all__ = ["MultiRegionOps"]
+
+
+def _without_secret(material: KeyMaterial) -> KeyMaterial:
+    return KeyMaterial(material.material_id, material.created, material.rotation_type, b"")
 
 
 class MultiRegionOps(Service):
@@ -93,12 +97,20 @@ class MultiRegionOps(Service):
                     key_policy_document(self, Policy, target._arn("key/" + key.key_id),
                                         BypassPolicyLockoutSafetyCheck))
         self._touch(key)
+        # A replica of an EXTERNAL key knows its primary's material ids but has none of the
+        # bytes: KMS does not copy imported material (Developer Guide, "Importing key
+        # material into multi-Region keys"); each one is PENDING_IMPORT until imported here.
         replica = Key(key.key_id, target._arn("key/" + key.key_id), target.now, key.key_spec,
                       key.key_usage, description, key.manager,
-                      () if key.external else key.materials,
+                      [_without_secret(m) for m in key.materials] if key.external
+                      else key.materials,
                       policy=key.policy if document is None else document.text,
                       ordinal=len(target._keys) + len(target._deleted), origin=key.origin,
                       multi_region=True, primary_region=self.region)
+        if key.external:
+            replica.pending = None if key.pending is None else _without_secret(key.pending)
+            replica.imports = {mid: ImportInfo(None, info.expiration_model, None, imported=False)
+                               for mid, info in key.imports.items()}
         replica.tags.update(tags)
         replica.set_state("PendingImport" if key.external else "Enabled", target.now)
         target._keys[key.key_id] = replica
@@ -133,7 +145,7 @@ class MultiRegionOps(Service):
         assert self._cloud is not None
         new_primary_kms = self._cloud.region(region)
         new_primary = new_primary_kms._keys[key.key_id]
-        if new_primary.state == "PendingDeletion":
+        if new_primary.state in ("PendingDeletion", "PendingReplicaDeletion"):
             raise KMSInvalidStateException(f"{new_primary.arn} is pending deletion.")
         self._touch(key)
         replicas = [r for r in key.replica_regions if r != region] + [self.region]

@@ -115,7 +115,8 @@ class RotationOps(Service):
         """
         key = self._rotatable(KeyId, managed_ok=True, enabled=False)
         self._touch(key)
-        enabled = key.rotation_enabled and key.state != "PendingDeletion"
+        enabled = key.rotation_enabled and key.state not in ("PendingDeletion",
+                                                             "PendingReplicaDeletion")
         response: dict[str, Any] = {"KeyRotationEnabled": enabled, "KeyId": key.arn}
         if enabled:
             response["RotationPeriodInDays"] = key.rotation_period_days
@@ -156,6 +157,9 @@ class RotationOps(Service):
     def _rotate_imported(self, key: Key) -> None:  # pragma: no cover - ImportOps defines it
         raise NotImplementedError
 
+    def _pending_state(self, key: Key) -> str:  # pragma: no cover - ImportOps defines it
+        raise NotImplementedError
+
     @operation("ListKeyRotations", required=("KeyId",))
     def list_key_rotations(self, KeyId: str, IncludeKeyMaterial: str | None = None,
                            Limit: int | None = None, Marker: str | None = None) -> dict[str, Any]:
@@ -190,7 +194,7 @@ class RotationOps(Service):
                 if info.description is not None:
                     row["KeyMaterialDescription"] = info.description
                 row["ImportState"] = "IMPORTED" if info.imported else "PENDING_IMPORT"
-            row["KeyMaterialState"] = ("PENDING_ROTATION" if pending else
+            row["KeyMaterialState"] = (self._pending_state(key) if pending else
                                        "CURRENT" if material is current else "NON_CURRENT")
             if info is not None:
                 row["ExpirationModel"] = info.expiration_model
