@@ -304,7 +304,8 @@ def _crypto_call(rng: random.Random, keys: list[str], blobs: list[bytes]) -> tup
             ("Plaintext", b"z" * 4097), ("Plaintext", "text"), ("Plaintext", bytearray(b"ab")),
             ("KeyId", rng.choice(["not-a-key", "alias/missing", "", 5])),
             ("CiphertextBlob", b"\x01" * 80), ("CiphertextBlob", b""),
-            ("GrantTokens", ["token"]), ("DryRun", True), ("EncryptionAlgorithm", "RSAES_OAEP_SHA_1"),
+            ("GrantTokens", ["token"]), ("DryRun", True),
+            ("EncryptionAlgorithm", "RSAES_OAEP_SHA_1"),
             ("NumberOfBytes", 16), ("KeySpec", "AES_512"), ("KeySpec", None), ("PlainText", b"x")])
         request[odd[0]] = odd[1]
     return name, request

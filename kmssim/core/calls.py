@@ -304,8 +304,11 @@ class _Context(tuple):  # type: ignore[type-arg]
     """Stands for the encryption context a call layout takes (see `call_layout`)."""
 
 
-def call_layout(name: str, names: tuple[str, ...]
-                ) -> tuple[tuple[str, ...], Callable[[dict[str, Any], Any], tuple[Any, ...]]] | None:
+#: How a fast path records a call: the request's member names, and its values' function.
+Layout = tuple[tuple[str, ...], Callable[[dict[str, Any], Any], tuple[Any, ...]]]
+
+
+def call_layout(name: str, names: tuple[str, ...]) -> Layout | None:
     """How a fast path records a successful call of ``name`` whose arguments are ``names``
     (each a string, a blob or an encryption context): the recorded request's member names,
     and a function of the arguments and the context's shared pairs that gives its values.

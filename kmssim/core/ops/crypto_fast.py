@@ -22,6 +22,10 @@ decides nothing itself; everything it relies on comes from the general path's ru
 * the work: the same sealing (`CryptoOps._sealed`) and the same audit record, in the
   trail's packed form (`kmssim.core.trail.AuditTrail.packed_call`), as the general path.
 
+What these steps found for a request is remembered, so that the same request again (same
+principal, argument names, KeyId or blob ids, KeySpec and context) is one lookup, used
+only while everything it depends on is as it was (`_holds`).
+
 A failure of any of these (an AES-GCM tag that does not verify included) hands the call
 to the general path before anything changed: the nonce counter and the random stream move
 only once the call is certain to succeed.
@@ -31,11 +35,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
+
 from kmssim.core import blob, params
 from kmssim.core._model_shapes import OPERATIONS
 from kmssim.core.calls import call_layout
-from cryptography.exceptions import InvalidTag
-
 from kmssim.core.errors import InvalidCiphertextException
 from kmssim.core.keys import SYMMETRIC, SecretBytes
 
