@@ -31,7 +31,9 @@ Targets:
 from __future__ import annotations
 
 import argparse
+import base64
 import gc
+import json
 import os
 import sys
 import tempfile
@@ -357,10 +359,23 @@ def bench_scenario(args: argparse.Namespace) -> None:
 
 
 # -- HTTP ------------------------------------------------------------------------------
+def _process_cpu(pid: int) -> float | None:
+    """Seconds of CPU time process ``pid`` has used (Linux /proc; None elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bench_http(args: argparse.Namespace) -> None:
+    import subprocess
+
     import boto3
     from botocore.config import Config
 
+    from kmssim.aws import protocol
     from kmssim.aws.bridge import client
     from kmssim.aws.server import serving
     print("http: boto3 over HTTP against boto3 through the in-process bridge", flush=True)
@@ -374,19 +389,72 @@ def bench_http(args: argparse.Namespace) -> None:
             aws.decrypt(CiphertextBlob=blob, EncryptionContext=CONTEXT)
         return run
 
+    def remote(url: str) -> Any:
+        return boto3.client("kms", endpoint_url=url, region_name="us-east-1",
+                            aws_access_key_id="x", aws_secret_access_key="x",
+                            config=Config(retries={"total_max_attempts": 1}))
+
     number = 50 if args.quick else 200
     bridged = client(KMS(seed=1))
     in_process = best_us(pair(bridged), number=number, repeat=args.repeat)
     bridged.close()
     with serving(KMS(seed=1)) as server:
-        remote = boto3.client("kms", endpoint_url=server.url, region_name="us-east-1",
-                              aws_access_key_id="x", aws_secret_access_key="x",
-                              config=Config(retries={"total_max_attempts": 1}))
-        over_http = best_us(pair(remote), number=number, repeat=args.repeat)
-        remote.close()
+        aws = remote(server.url)
+        over_http = best_us(pair(aws), number=number, repeat=args.repeat)
+        aws.close()
     report(Row("http", "boto3 pair over HTTP / through the bridge",
                f"{over_http / 1e3:.2f} ms vs {in_process / 1e3:.2f} ms",
                over_http / in_process, 1.5))
+
+    # Where the time goes. The server as README runs it (`python -m kmssim serve`, its own
+    # process): this process's CPU time is then boto3's alone, and the server's is read
+    # from /proc. What the simulator and the JSON protocol cost is `protocol.dispatch`
+    # called directly; what boto3 costs without the network is the bridge minus that.
+    kms = KMS(seed=1)
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    encrypt = json.dumps({"KeyId": key, "Plaintext": base64.b64encode(DATA).decode(),
+                          "EncryptionContext": CONTEXT}).encode()
+
+    def dispatch_pair() -> None:
+        blob = json.loads(protocol.dispatch(kms, "TrentService.Encrypt", encrypt)[2])
+        protocol.dispatch(kms, "TrentService.Decrypt", json.dumps(
+            {"CiphertextBlob": blob["CiphertextBlob"], "EncryptionContext": CONTEXT}).encode())
+    dispatched = best_us(dispatch_pair, number=number, repeat=args.repeat)
+    serve = subprocess.Popen([sys.executable, "-m", "kmssim", "serve", "--port", "0"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = serve.stdout.readline() if serve.stdout else ""
+        url = line.rsplit(" at ", 1)[-1].strip()
+        aws = remote(url)
+        run = pair(aws)
+        client_us, server_us = [], []
+        for _ in range(args.repeat):
+            before, start = _process_cpu(serve.pid), time.process_time()
+            for _ in range(number):
+                run()
+            client_us.append((time.process_time() - start) / number * 1e6)
+            after = _process_cpu(serve.pid)
+            if before is not None and after is not None:
+                server_us.append((after - before) / number * 1e6)
+        aws.close()
+    finally:
+        serve.terminate()
+        serve.wait()
+    boto = in_process - dispatched
+    client_side = min(client_us)
+    print(f"  where a pair's CPU time goes (server in its own process, as README runs it):\n"
+          f"    boto3 through the bridge {in_process:.0f} us = boto3 {boto:.0f} us + "
+          f"simulator and JSON protocol {dispatched:.0f} us\n"
+          f"    over HTTP, the client process: {client_side:.0f} us = boto3 {boto:.0f} us + "
+          f"its HTTP stack (botocore httpsession, urllib3, http.client) "
+          f"{client_side - boto:.0f} us")
+    if server_us:
+        server = sorted(server_us)[len(server_us) // 2]
+        print(f"    over HTTP, the server process: {server:.0f} us = simulator and protocol "
+              f"{dispatched:.0f} us + HTTP serving {server - dispatched:.0f} us "
+              f"(median; /proc ticks)")
+    print(f"    the client process alone is {client_side / in_process:.2f}x the bridge: the "
+          f"floor of the ratio above, with a server costing nothing", flush=True)
 
 
 BENCHES: dict[str, Callable[[argparse.Namespace], None]] = {

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from kmssim import KMS
-from kmssim.core import schema
+from kmssim.core import persist, schema
 
 
 def utc(year: int, month: int = 1, day: int = 1, hour: int = 0, minute: int = 0,
@@ -29,7 +29,26 @@ def saved_state(kms: KMS, path: Path) -> dict[str, Any]:
     kms.save(path)
     data = json.loads(path.read_text(encoding="utf-8"))
     data.pop("digest", None)
-    # Format 3 stores the trail column-wise: give it back one row per event, as format 2
-    # wrote it, so that callers can compare and slice it.
-    data["trail"] = list(schema.trail_rows(data["trail"]))
+    # Format 4 refers to a table of values and stores the trail column-wise: give the
+    # trail back one row per event, as format 2 wrote it, and each key's materials one
+    # row each, so that callers can compare and slice them (the table goes: which values
+    # it holds depends on the trail).
+    values = data.pop("values")
+    data["trail"] = list(schema.record_rows(data["trail"], values))
+    for group in ("keys", "deleted"):
+        for key in data[group]:
+            key["materials"] = schema.material_rows(key["materials"], values)
+    return data
+
+
+def state_without_trail(kms: KMS) -> dict[str, Any]:
+    """Everything `KMS.save` writes but the trail (keys with their materials one row each,
+    aliases, clock and queue, the seeded stream's position, the nonce counter), as plain
+    JSON data, without writing a file: what a refused call must leave unchanged."""
+    data = json.loads(json.dumps(persist._scenario(kms), default=persist._unfold))
+    values = data.pop("values")   # which values it holds depends on the trail
+    data.pop("trail")
+    for group in ("keys", "deleted"):
+        for key in data[group]:
+            key["materials"] = schema.material_rows(key["materials"], values)
     return data

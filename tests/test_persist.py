@@ -161,7 +161,7 @@ def test_damaged_or_missing_file_raises_corrupt_scenario(tmp_path: Path, damage)
 
 
 def test_the_file_does_not_depend_on_which_events_were_read(tmp_path: Path) -> None:
-    """Format 3 writes the trail from packed and built events alike, byte for byte."""
+    """Format 4 writes the trail from packed and built events alike, byte for byte."""
     kms = KMS(seed=27)
     key = new_key(kms)
     for index in range(6):
@@ -188,7 +188,7 @@ def test_the_file_and_digest_are_written_in_pieces_with_the_same_bytes(tmp_path:
     data = persist._scenario(kms)
     for sort in (True, False):
         assert "".join(persist._json_chunks(data, sort=sort)) == json.dumps(
-            data, sort_keys=sort, separators=(",", ":"), default=persist._time)
+            data, sort_keys=sort, separators=(",", ":"), default=persist._unfold)
     kms.save(tmp_path / "s.json")
     saved = json.loads((tmp_path / "s.json").read_text())
     assert saved["digest"] == persist.digest(saved)

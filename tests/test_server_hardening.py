@@ -168,3 +168,56 @@ def test_unknown_members_over_http_are_recorded_by_name_only(served):
     event = kms.trail[-1]
     assert event.name == "Encrypt" and event.request["plainText"] == UNKNOWN_VALUE
     assert "4111" not in json.dumps(kms.trail.to_cloudtrail())
+
+
+# The server reads headers itself (not with the email package): what it refuses, and
+# that it still finds names whatever their case.
+HEADER_CASES = [
+    ("folded-line", post("TrentService.ListKeys", b"{}", extra="X-Note: a\r\n b\r\n"), 400),
+    ("no-colon", post("TrentService.ListKeys", b"{}", extra="Just words\r\n"), 400),
+    ("space-before-colon", post("TrentService.ListKeys", b"{}", extra="X-Note : a\r\n"), 400),
+    ("101-headers", post("TrentService.ListKeys", b"{}",
+                         extra="".join(f"X-H{n}: v\r\n" for n in range(97))), 431),
+    ("line-too-long", post("TrentService.ListKeys", b"{}", extra=f"X-Long: {'a' * 70000}\r\n"),
+     431),
+]
+
+
+@pytest.mark.parametrize("name, request_bytes, status", HEADER_CASES,
+                         ids=[case[0] for case in HEADER_CASES])
+def test_malformed_header_sections_are_refused_and_the_server_carries_on(
+        served, capfd, name, request_bytes, status):
+    kms, host, port = served
+    answer = raw(host, port, request_bytes)
+    assert answer[0] == status and answer[1]["message"]
+    assert list_keys(host, port) == (200, {"Keys": [], "Truncated": False})
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_header_names_are_found_whatever_their_case(served):
+    kms, host, port = served
+    request = (b"POST / HTTP/1.1\r\nHOST: 127.0.0.1\r\nx-amz-target: TrentService.CreateKey\r\n"
+               b"content-length: 2\r\nCONNECTION: close\r\n\r\n{}")
+    assert raw(host, port, request)[0] == 200
+    assert len(kms.key_ids()) == 1
+    # 100 header lines are allowed: the limit is on the 101st.
+    many = post("TrentService.ListKeys", b"{}",
+                extra="".join(f"X-H{n}: v\r\n" for n in range(95)))
+    assert raw(host, port, many)[0] == 200
+
+
+@pytest.mark.parametrize("line", [b"POST / HTTP/2.0", b"POST / HTTP/1.x", b"POST / HTTP/1.1 x",
+                                  b"POST /"], ids=["http-2", "bad-version", "four-words",
+                                                   "0.9-post"])
+def test_a_bad_request_line_gets_an_error_and_the_server_carries_on(served, capfd, line):
+    """As http.server does, a request line it cannot take as HTTP/1.x is answered with
+    the bare error body (no status line: the client may speak HTTP/0.9), then closed."""
+    kms, host, port = served
+    with socket.create_connection((host, port), timeout=10) as connection:
+        connection.sendall(line + b"\r\nHost: 127.0.0.1\r\n\r\n")
+        reply = b""
+        while chunk := connection.recv(65536):
+            reply += chunk
+    assert json.loads(reply)["__type"] == "ValidationException"
+    assert list_keys(host, port) == (200, {"Keys": [], "Truncated": False})
+    assert "Traceback" not in capfd.readouterr().err

@@ -11,7 +11,7 @@ import pytest
 
 from kmssim import KMS
 from kmssim.aws import protocol
-from kmssim.core import persist
+from kms_support import state_without_trail
 from kmssim.core.errors import ParamValidationError, ValidationException
 
 
@@ -25,7 +25,7 @@ def key_of(kms: KMS, **kwargs: Any) -> str:
 
 
 def state(kms: KMS) -> dict[str, Any]:
-    return persist._scenario(kms)
+    return {**state_without_trail(kms), "trail": None}
 
 
 # -- item 9: wrong types ----------------------------------------------------------------------------

@@ -30,9 +30,8 @@ from hypothesis import strategies as st
 
 from kmssim import KMS
 from kmssim.core import model as api
-from kmssim.core import persist
 from kmssim.core.errors import ParamValidationError, ValidationException
-from kms_support import new_key
+from kms_support import new_key, state_without_trail
 
 OPERATIONS = sorted(api.OPERATIONS)
 
@@ -284,9 +283,7 @@ def kms() -> KMS:
 def state(kms: KMS) -> dict[str, Any]:
     """Everything `KMS.save` writes, trail apart: keys, materials, aliases, clock and queue,
     the seeded stream's position and the nonce counter."""
-    snapshot = persist._scenario(kms)
-    snapshot.pop("trail")
-    return snapshot
+    return state_without_trail(kms)
 
 
 @st.composite

@@ -5,9 +5,10 @@ the first thing that is not exactly what `kmssim.core.persist.save` writes: a me
 missing or unknown, a value of the wrong JSON type (``true`` is not an int, ``1.0`` is
 not an int), a number out of its range (``rotation_period_days`` within 90..2560), a
 time without a time zone, an id of the wrong shape, an ARN that does not name its own
-key, an alias pointing at no key, a key material id used twice, a material whose
-check value does not match its id and secret, a history whose last state is not the
-key's state. Together with the file's digest (see `persist`), this is what lets
+key, an alias pointing at no key, a key material id used twice, a material (format 2
+and 3) or a key's materials (format 4) whose check value does not match the ids and
+secrets, an index of a format-4 file outside its table, a history whose last state is
+not the key's state. Together with the file's digest (see `persist`), this is what lets
 ``KMS.load`` refuse a damaged or edited file instead of building a simulator that
 fails later, or decrypts wrongly.
 """
@@ -24,7 +25,7 @@ from typing import Any
 
 from kmssim.core.errors import CorruptScenarioError
 
-__all__ = ["check", "check_value", "TOP_MEMBERS"]
+__all__ = ["check", "check_value", "key_check_value", "TOP_MEMBERS"]
 
 TOP_MEMBERS = frozenset({"format", "version", "digest", "region", "account_id", "now", "queue",
                          "seed", "stream_position", "invocations", "principal", "keys",
@@ -76,6 +77,16 @@ def check_value(key_id: str, material_id: str, secret: bytes) -> str:
     when the file's digest was recomputed. (Like a key check value; not a secret.)"""
     return hashlib.sha256(b"kmssim-material-check\x00" + key_id.encode() + b"\x00"
                           + material_id.encode() + b"\x00" + secret).hexdigest()[:32]
+
+
+def key_check_value(key_id: str, materials: list[tuple[str, bytes]]) -> str:
+    """The one check value a format-4 file stores for all of a key's materials: as
+    `check_value`, over the key id and each ``(material id, secret)`` in order."""
+    hashed = hashlib.sha256(b"kmssim-key-materials-check\x00" + key_id.encode())
+    for material_id, secret in materials:
+        hashed.update(b"\x00" + material_id.encode() + b"\x00"
+                      + len(secret).to_bytes(4, "big") + secret)
+    return hashed.hexdigest()[:32]
 
 
 def _fail(path: str, what: str) -> CorruptScenarioError:
@@ -163,6 +174,8 @@ def check(data: Any, *, version: int) -> None:
     """Raise CorruptScenarioError naming the first member of ``data`` (a parsed scenario
     file of format ``version``) that is not as `save` writes it."""
     members = TOP_MEMBERS if version >= 2 else TOP_MEMBERS - {"digest"}
+    if version >= 4:
+        members = members | {"values"}
     if type(data) is dict:
         members = members | (OPTIONAL_MEMBERS & data.keys())
     _object(data, "the file", members)
@@ -177,6 +190,7 @@ def check(data: Any, *, version: int) -> None:
         raise _fail("stream_position", "must be 0 when there is no seed")
     _integer(data["invocations"], "invocations", 0, 2**64 - 1)
     _string(data["principal"], "principal", _PRINCIPAL)
+    values = _array(data["values"], "values") if version >= 4 else None
 
     materials_seen: set[str] = set()
     ordinals: set[int] = set()
@@ -184,7 +198,8 @@ def check(data: Any, *, version: int) -> None:
     for group, states in (("keys", LIVE_STATES), ("deleted", frozenset({"Deleted"}))):
         for index, key in enumerate(_array(data[group], group)):
             path = f"{group}[{index}]"
-            key_id = _key(key, path, region, account, now, states, materials_seen, version)
+            key_id = _key(key, path, region, account, now, states, materials_seen, version,
+                          values)
             if key_id in live:
                 raise _fail(f"{path}.key_id", f"{key_id} appears twice")
             live.add(key_id)
@@ -215,7 +230,12 @@ def check(data: Any, *, version: int) -> None:
         if _time(created, f"{path}[2]") > _time(updated, f"{path}[3]"):
             raise _fail(f"{path}[3]", "is before the alias was created")
 
-    rows = trail_rows(data["trail"]) if version >= 3 else _array(data["trail"], "trail")
+    if version >= 4:
+        rows = record_rows(data["trail"], values)
+    elif version == 3:
+        rows = trail_rows(data["trail"])
+    else:
+        rows = _array(data["trail"], "trail")
     for index, row in enumerate(rows):
         _event(row, f"trail[{index}]", index)
     _permissions(data, live_keys, now)
@@ -253,6 +273,10 @@ def _permissions(data: dict[str, Any], live_keys: set[str], now: datetime) -> No
             raise _fail(f"{path}.constraints", "expected an object or null")
 
 
+#: The most events a format-4 trail may hold (its runs could claim any number): about
+#: 9 GB of trail in memory, far beyond any lesson or workshop.
+MAX_EVENTS = 2**26
+
 #: The columns of a format-3 trail, in order (each event's sequence is its position).
 TRAIL_COLUMNS = ("time", "name", "event_type", "principal", "key_arn", "request", "response",
                  "error_code", "error_message", "key_material_id")
@@ -280,6 +304,118 @@ def trail_rows(trail: Any) -> Iterator[list[Any]]:
                                              f"(0 to {limit - 1})")
     for sequence, row in enumerate(zip(*columns)):
         yield [sequence, *(values[at] for at in row)]
+
+
+def _index(entry: Any, path: str, limit: int, table: str) -> int:
+    if type(entry) is not int or not 0 <= entry < limit:
+        raise _fail(path, f"is not an index into {table} (0 to {limit - 1})")
+    return entry
+
+
+def expand_runs(column: list[Any]) -> Iterator[int]:
+    """The indexes of a run-length coded format-4 column (checked by `record_rows`)."""
+    for entry in column:
+        if type(entry) is int:
+            yield entry
+        else:
+            at, count = entry
+            for _ in range(count):
+                yield at
+
+
+def record_builder(trail: dict[str, Any], values: list[Any]) -> Callable[[int], Any]:
+    """A function from a record's index in a format-4 trail to its request or response
+    (a fresh dict, or None). The last record built is kept and given again while the
+    same index is asked for (a run of equal calls builds one dict); no other is kept,
+    so a trail of distinct records never holds them all at once."""
+    shapes, records = trail["shapes"], trail["records"]
+    last: list[Any] = [-1, None]
+
+    def build(at: int) -> Any:
+        if at == last[0]:
+            return last[1]
+        record = records[at]
+        made = None if record is None else dict(
+            zip(shapes[record[0]], [values[i] for i in record[1:]]))
+        last[:] = at, made
+        return made
+    return build
+
+
+def record_rows(trail: Any, values: list[Any]) -> Iterator[list[Any]]:
+    """The events of a format-4 trail, one at a time, each as format 2 writes it, after
+    checking the shapes, the records and the ten run-length coded columns (indexes in
+    range, runs of two or more, every column the same number of events)."""
+    _object(trail, "trail", frozenset({"shapes", "records", "columns"}))
+    shapes = _array(trail["shapes"], "trail.shapes")
+    for number, shape in enumerate(shapes):
+        path = f"trail.shapes[{number}]"
+        for at, name in enumerate(_array(shape, path)):
+            _string(name, f"{path}[{at}]")
+        if len(set(shape)) != len(shape):
+            raise _fail(path, "names a member twice")
+    records = _array(trail["records"], "trail.records")
+    for number, record in enumerate(records):
+        if record is None:
+            continue
+        path = f"trail.records[{number}]"
+        _array(record, path)
+        if not record:
+            raise _fail(path, "expected [shape, index, ...] or null")
+        shape = shapes[_index(record[0], f"{path}[0]", len(shapes), "trail.shapes")]
+        if len(record) != 1 + len(shape):
+            raise _fail(path, f"shape {record[0]} has {len(shape)} members, the record "
+                              f"{len(record) - 1} values")
+        for at in range(1, len(record)):
+            _index(record[at], f"{path}[{at}]", len(values), "values")
+    columns = _array(trail["columns"], "trail.columns", len(TRAIL_COLUMNS))
+    count = None
+    for number, column in enumerate(columns):
+        path = f"trail.columns[{number}]"
+        limit, table = ((len(records), "trail.records") if TRAIL_COLUMNS[number] in
+                        ("request", "response") else (len(values), "values"))
+        length = 0
+        for at, entry in enumerate(_array(column, path)):
+            if type(entry) is int:
+                _index(entry, f"{path}[{at}]", limit, table)
+                length += 1
+                continue
+            if type(entry) is not list or len(entry) != 2:
+                raise _fail(f"{path}[{at}]", "expected an index or [index, count]")
+            _index(entry[0], f"{path}[{at}][0]", limit, table)
+            length += _integer(entry[1], f"{path}[{at}][1]", 2, MAX_EVENTS)
+            if length > MAX_EVENTS:
+                # A few bytes of runs could otherwise claim more events than any
+                # simulator has held, and keep `load` busy for hours building them.
+                raise _fail(path, f"holds more than {MAX_EVENTS:,} events")
+        if count is None:
+            count = length
+        elif length != count:
+            raise _fail(path, f"has {length} events where trail.columns[0] has {count}")
+    requests, responses = record_builder(trail, values), record_builder(trail, values)
+    for sequence, (time, name, etype, principal, arn, request, response, code, message,
+                   material) in enumerate(zip(*map(expand_runs, columns))):
+        yield [sequence, values[time], values[name], values[etype], values[principal],
+               values[arn], requests(request), responses(response), values[code],
+               values[message], values[material]]
+
+
+_MATERIAL_ARRAYS = ("ids", "created", "rotation", "secrets")
+
+
+def material_rows(materials: Any, values: list[Any],
+                  path: str = "materials") -> list[list[Any]]:
+    """A format-4 key's ``materials`` as format 1 writes them (``[id, created, rotation
+    type, base64 secret]`` each), after checking the parallel arrays and their indexes
+    (`_key` then checks each material, and the key's check value)."""
+    _object(materials, path, frozenset({*_MATERIAL_ARRAYS, "check"}))
+    count = len(_array(materials["ids"], f"{path}.ids"))
+    for name in _MATERIAL_ARRAYS[1:]:
+        _array(materials[name], f"{path}.{name}", count)
+    ids, created, rotation = (
+        [values[_index(at, f"{path}.{name}[{n}]", len(values), "values")]
+         for n, at in enumerate(materials[name])] for name in _MATERIAL_ARRAYS[:3])
+    return [list(row) for row in zip(ids, created, rotation, materials["secrets"])]
 
 
 def _extras(key: dict[str, Any], path: str) -> bool:
@@ -326,7 +462,8 @@ def _seed(seed: Any) -> None:
 
 
 def _key(key: Any, path: str, region: str, account: str, now: datetime,
-         states: frozenset[str], materials_seen: set[str], version: int) -> str:
+         states: frozenset[str], materials_seen: set[str], version: int,
+         values: list[Any] | None = None) -> str:
     extra = KEY_OPTIONAL_MEMBERS & key.keys() if type(key) is dict else frozenset()
     _object(key, path, KEY_MEMBERS | extra)
     key_id = _string(key["key_id"], f"{path}.key_id", _KEY_ID)
@@ -353,7 +490,11 @@ def _key(key: Any, path: str, region: str, account: str, now: datetime,
         _string(value, f"{path}.tags.{name}")
 
     deleted = state == "Deleted"
-    materials = _array(key["materials"], f"{path}.materials")
+    if version >= 4:
+        materials = material_rows(key["materials"], values or [], f"{path}.materials")
+        secrets: list[tuple[str, bytes]] = []
+    else:
+        materials = _array(key["materials"], f"{path}.materials")
     if not materials and not external:
         raise _fail(f"{path}.materials", "a key has at least one key material")
     if spec != "SYMMETRIC_DEFAULT" and len(materials) != 1:
@@ -362,36 +503,48 @@ def _key(key: Any, path: str, region: str, account: str, now: datetime,
     on_demand = 0
     for number, entry in enumerate(materials):
         where = f"{path}.materials[{number}]"
-        items = _array(entry, where, 5 if version >= 2 else 4)
-        material_id = _string(items[0], f"{where}[0]", _MATERIAL_ID)
+        items = _array(entry, where, {2: 5, 3: 5}.get(version, 4))
+
+        def at(item: int, where: str = where, number: int = number) -> str:
+            if version >= 4:   # parallel arrays: name the array and the position
+                return f"{path}.materials.{_MATERIAL_ARRAYS[item]}[{number}]"
+            return f"{where}[{item}]"
+        material_id = _string(items[0], at(0), _MATERIAL_ID)
         if material_id in materials_seen:
-            raise _fail(f"{where}[0]", "this key material id is used twice")
+            raise _fail(at(0), "this key material id is used twice")
         materials_seen.add(material_id)
-        when = _time(items[1], f"{where}[1]")
+        when = _time(items[1], at(1))
         if not previous <= when <= now:
-            raise _fail(f"{where}[1]", "is out of order (before the previous material, or "
+            raise _fail(at(1), "is out of order (before the previous material, or "
                                        "after now)")
         previous = when
-        rotation = _optional(_string, items[2], f"{where}[2]",
+        rotation = _optional(_string, items[2], at(2),
                              choices={"AUTOMATIC", "ON_DEMAND"})
         if (rotation is None) != (number == 0):
-            raise _fail(f"{where}[2]", "only the first material has no rotation type")
+            raise _fail(at(2), "only the first material has no rotation type")
         on_demand += rotation == "ON_DEMAND"
-        secret = _base64(items[3], f"{where}[3]")
+        secret = _base64(items[3], at(3))
         if deleted:
             if secret:
-                raise _fail(f"{where}[3]", "a deleted key keeps no key material")
+                raise _fail(at(3), "a deleted key keeps no key material")
         elif external and not secret:
             pass      # imported material that expired or was deleted: its id stays
         elif length is not None and len(secret) != length:
-            raise _fail(f"{where}[3]", f"a {spec} key material is {length} bytes, "
+            raise _fail(at(3), f"a {spec} key material is {length} bytes, "
                                        f"not {len(secret)}")
         elif length is None and not secret:
-            raise _fail(f"{where}[3]", "an RSA key needs its private key")
-        if version >= 2 and _string(items[4], f"{where}[4]", _CHECK) != \
+            raise _fail(at(3), "an RSA key needs its private key")
+        if version >= 4:
+            secrets.append((material_id, secret))
+        elif version >= 2 and _string(items[4], at(4), _CHECK) != \
                 check_value(key_id, material_id, secret):
-            raise _fail(f"{where}[4]", "the check value does not match this key material "
+            raise _fail(at(4), "the check value does not match this key material "
                                        "(its id or its secret was changed)")
+
+    if version >= 4 and _string(key["materials"]["check"], f"{path}.materials.check",
+                                _CHECK) != key_check_value(key_id, secrets):
+        raise _fail(f"{path}.materials.check", "the check value does not match the key's "
+                                               "materials (an id or a secret was changed)")
 
     rotation_enabled = _boolean(key["rotation_enabled"], f"{path}.rotation_enabled")
     period = _optional(_integer, key["rotation_period_days"], f"{path}.rotation_period_days",

@@ -8,7 +8,6 @@ secret is ever recorded: no plaintext, no data key, no key material, no blob.
 
 from __future__ import annotations
 
-import json
 import operator
 import threading
 import uuid
@@ -307,84 +306,33 @@ class AuditTrail:
             out.append(event)
         return out
 
-    def columns(self) -> tuple[list[Any], list[list[int]]]:
-        """The trail column-wise, for a scenario file (format 3), without building events.
+    def rows(self) -> Iterator[tuple[Any, ...]]:
+        """Every event's fields for a scenario file, in order, without building events.
 
-        Returns ``(values, columns)``: ``values`` the distinct JSON values of the trail
-        (times as ISO 8601 text, requests and responses as objects, each once), and
-        ten ``columns`` of indexes into it, one entry per event in order: time, name,
-        event type, principal, key ARN, request, response, error code, error message,
-        key material id. Packed events are read as packed: a request is looked up by its
-        shape and values, and made into a dict only the first time it is seen.
+        Yields one tuple per event: time (a datetime), name, event type, principal, key
+        ARN, request, response, error code, error message, key material id. The request
+        and response are each None or ``("r", names, values)``: the member names and
+        values as `add` packed them (a flat context as a tuple of its pairs), the same
+        for a built event (`_packed_key`), so a file does not depend on which events
+        were read before the save. The tuples are made as the events are read.
         """
-        values: list[Any] = []
-        index: dict[Any, int] = {}
-        columns: list[list[int]] = [[] for _ in range(10)]
-        (times, names, types, principals, arns, requests, responses, codes, messages,
-         materials) = columns
-
-        def slot(key: Any, value: Any) -> int:
-            at = index.get(key)
-            if at is None:
-                at = index[key] = len(values)
-                values.append(value)
-            return at
-
-        def mapping(key: Any, build: Any) -> int:
-            try:
-                at = index.get(key)
-            except TypeError:  # a list among the values: key it by its JSON instead
-                value = build()
-                return slot(("j", json.dumps(value, default=str)), value)
-            return at if at is not None else slot(key, build())
-
-        for position, item in enumerate(self._events[:len(self._events)]):
+        for item in self._events[:len(self._events)]:
             if type(item) is tuple:
                 if len(item) == 2:   # (time, a call packed by `packed_call`)
                     item = (item[0], *item[1])
                 time, name, principal, arn, material, error, fixed, shapes = item[:8]
-                event_type = fixed[0]
                 request_names, response_names = shapes
                 code, message = error if error is not None else (None, None)
                 split = 8 + (len(request_names) if request_names is not None else 0)
-                request_key = None if request_names is None else \
-                    ("r", request_names, item[8:split])
-                response_key = None if response_names is None else \
-                    ("r", response_names, item[split:])
-
-                def request(row: tuple[Any, ...] = item, at: int = position) -> Any:
-                    return self._build(at, row).request
-
-                def response(row: tuple[Any, ...] = item, at: int = position) -> Any:
-                    return self._build(at, row).response
+                yield (time, name, fixed[0], principal, arn,
+                       None if request_names is None else ("r", request_names, item[8:split]),
+                       None if response_names is None else ("r", response_names, item[split:]),
+                       code, message, material)
             else:
                 event = item
-                time, name, principal, arn, material = (event.time, event.name,
-                                                        event.principal, event.key_arn,
-                                                        event.key_material_id)
-                event_type, code, message = event.event_type, event.error_code, \
-                    event.error_message
-                request_key = _packed_key(event.request)
-                response_key = _packed_key(event.response)
-
-                def request(event: AuditEvent = event) -> Any:
-                    return event.request
-
-                def response(event: AuditEvent = event) -> Any:
-                    return event.response
-            times.append(slot(("t", time, time.tzinfo), time.isoformat()))
-            names.append(slot(name, name))
-            types.append(slot(event_type, event_type))
-            principals.append(slot(principal, principal))
-            arns.append(slot(arn, arn))
-            requests.append(slot(None, None) if request_key is None
-                            else mapping(request_key, request))
-            responses.append(slot(None, None) if response_key is None
-                             else mapping(response_key, response))
-            codes.append(slot(code, code))
-            messages.append(slot(message, message))
-            materials.append(slot(material, material))
-        return values, columns
+                yield (event.time, event.name, event.event_type, event.principal,
+                       event.key_arn, _packed_key(event.request), _packed_key(event.response),
+                       event.error_code, event.error_message, event.key_material_id)
 
     def to_cloudtrail(self, events: list[AuditEvent] | None = None) -> list[dict[str, Any]]:
         """CloudTrail records for ``events`` (default: the whole trail)."""
