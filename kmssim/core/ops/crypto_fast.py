@@ -111,7 +111,7 @@ def _context(gate: params.Gate, kw: dict[str, Any]) -> tuple[bytes, Any] | None:
         return None
     try:
         entry = gate.contexts.get(tuple(context.items()))
-    except TypeError:  # an unhashable value: not a context of strings
+    except Exception:  # noqa: BLE001 - an unhashable or odd value: not a context of strings
         return None
     return entry if entry is not None else gate.context("EncryptionContext", context)
 
@@ -184,11 +184,13 @@ def _encrypt_entry(kms: CryptoOps, kw: dict[str, Any],
 def fast_encrypt(kms: CryptoOps, kw: dict[str, Any], _: str) -> dict[str, Any] | None:
     """Encrypt's fast path (see the module's docstring)."""
     context = kw.get("EncryptionContext")
+    if context is not None and type(context) is not dict:
+        return None
     try:
         request = (kms._acting.get() or kms._principal, tuple(kw), kw.get("KeyId"),
                    None if context is None else tuple(context.items()))
         entry = kms._fast_calls.get(request)
-    except (TypeError, AttributeError):  # not a context, or not hashable: not common
+    except Exception:  # noqa: BLE001 - something unhashable or odd: the general path decides
         return None
     if entry is None:
         entry = _encrypt_entry(kms, kw, request)
@@ -246,12 +248,14 @@ def fast_decrypt(kms: CryptoOps, kw: dict[str, Any], _: str) -> dict[str, Any] |
     except InvalidCiphertextException:
         return None
     context = kw.get("EncryptionContext")
+    if context is not None and type(context) is not dict:
+        return None
     try:
         # ``start`` names the key and material (and whether the plaintext is a data key).
         request = (kms._acting.get() or kms._principal, tuple(kw), start,
                    None if context is None else tuple(context.items()))
         entry = kms._fast_calls.get(request)
-    except (TypeError, AttributeError):  # not a context, or not hashable: not common
+    except Exception:  # noqa: BLE001 - something unhashable or odd: the general path decides
         return None
     if entry is None:
         entry = _decrypt_entry(kms, kw, request)
@@ -305,11 +309,13 @@ def fast_data_key(kms: CryptoOps, kw: dict[str, Any],
     """GenerateDataKey's and GenerateDataKeyWithoutPlaintext's fast path, for a KeySpec
     (see the module's docstring)."""
     context = kw.get("EncryptionContext")
+    if context is not None and type(context) is not dict:
+        return None
     try:
         request = (kms._acting.get() or kms._principal, tuple(kw), operation, kw.get("KeyId"),
                    kw.get("KeySpec"), None if context is None else tuple(context.items()))
         entry = kms._fast_calls.get(request)
-    except (TypeError, AttributeError):  # not a context, or not hashable: not common
+    except Exception:  # noqa: BLE001 - something unhashable or odd: the general path decides
         return None
     if entry is None:
         entry = _data_key_entry(kms, kw, request, operation)
