@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from kmssim import KMS
+from kmssim import KMS, KMSError
 from kmssim.core.errors import (
     DisabledException, InvalidCiphertextException, NotFoundException, ValidationException,
 )
@@ -60,7 +60,8 @@ def test_disabling_a_key_first_shows_who_still_uses_it(kms: KMS) -> None:
         kms.decrypt(CiphertextBlob=blob["CiphertextBlob"], EncryptionContext={"app": "billing"})
     [failure] = kms.trail.query(key=key, failed=True)
     assert (failure.name, failure.error_code, failure.principal, failure.time) == (
-        "Decrypt", "DisabledException", "arn:aws:iam::111122223333:role/billing", utc(2024, 1, 3))
+        "Decrypt", "DisabledException", "arn:aws:sts::111122223333:assumed-role/billing/kmssim",
+        utc(2024, 1, 3))
     # Decrypt entries always name the algorithm, even when the caller left it out (facts 9.5).
     assert failure.to_cloudtrail()["requestParameters"] == {
         "encryptionContext": {"app": "billing"}, "encryptionAlgorithm": "SYMMETRIC_DEFAULT"}
@@ -83,11 +84,50 @@ def test_calls_record_who_made_them(kms: KMS) -> None:
     kms.encrypt(KeyId=key, Plaintext=b"x")
     assert alice == "arn:aws:iam::111122223333:user/alice"
     assert [e.principal for e in kms.trail][1:] == [
-        alice, "arn:aws:iam::111122223333:role/app", "arn:aws:iam::111122223333:user/learner"]
-    assert kms.trail[1].to_cloudtrail()["userIdentity"] == {
-        "type": "IAMUser", "arn": alice, "accountId": "111122223333"}
-    assert kms.trail[2].to_cloudtrail()["userIdentity"]["type"] == "AssumedRole"
+        alice, "arn:aws:sts::111122223333:assumed-role/app/kmssim",
+        "arn:aws:iam::111122223333:user/learner"]
+    user = kms.trail[1].to_cloudtrail()["userIdentity"]
+    assert {k: v for k, v in user.items() if k not in ("principalId", "accessKeyId")} == {
+        "type": "IAMUser", "arn": alice, "accountId": "111122223333", "userName": "alice"}
+    assert user["principalId"].startswith("AIDA") and user["accessKeyId"].startswith("AKIA")
     assert len(kms.trail.query(principal=alice)) == 1
+
+
+def test_a_role_caller_is_recorded_as_its_session_as_cloudtrail_records_it(kms: KMS) -> None:
+    # The shape of a role's session in a KMS CloudTrail record: KMS Developer Guide,
+    # "Amazon EC2 example two" (the Decrypt record: type AssumedRole, principalId
+    # "<role id>:<session>", arn arn:aws:sts::<account>:assumed-role/<role>/<session>,
+    # sessionContext.sessionIssuer {type Role, principalId, arn of the role, accountId,
+    # userName}, attributes {mfaAuthenticated, creationDate}); CloudTrail User Guide,
+    # "CloudTrail userIdentity element".
+    key = new_key(kms)
+    with kms.acting_as("role/app") as session:
+        kms.encrypt(KeyId=key, Plaintext=b"x")
+    with kms.acting_as("arn:aws:iam::111122223333:role/app") as same:
+        kms.encrypt(KeyId=key, Plaintext=b"x")
+    role = "arn:aws:iam::111122223333:role/app"
+    assert session == same == "arn:aws:sts::111122223333:assumed-role/app/kmssim"
+    identity = kms.trail[1].to_cloudtrail()["userIdentity"]
+    role_id = identity["sessionContext"]["sessionIssuer"]["principalId"]
+    assert role_id.startswith("AROA") and identity["accessKeyId"].startswith("ASIA")
+    assert identity == {
+        "type": "AssumedRole", "principalId": f"{role_id}:kmssim", "arn": session,
+        "accountId": "111122223333", "accessKeyId": identity["accessKeyId"],
+        "sessionContext": {
+            "sessionIssuer": {"type": "Role", "principalId": role_id, "arn": role,
+                              "accountId": "111122223333", "userName": "app"},
+            "attributes": {"creationDate": "2024-01-01T00:00:00Z", "mfaAuthenticated": "false"}}}
+    # Querying by the session's ARN or by the role's ARN (CloudTrail's sessionIssuer.arn)
+    # finds the session's calls; another role's name does not.
+    assert len(kms.trail.query(principal=session)) == 2
+    assert len(kms.trail.query(principal=role)) == 2
+    assert kms.trail.query(principal="arn:aws:iam::111122223333:role/ap") == []
+    # An AWS service principal calling under a grant is an AWSService identity.
+    with kms.acting_as("rds.us-east-1.amazonaws.com") as rds, pytest.raises(KMSError):
+        kms.encrypt(KeyId=key, Plaintext=b"x")
+    assert kms.trail[-1].principal == rds
+    assert kms.trail[-1].to_cloudtrail()["userIdentity"] == {
+        "type": "AWSService", "invokedBy": "rds.amazonaws.com"}
 
 
 def test_crypto_events_record_context_and_material_but_never_data(kms: KMS) -> None:

@@ -42,8 +42,8 @@ def test_key_usage_lists_each_call_with_who_and_which_material(kms, key):
     _scenario(kms, key)
     usage = auditing.key_usage(kms, key, crypto_only=True)
     assert [(r["who"], r["operation"], r["version"]) for r in usage] == [
-        ("user/alice", "Encrypt", 1), ("role/reporting", "Decrypt", 1),
-        ("role/reporting", "GenerateDataKey", 2)]
+        ("user/alice", "Encrypt", 1), ("assumed-role/reporting/kmssim", "Decrypt", 1),
+        ("assumed-role/reporting/kmssim", "GenerateDataKey", 2)]
     everything = auditing.key_usage(kms, "alias/app")
     assert everything.column("operation")[:3] == ["CreateKey", "CreateAlias", "Encrypt"]
     later = auditing.key_usage(kms, key, since=kms.now - timedelta(days=1))
@@ -53,8 +53,8 @@ def test_key_usage_lists_each_call_with_who_and_which_material(kms, key):
 def test_who_used_summarises_per_principal(kms, key):
     _scenario(kms, key)
     summary = auditing.who_used(kms, key)
-    assert summary.column("who") == ["user/learner", "role/reporting", "user/alice"]
-    reporting = summary.where(who="role/reporting")[0]
+    assert summary.column("who") == ["user/learner", "assumed-role/reporting/kmssim", "user/alice"]
+    reporting = summary.where(who="assumed-role/reporting/kmssim")[0]
     assert reporting["calls"] == 2 and reporting["refused"] == 0
     assert reporting["operations"] == "Decrypt ×1, GenerateDataKey ×1"
     assert reporting["first"] == reporting["last"] == datetime(2024, 3, 31, tzinfo=UTC)
@@ -78,7 +78,7 @@ def test_rotations_show_automatic_and_on_demand_and_who_asked(kms, key):
     table = auditing.rotations(kms, key)
     assert [(r["type"], r["requested by"], r["from version"], r["to version"]) for r in table] == [
         ("AUTOMATIC", "KMS (schedule)", 1, 2), ("ON_DEMAND", "user/learner", 2, 3),
-        ("ON_DEMAND", "role/security", 3, 4)]
+        ("ON_DEMAND", "assumed-role/security/kmssim", 3, 4)]
 
 
 def test_failed_calls_say_why_even_when_kms_refused_before_noting_the_key(kms, key):
@@ -96,7 +96,7 @@ def test_failed_calls_say_why_even_when_kms_refused_before_noting_the_key(kms, k
     assert "is disabled" in failed[0]["why"]
     everything = auditing.failed_calls(kms)
     assert everything[-1]["key"] == "alias/none" and everything[-1]["error"] == "NotFoundException"
-    assert auditing.who_used(kms, key).where(who="role/app")[0]["refused"] == 2
+    assert auditing.who_used(kms, key).where(who="assumed-role/app/kmssim")[0]["refused"] == 2
 
 
 def test_calls_a_service_made_show_its_encryption_context(kms, key):

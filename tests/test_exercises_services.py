@@ -14,7 +14,7 @@ from datetime import UTC
     ("5.1", 150),          # 50 GenerateDataKey + 100 Decrypt, no Bucket Key
     ("5.2", 2),            # last secret rotation on day 480: after the key's first rotation
     ("5.3", 6),            # original, day 0, 30, 60 (failed, finished by the retry), 90, 120
-    ("5.4", "update"),     # only a configuration write encrypts the variables again
+    ("5.4", "refused"),    # RDS creates its grant in the caller's name (RDS User Guide)
     ("5.5", 3),            # two yearly rotations in two and a half years
     ("6.1", 13),           # records of days 0..360 were wrapped by version 1
     ("6.2", 9),            # $1 + 8 rotations × $1 before April 2024
@@ -43,7 +43,7 @@ def test_lesson_7_answers_are_what_aws_documents(exercise_id, answer):
 
 
 def test_text_answers_ignore_case_and_spaces():
-    assert evaluate("5.4", " UPDATE ").right
+    assert evaluate("5.4", " REFUSED ").right
     assert evaluate("6.3", "Reporting").right
     assert evaluate("6.4", "on-demand").status == "wrong"
 

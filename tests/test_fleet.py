@@ -91,10 +91,11 @@ def test_each_finding_says_why_in_a_small_hand_built_account():
         "rotates every 1000 days; the policy allows at most 365.")
     assert found[(slow, "rotation-period")]["alias"] == "alias/slow"
     assert found[(slow, "alias-in-apps")]["why"].startswith(
-        "role/app named the key by id or ARN in 1 GenerateDataKey call(s)")
+        "assumed-role/app/kmssim named the key by id or ARN in 1 GenerateDataKey call(s)")
     assert "rotate them manually" in found[(hmac, "rotation-enabled")]["why"]
     assert found[(good, "used-after-deletion-scheduled")]["why"].startswith(
-        "role/app made 1 GenerateDataKey call(s) after ScheduleKeyDeletion on 2024-01-01")
+        "assumed-role/app/kmssim made 1 GenerateDataKey call(s) after ScheduleKeyDeletion on "
+        "2024-01-01")
     assert len(found) == 5
     kms.cancel_key_deletion(KeyId=good)              # cancelled: later use is fine again
     kms.enable_key(KeyId=good)

@@ -86,6 +86,11 @@ def test_a_grant_lets_its_grantee_use_the_key_and_retiring_takes_it_back(kms: KM
     ({"EncryptionContextSubset": {"db": "orders"}}, {"db": "orders", "x": "1"}, True),
     ({"EncryptionContextSubset": {"db": "orders"}}, {"db": "billing"}, False),
     ({"EncryptionContextSubset": {"db": "orders"}}, None, False),
+    # The model's GrantConstraints documentation: "in a grant constraint, the key in each
+    # key-value pair is not case sensitive, but the value is case sensitive".
+    ({"EncryptionContextEquals": {"DB": "orders"}}, {"db": "orders"}, True),
+    ({"EncryptionContextSubset": {"db": "orders"}}, {"Db": "orders", "x": "1"}, True),
+    ({"EncryptionContextSubset": {"db": "orders"}}, {"db": "Orders"}, False),
 ])
 def test_grant_constraints(kms: KMS, constraints, context, allowed) -> None:
     key = kms.create_key()["KeyMetadata"]["KeyId"]
@@ -156,3 +161,54 @@ def test_grants_die_with_their_key_and_survive_a_save(kms: KMS, tmp_path) -> Non
     kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
     kms.advance(days=7)
     assert kms._grants == {}
+
+
+def test_who_may_retire_a_grant_beyond_those_it_names(kms: KMS) -> None:
+    # KMS Developer Guide, "Retiring and revoking grants": the account that owns the key can
+    # delegate kms:RetireGrant to an IAM principal of the account; kms:RetireGrant alone in
+    # a key policy has no effect; a Deny of kms:RetireGrant refuses.
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+
+    def grant() -> str:
+        return kms.create_grant(KeyId=key, GranteePrincipal=APP,
+                                Operations=["Decrypt"])["GrantToken"]
+    kms.retire_grant(GrantToken=grant())      # the default learner: an administrator by IAM
+    kms.iam.create_role("cleaner", policies=[{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:RetireGrant", "Resource": "*"}]}])
+    token = grant()
+    with kms.acting_as("role/cleaner"):
+        kms.retire_grant(GrantToken=token)
+    kms.iam.create_role("reader", policies=[{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:DescribeKey", "Resource": "*"}]}])
+    token = grant()
+    with kms.acting_as("role/reader"), pytest.raises(AccessDeniedException):
+        kms.retire_grant(GrantToken=token)
+    kms.iam.attach_policy("role/cleaner", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": "kms:RetireGrant", "Resource": "*"}]})
+    token = grant()
+    with kms.acting_as("role/cleaner"), pytest.raises(AccessDeniedException):
+        kms.retire_grant(GrantToken=token)
+
+
+def test_an_aws_service_principal_is_allowed_only_by_a_grant_or_a_service_statement(kms) -> None:
+    # KMS Developer Guide, "Grants in AWS KMS": a grant can allow an AWS service principal;
+    # a key policy allows a service only by naming it ("Principal": {"Service": ...}); a
+    # service principal has no IAM policies of the account, so the account-principal
+    # statement (delegation to IAM) does not let it in.
+    service = "rds.us-east-1.amazonaws.com"
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    blob = kms.encrypt(KeyId=key, Plaintext=b"x")["CiphertextBlob"]
+    with kms.acting_as(service), pytest.raises(AccessDeniedException):
+        kms.decrypt(CiphertextBlob=blob)
+    grant = kms.create_grant(KeyId=key, GranteePrincipal=service, Operations=["Decrypt"])
+    with kms.acting_as(service):
+        assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"x"
+    kms.revoke_grant(KeyId=key, GrantId=grant["GrantId"])
+    kms.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+             "Action": "kms:*", "Resource": "*"},
+            {"Effect": "Allow", "Principal": {"Service": service}, "Action": "kms:Decrypt",
+             "Resource": "*"}]}))
+    with kms.acting_as(service):
+        assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"x"

@@ -3,7 +3,9 @@
 ``tests/data/scenario-format-3.json`` is the rich scenario of `test_load_fuzz` as kmssim
 saved it at commit aa0e33c (format 3); ``scenario-format-3.expected.json`` beside it holds
 what that simulator held (CloudTrail records, key materials with a hash of each secret,
-aliases, time) and the ciphertexts and MACs it made. Loading the fixture must give exactly
+aliases, time) and the ciphertexts and MACs it made. (Its CloudTrail records' ``userIdentity``
+is rendered in the shape kmssim gives it since branch grants, with ``principalId``,
+``accessKeyId`` and ``userName``: the saved principals are unchanged, only the rendering.) Loading the fixture must give exactly
 that, and so must saving it again (as format 4) and loading the result. Versions 2 and 1
 are made from the fixture the way those versions wrote the same content.
 """

@@ -136,8 +136,7 @@ def test_versions_alternate_shades_and_only_the_current_one_is_outlined(rotating
 def test_bars_are_labelled_with_version_numbers(rotating):
     kms, key = rotating
     ax = plot.timeline(kms, key).axes[0]
-    labels = [t.get_text().split("\n")[0].split(" ")[0]
-              for t in artists(ax, "kmssim-version-label")]
+    labels = [t.split("\n")[0].split(" ")[0] for t in plot.version_labels(ax)]
     # v2 lived 10 days (day 90 to the on-demand rotation on day 100): too narrow to label.
     assert labels == ["v1", "v3", "v4", "v5", "v6"]
 
@@ -169,7 +168,7 @@ def test_lanes_are_labelled_by_alias_else_by_short_key_id():
     kms.create_alias(AliasName="alias/orders", TargetKeyId=named)
     bare = kms.create_key()["KeyMetadata"]["KeyId"]
     ax = plot.timeline(kms).axes[0]
-    names = [t.get_text().split("\n")[0] for t in ax.get_yticklabels()]
+    names = [t.split("\n")[0] for t in plot.lane_labels(ax)]
     assert names == ["alias/orders", bare[:8]]
 
 
@@ -204,7 +203,7 @@ def test_disabled_and_pending_deletion_periods_are_shaded_and_deletion_marked():
         x_of(pending_at + timedelta(days=7)))
     deleted, = artists(ax, "kmssim-deleted")
     assert deleted.get_xdata()[0] == pytest.approx(x_of(pending_at + timedelta(days=7)))
-    label = ax.get_yticklabels()[0].get_text()
+    label = plot.lane_labels(ax)[0]
     assert "key deleted" in label and "\ndeleted" not in label
 
 
@@ -217,14 +216,14 @@ def test_deleted_keys_keep_their_lane_by_default():
     kms.schedule_key_deletion(KeyId=gone, PendingWindowInDays=7)
     kms.advance(days=10)
     ax = plot.timeline(kms).axes[0]
-    assert len(ax.get_yticklabels()) == 2
+    assert len(plot.lane_labels(ax)) == 2
     assert len(version_bars(ax)) == 1 + 2
     assert len(artists(ax, "kmssim-version")) == 2          # a collection per lane
     # The deleted key's last version is not outlined: nothing is current any more.
     assert to_rgb(version_bars(ax)[-1].edgecolor) == to_rgb("white")
     assert len(artists(ax, "kmssim-deleted")) == 1
     assert artists(ax, "kmssim-next-rotation") == []  # a deleted key rotates no more
-    assert len(plot.timeline(kms, kept).axes[0].get_yticklabels()) == 1
+    assert len(plot.lane_labels(plot.timeline(kms, kept).axes[0])) == 1
 
 
 def test_an_ongoing_disabled_period_is_shaded_to_the_right_edge():
@@ -255,9 +254,9 @@ def test_ciphertexts_from_the_trail_sit_under_the_version_that_wrapped_them():
         kms.encrypt(KeyId=key, Plaintext=b"refused")               # failed calls make nothing
     ax = plot.timeline(kms).axes[0]
     assert marker_count(ax, "kmssim-ciphertexts") == 4
-    labels = [t.get_text() for t in artists(ax, "kmssim-version-label")]
+    labels = plot.version_labels(ax)
     assert any(label.startswith("v1\n2") for label in labels)
-    names = [t.get_text() for t in ax.get_yticklabels()]
+    names = plot.lane_labels(ax)
     assert "3 ciphertexts" in names[0] and "1 ciphertext" in names[1]
 
 
@@ -277,7 +276,7 @@ def test_a_hundred_thousand_ciphertexts_are_aggregated_per_version():
     assert versions - 1 <= len(counts.get_paths()) <= versions
     # What gets drawn stays small whatever the number of ciphertexts.
     assert len(ax.get_children()) < 5 * versions + 50
-    assert "100,010 ciphertexts" in ax.get_yticklabels()[0].get_text()
+    assert "100,010 ciphertexts" in plot.lane_labels(ax)[0]
 
 
 def test_the_aggregation_threshold_is_per_lane_and_adjustable(rotating):
@@ -300,7 +299,7 @@ def test_explicit_records_are_counted_on_their_versions(rotating):
     ax = plot.timeline(kms, key, records=records).axes[0]
     counts, = artists(ax, "kmssim-ciphertext-counts")
     assert len(counts.get_paths()) == 2
-    assert "3 records" in ax.get_yticklabels()[0].get_text()
+    assert "3 records" in plot.lane_labels(ax)[0]
 
 
 # -- exposure and blast radius --------------------------------------------------------
@@ -409,7 +408,7 @@ def test_a_deleted_keys_lane_says_its_ciphertexts_are_unreadable():
         kms.encrypt(KeyId=key, Plaintext=b"x")
     kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
     kms.advance(days=8)
-    label = plot.timeline(kms, key).axes[0].get_yticklabels()[0].get_text()
+    label = plot.lane_labels(plot.timeline(kms, key).axes[0])[0]
     assert label.splitlines()[-2:] == ["3 ciphertexts unreadable", "key deleted"]
 
 

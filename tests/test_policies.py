@@ -204,6 +204,36 @@ CASES = [
     ("null-context-given", doc(allow(ROOT), deny("*", "kms:Encrypt", Condition={
         "Null": {"kms:EncryptionContextKeys": "true"}})), EVERYONE, APP, "kms:Encrypt",
      {"kms:encryptioncontextkeys": ["dept"]}, False, "allow"),
+    # COND: both bounds on kms:RotationPeriodInDays in one statement (AND of operators).
+    ("rotation-period-range-in", doc(allow(ROOT, "kms:Describe*"), allow(
+        APP, "kms:EnableKeyRotation", Condition={
+            "NumericGreaterThanEquals": {"kms:RotationPeriodInDays": "180"},
+            "NumericLessThanEquals": {"kms:RotationPeriodInDays": "360"}})),
+     ONLY_DESCRIBE, APP, "kms:EnableKeyRotation", {"kms:rotationperiodindays": 180}, False,
+     "allow"),
+    ("rotation-period-range-below", doc(allow(ROOT, "kms:Describe*"), allow(
+        APP, "kms:EnableKeyRotation", Condition={
+            "NumericGreaterThanEquals": {"kms:RotationPeriodInDays": "180"},
+            "NumericLessThanEquals": {"kms:RotationPeriodInDays": "360"}})),
+     ONLY_DESCRIBE, APP, "kms:EnableKeyRotation", {"kms:rotationperiodindays": 90}, False,
+     "no-resource"),
+    ("numeric-equals", doc(allow(APP, "kms:EnableKeyRotation", Condition={
+        "NumericEquals": {"kms:RotationPeriodInDays": "365"}})), ONLY_DESCRIBE, APP,
+     "kms:EnableKeyRotation", {"kms:rotationperiodindays": 365}, False, "allow"),
+    ("numeric-not-equals", doc(allow(ROOT), deny("*", "kms:EnableKeyRotation", Condition={
+        "NumericNotEquals": {"kms:RotationPeriodInDays": "365"}})), EVERYONE, APP,
+     "kms:EnableKeyRotation", {"kms:rotationperiodindays": 400}, False, "deny-resource"),
+    # COND: StringNotLike (a negated operator): the Deny applies to other callers only.
+    ("string-not-like", doc(allow(ROOT), deny("*", "kms:ScheduleKeyDeletion", Condition={
+        "StringNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/admin*"}})), EVERYONE, APP,
+     "kms:ScheduleKeyDeletion", {"aws:principalarn": APP}, False, "deny-resource"),
+    ("string-not-like-admin", doc(allow(ROOT), deny("*", "kms:ScheduleKeyDeletion", Condition={
+        "StringNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/admin*"}})), EVERYONE, ADMIN,
+     "kms:ScheduleKeyDeletion", {"aws:principalarn": ADMIN}, False, "allow"),
+    # COND: kms:CallerAccount of another account does not match the key's account.
+    ("caller-account-other", doc(allow("*", "kms:Decrypt", Condition={"StringEquals": {
+        "kms:CallerAccount": ACCOUNT}})), [doc(allow(None, "kms:Decrypt"))], PARTNER,
+     "kms:Decrypt", {"kms:calleraccount": OTHER}, False, "no-resource"),
     # COND: NumericGreaterThan in a Deny (a floor for the period).
     ("numeric-floor", doc(allow(ROOT), deny("*", "kms:EnableKeyRotation", Condition={
         "NumericLessThan": {"kms:RotationPeriodInDays": 180}})), EVERYONE, APP,
@@ -522,3 +552,19 @@ def test_a_key_policy_can_require_use_through_s3() -> None:
     s3.put_object(Bucket="orders", Key="o.txt", Body=b"order", ServerSideEncryption="aws:kms",
                   SSEKMSKeyId=key["Arn"])
     assert s3.get_object(Bucket="orders", Key="o.txt")["Body"].read() == b"order"
+
+
+def test_re_encrypt_is_authorized_as_re_encrypt_from_and_re_encrypt_to():
+    # KMS Developer Guide, "AWS KMS permissions": ReEncrypt needs kms:ReEncryptFrom on the
+    # source key and kms:ReEncryptTo on the destination key; no kms:ReEncrypt action exists.
+    kms = KMS(seed=3)
+    source = kms.create_key()["KeyMetadata"]["Arn"]
+    target = kms.create_key()["KeyMetadata"]["Arn"]
+    blob = kms.encrypt(KeyId=source, Plaintext=b"x")["CiphertextBlob"]
+    kms.iam.create_role("mover", policies=[doc(allow(None, "kms:ReEncryptFrom"))])
+    with kms.acting_as("role/mover"), pytest.raises(AccessDeniedException) as refused:
+        kms.re_encrypt(CiphertextBlob=blob, DestinationKeyId=target)
+    assert f"kms:ReEncryptTo on resource: {target}" in refused.value.message
+    kms.iam.attach_policy("role/mover", doc(allow(None, "kms:ReEncryptTo")))
+    with kms.acting_as("role/mover"):
+        assert kms.re_encrypt(CiphertextBlob=blob, DestinationKeyId=target)["KeyId"] == target

@@ -63,7 +63,7 @@ def test_a_warm_environment_reuses_the_decrypted_variables(kms, lam):
     _invoke(lam)
     decrypts = kms.trail.query(name="Decrypt")
     assert len(decrypts) == 2 and lam.cold_starts == 2
-    assert decrypts[0].principal == "arn:aws:iam::111122223333:role/reporting"
+    assert decrypts[0].principal == "arn:aws:sts::111122223333:assumed-role/reporting/kmssim"
 
 
 def test_functions_keep_working_across_rotations_and_new_variables_use_new_material(kms, lam):

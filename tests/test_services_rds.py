@@ -3,10 +3,12 @@ database to another key by copying a snapshot, and what a disabled key does."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from kmssim import KMS
-from kmssim.core.errors import DisabledException
+from kmssim.core.errors import AccessDeniedException, DisabledException
 from kmssim.services import RDS, DatabaseError
 
 PASSWORD = "first-password"
@@ -37,11 +39,15 @@ def test_storage_is_encrypted_under_aws_rds_with_the_db_id_as_context(kms, rds):
     instance = _orders(rds, StorageEncrypted=True)
     managed = kms.describe_key(KeyId="alias/aws/rds")["KeyMetadata"]
     assert instance["StorageEncrypted"] is True and instance["KmsKeyId"] == managed["Arn"]
-    generated = kms.trail.query(name="GenerateDataKey")
+    generated = kms.trail.query(name="GenerateDataKeyWithoutPlaintext")
     assert [e.request["encryptionContext"] for e in generated] == [
         {"aws:rds:db-id": instance["DbiResourceId"]}]
     assert _rows(rds, "orders") == {"order-1": "3 apples"}
-    assert rds.kms_calls == 1                      # reads and writes use the data key in memory
+    # DescribeKey and CreateGrant by the caller, then RDS's GenerateDataKeyWithoutPlaintext
+    # and Decrypt under the grant; reads and writes use the data key in memory.
+    assert [e.name for e in kms.trail.query(key=managed["KeyId"])][:4] == [
+        "DescribeKey", "CreateGrant", "GenerateDataKeyWithoutPlaintext", "Decrypt"]
+    assert rds.kms_calls == 4
     page = rds._instances["orders"].storage.pages["row/order-1"]
     assert b"3 apples" not in page                 # at rest it is ciphertext
 
@@ -77,7 +83,15 @@ def test_copying_a_snapshot_with_a_new_key_moves_the_database_to_that_key(kms, r
                                              DBSnapshotIdentifier="before")
     for identifier in ("orders", "orders-cmk", "orders-old"):
         assert _rows(rds, identifier) == {"order-1": "3 apples"}
-    assert rds.kms_calls_by_operation() == {"Decrypt": 3, "GenerateDataKey": 2, "ReEncrypt": 2}
+    # Three instances (each: DescribeKey, CreateGrant, a data key, Decrypt), a copy (a
+    # short-lived grant on each key) and two restores (the instance's grant and one to read
+    # the snapshot); only the three instances' grants remain.
+    assert rds.kms_calls_by_operation() == {
+        "CreateGrant": 7, "Decrypt": 5, "DescribeKey": 7, "GenerateDataKeyWithoutPlaintext": 2,
+        "ReEncrypt": 2, "RetireGrant": 4}
+    held = [g for key in kms.list_keys()["Keys"]
+            for g in kms.list_grants(KeyId=key["KeyId"])["Grants"]]
+    assert len(held) == 3
 
 
 def test_an_unencrypted_snapshot_copied_with_a_key_becomes_encrypted(kms, rds):
@@ -178,3 +192,77 @@ def test_bad_requests_raise_rdss_own_errors(kms, rds):
         "orders"]
     with pytest.raises(DatabaseError, match="authentication failed"):
         rds.database("orders").connect("admin", "wrong")
+
+
+def test_rds_uses_a_customer_managed_key_through_a_grant_it_retires_on_delete(kms, rds):
+    # RDS User Guide, "AWS KMS key management": the user creating the instance needs
+    # kms:CreateGrant and kms:DescribeKey on the key; KMS Developer Guide, "Grants in AWS
+    # KMS": the service creates a grant on behalf of a user, uses its permissions, and
+    # retires it when its task is complete. A service's grant names the service as grantee
+    # and retiring principal (botocore examples-1.json, ListGrants example, acm.<region>).
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    instance = _orders(rds, KmsKeyId=key)
+    [grant] = kms.list_grants(KeyId=key)["Grants"]
+    assert grant["GranteePrincipal"] == grant["RetiringPrincipal"] == \
+        "rds.us-east-1.amazonaws.com"
+    assert grant["Operations"] == [
+        "Decrypt", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom", "ReEncryptTo",
+        "DescribeKey", "CreateGrant", "RetireGrant"]
+    assert grant["Constraints"] == {
+        "EncryptionContextSubset": {"aws:rds:db-id": instance["DbiResourceId"]}}
+    who = {e.name: e.to_cloudtrail()["userIdentity"] for e in kms.trail.query(key=key)}
+    assert who["CreateGrant"]["arn"] == "arn:aws:iam::111122223333:user/learner"
+    assert who["CreateGrant"]  # the caller asked, through RDS
+    assert who["GenerateDataKeyWithoutPlaintext"] == who["Decrypt"] == {
+        "type": "AWSService", "invokedBy": "rds.amazonaws.com"}
+    # The grant is what lets RDS in: the key policy does not name RDS.
+    kms.advance(days=1)
+    rds.reboot_db_instance(DBInstanceIdentifier="orders")
+    assert kms.trail[-1].name == "Decrypt" and kms.trail[-1].succeeded
+    rds.delete_db_instance(DBInstanceIdentifier="orders", SkipFinalSnapshot=True)
+    assert kms.list_grants(KeyId=key)["Grants"] == []
+    retired = kms.trail.query(key=key, name="RetireGrant")
+    assert [e.principal for e in retired] == ["rds.us-east-1.amazonaws.com"]
+
+
+def test_without_kms_create_grant_the_caller_cannot_create_an_encrypted_instance(kms, rds):
+    # RDS User Guide, "AWS KMS key management": kms:CreateGrant and kms:DescribeKey are
+    # required; the tip limits CreateGrant to requests through an AWS service with
+    # kms:ViaService. A role allowed only DescribeKey is refused; one allowed CreateGrant
+    # only through RDS succeeds, and still cannot create a grant directly.
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    kms.iam.create_role("deployer", policies=[{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:DescribeKey", "Resource": key}]}])
+    with kms.acting_as("role/deployer"), pytest.raises(Exception) as refused:
+        _orders(rds, KmsKeyId=key)
+    assert refused.value.code == "KMSKeyNotAccessibleFault"
+    assert "not authorized to perform: kms:CreateGrant" in str(refused.value)
+    kms.iam.attach_policy("role/deployer", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:CreateGrant", "Resource": key,
+         "Condition": {"StringEquals": {"kms:ViaService": "rds.us-east-1.amazonaws.com"}}}]})
+    with kms.acting_as("role/deployer"):
+        _orders(rds, KmsKeyId=key)
+        with pytest.raises(AccessDeniedException):
+            kms.create_grant(KeyId=key, GranteePrincipal="rds.us-east-1.amazonaws.com",
+                             Operations=["Decrypt"])
+    assert _rows(rds, "orders") == {"order-1": "3 apples"}
+
+
+def test_the_developer_guides_grant_is_for_aws_resource_statement_lets_rds_create_its_grant(kms,
+                                                                                          rds):
+    # KMS Developer Guide, "kms:GrantIsForAWSResource": the example statement allows a
+    # principal to create grants only when an integrated AWS service (EBS in the example)
+    # calls CreateGrant on its behalf, and not to call CreateGrant directly.
+    user = kms.iam.create_user("ExampleUser", policies=[{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:DescribeKey", "Resource": "*"}]}])
+    key = kms.create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": user}, "Action": "kms:CreateGrant",
+         "Resource": "*", "Condition": {"Bool": {"kms:GrantIsForAWSResource": True}}}]})
+                         )["KeyMetadata"]["Arn"]
+    with kms.acting_as("ExampleUser"):
+        _orders(rds, KmsKeyId=key)
+        with pytest.raises(AccessDeniedException):
+            kms.create_grant(KeyId=key, GranteePrincipal=user, Operations=["Decrypt"])
+    assert len(kms.list_grants(KeyId=key)["Grants"]) == 1

@@ -296,7 +296,7 @@ def test_rotation_through_a_lambda_function_is_audited_as_its_role(kms, sm, db):
     assert sm.rotation_attempts[-1].succeeded
     assert sm.describe_secret(SecretId="orders/app")["RotationLambdaARN"] == arn
     principals = {e.principal.rsplit(":", 1)[-1] for e in kms.trail.query(name="GenerateDataKey")}
-    assert principals >= {"role/rotation-lambda"}
+    assert principals >= {"assumed-role/rotation-lambda/kmssim"}
     assert lam.kms_calls_by_operation() == {"Decrypt": 1, "GenerateDataKey": 1}
     with pytest.raises(sm.exceptions.InvalidParameterException, match="doesn't exist"):
         sm.rotate_secret(SecretId="orders/app", RotationLambdaARN="no-such-function")

@@ -39,8 +39,11 @@ DECRYPTING = frozenset({"Decrypt"})
 
 
 def short_principal(principal: str) -> str:
-    """``arn:aws:iam::111122223333:user/alice`` → ``user/alice`` (services unchanged)."""
-    return principal.split(":", 5)[-1] if principal.startswith("arn:aws:iam::") else principal
+    """``arn:aws:iam::111122223333:user/alice`` → ``user/alice``; a role's session
+    ``arn:aws:sts::111122223333:assumed-role/app/kmssim`` → ``assumed-role/app/kmssim``,
+    as CloudTrail names the caller (services unchanged)."""
+    return principal.split(":", 5)[-1] if principal.startswith(
+        ("arn:aws:iam::", "arn:aws:sts::")) else principal
 
 
 def follow_aliases(event: AuditEvent, aliases: dict[str, str]) -> None:

@@ -34,27 +34,61 @@ from kmssim.core import policy as policies
 from kmssim.core.errors import AccessDeniedException, ValidationException
 from kmssim.core.policy import Decision, Policy, Request
 
-__all__ = ["IAM", "Caller", "Identity", "caller_of", "authorize", "ROLE_SESSION"]
+__all__ = ["IAM", "Caller", "Identity", "caller_of", "authorize", "ROLE_SESSION",
+           "session_of", "is_service_principal", "SERVICE_ACCOUNT", "identity_decision"]
 
 #: The session name kmssim gives every assumed role (``acting_as("role/app")`` is a session
 #: of role ``app``): ``arn:aws:sts::<account>:assumed-role/app/kmssim``.
 ROLE_SESSION = "kmssim"
 
 
+#: The account of an AWS service principal (``rds.us-east-1.amazonaws.com``) calling KMS:
+#: none of the simulation's, so no identity policy and no account delegation applies to it.
+SERVICE_ACCOUNT = ""
+
+
+def is_service_principal(principal: str) -> bool:
+    """Whether ``principal`` names an AWS service (``rds.amazonaws.com``,
+    ``rds.us-east-1.amazonaws.com``), as a grant's grantee or a key policy's
+    ``"Service"`` principal does."""
+    return not principal.startswith("arn:") and principal.endswith(".amazonaws.com")
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
     """The principal making a call: its IAM ARN (for a role, the role, not the session),
-    the ARN AWS shows in messages (for a role, the assumed-role session), its account."""
+    the ARN AWS shows in messages and CloudTrail (for a role, the assumed-role session),
+    its account (`SERVICE_ACCOUNT` for an AWS service principal)."""
 
     arn: str
     shown: str
     account: str
 
+    @property
+    def service(self) -> bool:
+        """Whether an AWS service principal, not an IAM identity, is calling."""
+        return self.account == SERVICE_ACCOUNT
+
+
+@lru_cache(maxsize=256)
+def session_of(principal: str, default_account: str) -> str:
+    """What CloudTrail records as the caller ``principal`` (a name such as ``"alice"`` or
+    ``"role/app"``, an IAM ARN, an STS ARN or a service principal): for a role, the
+    session kmssim assumes, ``arn:aws:sts::<account>:assumed-role/<role>/kmssim``; else
+    the IAM ARN. CloudTrail's ``userIdentity.arn`` is the session's ARN, and its
+    ``sessionContext.sessionIssuer.arn`` the role's (CloudTrail User Guide, "CloudTrail
+    userIdentity element"; KMS Developer Guide, "Amazon EC2 example two")."""
+    if is_service_principal(principal):
+        return principal
+    return caller_of(principal, default_account).shown
+
 
 @lru_cache(maxsize=256)
 def caller_of(principal: str, default_account: str) -> Caller:
-    """Resolve the simulator's current principal (a name, an IAM ARN or an STS
-    assumed-role ARN) to a `Caller`."""
+    """Resolve the simulator's current principal (a name, an IAM ARN, an STS
+    assumed-role ARN or an AWS service principal) to a `Caller`."""
+    if is_service_principal(principal):
+        return Caller(principal, principal, SERVICE_ACCOUNT)
     if not principal.startswith("arn:"):
         kind = "" if "/" in principal else "user/"
         principal = f"arn:aws:iam::{default_account}:{kind}{principal}"
@@ -206,7 +240,8 @@ def policies_parse(document: Any) -> Policy:
 _ADMINISTRATOR = Decision(allowed_direct=True)
 
 
-def _identity_decision(identity: list[Policy] | None, request: Request) -> Decision:
+def identity_decision(identity: list[Policy] | None, request: Request) -> Decision:
+    """What the caller's identity policies say (None: kmssim's administrator default)."""
     if identity is None:
         return _ADMINISTRATOR
     denied = allowed = False
@@ -231,7 +266,11 @@ def authorize(request: Request, caller: Caller, key_policy: Policy | None,
     explicit deny, IAM's documented form ``... with an explicit deny in a resource-based
     policy`` (IAM User Guide, "Troubleshoot access denied error messages").
     """
-    mine = _identity_decision(identity, request)
+    if caller.service:
+        # An AWS service principal has no identity policies in the account: the key policy
+        # (a "Service" principal) or a grant must allow it.
+        identity = []
+    mine = identity_decision(identity, request)
     theirs = key_policy.decide(request) if key_policy is not None else None
     start = (f"User: {caller.shown} is not authorized to perform: {request.action} "
              f"on resource: {request.resource}")
@@ -253,7 +292,7 @@ def authorize(request: Request, caller: Caller, key_policy: Policy | None,
     if granted:
         return
     same_account = caller.account == key_account
-    if same_account and theirs.allowed_direct:
+    if (same_account or caller.service) and theirs.allowed_direct:
         return
     if (theirs.allowed_direct or theirs.allowed_account) and mine.allowed_direct:
         return

@@ -36,7 +36,15 @@ from kmssim.core.errors import (
     NotFoundException,
     ValidationException,
 )
-from kmssim.core.iam import IAM, Caller, authorize, caller_of
+from kmssim.core.iam import (
+    IAM,
+    Caller,
+    authorize,
+    caller_of,
+    identity_decision,
+    is_service_principal,
+    session_of,
+)
 from kmssim.core.keys import Key, KeyMaterial
 from kmssim.core.trail import AuditTrail
 
@@ -377,10 +385,16 @@ class Service(AuditedCalls):
 
     @contextlib.contextmanager
     def acting_as(self, identity: str) -> Iterator[str]:
-        """Within the block, calls are made by ``identity`` (a name or an IAM ARN).
+        """Within the block, calls are made by ``identity`` (a name, an IAM or STS ARN,
+        or an AWS service principal such as ``"rds.us-east-1.amazonaws.com"``).
 
         ``with kms.acting_as("alice"): ...`` records calls as
-        ``arn:aws:iam::<account>:user/alice``; ``"role/app"`` becomes a role ARN.
+        ``arn:aws:iam::<account>:user/alice``. A role is used as AWS uses one, through a
+        session: ``"role/app"`` (or the role's ARN) calls as
+        ``arn:aws:sts::<account>:assumed-role/app/kmssim``, the ARN that error messages
+        and the trail show (CloudTrail's ``userIdentity.arn``; the role's own ARN is its
+        ``sessionIssuer``, and ``kms.trail.query(principal=<role ARN>)`` finds the
+        session's calls). Policies are evaluated for the role. Yields the ARN recorded.
         The identity is context-local: it applies to calls made in this thread (or
         asyncio task) inside the block, never to other threads' calls, and ends with
         the block. A new thread starts as the default principal, whatever blocks other
@@ -388,9 +402,10 @@ class Service(AuditedCalls):
         """
         if not isinstance(identity, str) or not identity:
             raise ValidationException("acting_as() needs a user name, 'role/<name>' or an ARN.")
-        if not identity.startswith("arn:"):
+        if not identity.startswith("arn:") and not is_service_principal(identity):
             kind = "" if "/" in identity else "user/"
             identity = f"arn:aws:iam::{self.account_id}:{kind}{identity}"
+        identity = session_of(identity, self.account_id)
         token = self._acting.set(identity)
         try:
             yield identity
@@ -479,7 +494,7 @@ class Service(AuditedCalls):
         request = policies.Request(caller.arn, caller.account, "kms:" + action,
                                    "*" if key is None else key.arn,
                                    self._condition_context(caller, key, action, params),
-                                   None)
+                                   caller.arn if caller.service else None)
         authorize(request, caller, self._key_policy(key), identity, granted, self.account_id)
 
     def _remember(self, principal: str, key: Key, action: str) -> None:
@@ -524,6 +539,20 @@ class Service(AuditedCalls):
             key, key.state, key.policy, self.iam.version)
         return True
 
+    def _explicit_deny_or_iam_allow(self, key: Key, caller: Caller, action: str,
+                                    params: dict[str, Any]) -> tuple[bool, bool]:
+        """(an explicit Deny in the key policy or the caller's identity policies, an
+        identity policy allows) for ``action`` on ``key``; kmssim's administrator default
+        counts as an identity policy allowing. For the permissions that the grant, not the
+        key policy, governs (kms:RetireGrant)."""
+        request = policies.Request(caller.arn, caller.account, "kms:" + action, key.arn,
+                                   self._condition_context(caller, key, action, params),
+                                   caller.arn if caller.service else None)
+        theirs = None if key.policy is None else _parsed(key.policy).decide(request)
+        mine = identity_decision([] if caller.service else self.iam.policies_of(caller.arn),
+                                 request)
+        return (bool(theirs and theirs.denied) or mine.denied), mine.allowed_direct
+
     def _condition_context(self, caller: Caller, key: Key | None, action: str,
                            params: dict[str, Any]) -> dict[str, Any]:
         """The condition keys of a request (names lower-cased: IAM compares them
@@ -534,6 +563,10 @@ class Service(AuditedCalls):
         via = _VIA_SERVICE.get()
         if via is not None:
             context["kms:viaservice"] = via
+        if action in ("CreateGrant", "ListGrants", "RevokeGrant"):
+            # True when an AWS service integrated with KMS calls the grant operation on
+            # the caller's behalf (KMS Developer Guide, "kms:GrantIsForAWSResource").
+            context["kms:grantisforawsresource"] = via is not None
         if key is not None:
             context.update({"kms:keyspec": key.key_spec, "kms:keyusage": key.key_usage,
                             "kms:keyorigin": "AWS_KMS"})

@@ -8,6 +8,9 @@ secret is ever recorded: no plaintext, no data key, no key material, no blob.
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
 import operator
 import threading
 import uuid
@@ -18,7 +21,7 @@ from typing import Any, overload
 
 from kmssim.core._gc import collector_paused
 
-__all__ = ["AuditEvent", "AuditTrail", "SERVICE_PRINCIPAL"]
+__all__ = ["AuditEvent", "AuditTrail", "SERVICE_PRINCIPAL", "user_identity", "issued_by"]
 
 SERVICE_PRINCIPAL = "AWS Internal"
 _EVENT_NAMESPACE = uuid.UUID("6f1c7a52-0d3e-4c1b-9a57-5e1d2b7c9e10")
@@ -74,9 +77,8 @@ class AuditEvent:
         record: dict[str, Any] = {
             "eventVersion": "1.11",
             "userIdentity": ({"accountId": self.account_id, "invokedBy": SERVICE_PRINCIPAL}
-                             if service else
-                             {"type": "IAMUser" if ":user/" in self.principal else "AssumedRole",
-                              "arn": self.principal, "accountId": self.account_id}),
+                             if service else user_identity(self.principal, self.account_id,
+                                                           self.time)),
             "eventTime": self.time.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "eventSource": "kms.amazonaws.com",
             "eventName": self.name,
@@ -101,6 +103,82 @@ class AuditEvent:
         if self.key_material_id is not None:
             record["additionalEventData"] = {"keyMaterialId": self.key_material_id}
         return record
+
+
+def _unique_id(prefix: str, arn: str, length: int = 17) -> str:
+    """A stand-in for an IAM unique id (``AIDA…`` for a user, ``AROA…`` for a role,
+    ``ASIA…``/``AKIA…`` for access keys): made up by kmssim, but the same for the same
+    ARN in every run, so a lesson's CloudTrail JSON prints the same."""
+    digest = hashlib.sha256(f"{prefix}/{arn}".encode()).digest()
+    return prefix + base64.b32encode(digest).decode()[:length]
+
+
+@functools.lru_cache(maxsize=256)
+def _identity_parts(principal: str, account_id: str) -> tuple[str, str, str, str, str]:
+    """(kind, account, name, session, issuer ARN) of a principal the trail recorded."""
+    parts = principal.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return "AWSService", account_id, principal, "", ""
+    account, resource = parts[4] or account_id, parts[5]
+    if parts[2] == "sts" and resource.startswith("assumed-role/"):
+        _, role, session = (resource.split("/", 2) + ["", ""])[:3]
+        return "AssumedRole", account, role, session, f"arn:aws:iam::{account}:role/{role}"
+    if resource == "root":
+        return "Root", account, "", "", ""
+    if resource.startswith("role/"):   # a role ARN recorded by an earlier kmssim
+        return "Role", account, resource.rsplit("/", 1)[-1], "", principal
+    return "IAMUser", account, resource.rsplit("/", 1)[-1], "", ""
+
+
+def user_identity(principal: str, account_id: str, time: datetime) -> dict[str, Any]:
+    """CloudTrail's ``userIdentity`` for a call made by ``principal``, shaped as AWS
+    shapes it (CloudTrail User Guide, "CloudTrail userIdentity element"; the KMS
+    Developer Guide's CloudTrail examples, e.g. "Amazon EC2 example two" for a role's
+    session): an IAM user; a role's session (``AssumedRole``, its ``sessionIssuer`` the
+    role); the account root; an AWS service principal (``AWSService``, ``invokedBy``).
+    Unique ids and access key ids are kmssim's deterministic stand-ins."""
+    identity = dict(_identity(principal, account_id))
+    context = identity.get("sessionContext")
+    if context is not None:   # the session's creation: kmssim starts one per call
+        identity["sessionContext"] = {
+            "sessionIssuer": dict(context["sessionIssuer"]),
+            "attributes": {"creationDate": time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                           "mfaAuthenticated": "false"}}
+    return identity
+
+
+@functools.lru_cache(maxsize=256)
+def _identity(principal: str, account_id: str) -> dict[str, Any]:
+    """`user_identity` without the session's creation date (cached: do not change it)."""
+    kind, account, name, session, issuer = _identity_parts(principal, account_id)
+    if kind == "AWSService":
+        # A regional service principal (rds.us-east-1.amazonaws.com) is invoked by the
+        # service's global name (rds.amazonaws.com).
+        service = name.split(".", 1)[0]
+        return {"type": "AWSService", "invokedBy": f"{service}.amazonaws.com"}
+    if kind == "Root":
+        return {"type": "Root", "principalId": account, "arn": principal,
+                "accountId": account, "accessKeyId": _unique_id("AKIA", principal, 16)}
+    if kind == "IAMUser":
+        return {"type": "IAMUser", "principalId": _unique_id("AIDA", principal),
+                "arn": principal, "accountId": account,
+                "accessKeyId": _unique_id("AKIA", principal, 16), "userName": name}
+    role_id = _unique_id("AROA", issuer)
+    if kind == "Role":
+        session = "kmssim"
+        principal = f"arn:aws:sts::{account}:assumed-role/{name}/{session}"
+    return {"type": "AssumedRole", "principalId": f"{role_id}:{session}", "arn": principal,
+            "accountId": account, "accessKeyId": _unique_id("ASIA", principal, 16),
+            "sessionContext": {
+                "sessionIssuer": {"type": "Role", "principalId": role_id, "arn": issuer,
+                                  "accountId": account, "userName": name}}}
+
+
+def issued_by(principal: str, account_id: str) -> str | None:
+    """The role whose session ``principal`` is (``arn:aws:iam::<account>:role/<name>``),
+    CloudTrail's ``sessionIssuer.arn``; None for other principals."""
+    kind, _, _, _, issuer = _identity_parts(principal, account_id)
+    return issuer if kind in ("AssumedRole", "Role") else None
 
 
 class AuditTrail:
@@ -283,10 +361,17 @@ class AuditTrail:
         """Events matching every filter given.
 
         ``key`` matches a key ARN or the key id at its end; ``name`` an event name or
-        a tuple of names; ``since``/``until`` are inclusive; ``failed=True`` keeps
-        only calls that raised, ``False`` only those that succeeded.
+        a tuple of names; ``principal`` the ARN the trail recorded (CloudTrail's
+        ``userIdentity.arn``: for a role, its session
+        ``arn:aws:sts::<account>:assumed-role/<role>/<session>``) or, for a role, the
+        role's own ARN ``arn:aws:iam::<account>:role/<role>``, which matches every
+        session of it (as filtering CloudTrail on ``sessionIssuer.arn`` does);
+        ``since``/``until`` are inclusive; ``failed=True`` keeps only calls that
+        raised, ``False`` only those that succeeded.
         """
         names = (name,) if isinstance(name, str) else name
+        role = principal is not None and ":role/" in principal and principal.startswith(
+            "arn:aws:iam::")
         out = []
         for event in self._ready():
             if key is not None and (event.key_arn is None
@@ -295,7 +380,8 @@ class AuditTrail:
                 continue
             if names is not None and event.name not in names:
                 continue
-            if principal is not None and event.principal != principal:
+            if principal is not None and event.principal != principal and (
+                    not role or issued_by(event.principal, event.account_id) != principal):
                 continue
             if since is not None and event.time < since:
                 continue

@@ -17,10 +17,11 @@ open and nothing is shown twice. Artists carry a ``gid`` (``"kmssim-version"``,
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from kmssim.analysis.exposure import (
     Exposure,
@@ -31,7 +32,7 @@ from kmssim.analysis.exposure import (
     locate,
     produced_by_version,
 )
-from kmssim.core import KMS, KeyHistory, Version, requires_extra
+from kmssim.core import KMS, Cloud, KeyHistory, Version, requires_extra
 from kmssim.core.envelope import SealedRecord
 from kmssim.core.errors import ValidationException
 
@@ -42,15 +43,21 @@ with requires_extra("lessons", __name__):
     import numpy as np
     from matplotlib.axes import Axes
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.collections import LineCollection, PolyCollection
+    from matplotlib.collections import LineCollection, PathCollection, PolyCollection
     from matplotlib.colors import to_rgb
     from matplotlib.legend_handler import HandlerTuple
     from matplotlib.lines import Line2D
+    from matplotlib.font_manager import FontProperties
     from matplotlib.patches import Patch, Rectangle
+    from matplotlib.path import Path
+    from matplotlib.textpath import TextPath, TextToPath
     from matplotlib.ticker import MaxNLocator
+    from matplotlib.transforms import (
+        Affine2D, Bbox, ScaledTranslation, blended_transform_factory,
+    )
 
 __all__ = ["timeline", "blast_radius", "exposure", "Exposure", "Figure", "to_png", "new_figure",
-           "timeline_size"]
+           "timeline_size", "lane_labels", "version_labels", "LabelCollection"]
 
 RGB = tuple[float, float, float]
 
@@ -80,11 +87,49 @@ STATE_STYLE: dict[str, dict[str, Any]] = {
     "Disabled": dict(facecolor=(1, 1, 1, 0.45), hatchcolor="#555555", hatch="///",
                      label="key disabled"),
     "PendingDeletion": dict(facecolor=(1, 0.9, 0.85, 0.55), hatchcolor=VERMILLION, hatch="xxx",
-                            label="pending deletion")}
+                            label="pending deletion"),
+    # A multi-Region primary scheduled for deletion waits for its replicas to go first.
+    "PendingReplicaDeletion": dict(facecolor=(1, 0.9, 0.85, 0.55), hatchcolor=VERMILLION,
+                                   hatch="xxx", label="pending deletion (after its replicas)"),
+    # Origin EXTERNAL: no usable material (never imported yet, expired or deleted).
+    "PendingImport": dict(facecolor=(1, 1, 1, 0.6), hatchcolor="#666666", hatch="...",
+                          label="pending import: no usable key material")}
+# Marks for imported key material and multi-Region keys (`timeline`'s docstring).
+MARK_STYLE: dict[str, dict[str, Any]] = {
+    "imported": dict(marker="^", color=GREEN, markeredgecolor="white", markersize=7,
+                     label="key material imported"),
+    "expired": dict(marker="v", color=VERMILLION, markeredgecolor="white", markersize=7,
+                    label="imported material expired (ValidTo)"),
+    "expires": dict(marker="v", color=VERMILLION, markerfacecolor="white", markersize=7,
+                    label="imported material will expire (ValidTo)"),
+    "material-deleted": dict(marker="x", color=VERMILLION, markeredgewidth=2, markersize=7,
+                             label="imported material deleted"),
+    "primary-moved": dict(marker="*", color=BLACK, markeredgecolor="white", markersize=11,
+                          label="primary Region moved here or away (UpdatePrimaryRegion)")}
+
+
+def _marker_props(style: dict[str, Any], scale: float = 1.0) -> dict[str, Any]:
+    """A MARK_STYLE entry as Line2D keyword arguments, its size times ``scale``."""
+    props = {k: v for k, v in style.items() if k != "label"}
+    props["markersize"] = style["markersize"] * scale
+    return props
+
 # Vertical layout of one lane (lane centre at 0): version bar, ciphertext strip, shading.
 BAR_LOW, BAR_HIGH = -0.06, 0.32
 STRIP_LOW, STRIP_HIGH = -0.42, -0.14
 DPI = 100
+# A new timeline figure is laid out by hand, in inches, not by constrained layout, which
+# measures every lane label and tick on each draw (half the time of a 50-key picture).
+# The first ROOMY_LANES lanes get LANE_IN each, further lanes FLEET_LANE_IN: a fleet of 50
+# keys stays readable without a 4,000-pixel-tall PNG.
+ROOMY_LANES, LANE_IN, FLEET_LANE_IN = 4, 0.85, 0.34
+TITLE_IN = 0.36           # above the plot
+LEGEND_GAP_IN = 0.22      # from the plot's bottom edge to the legend (the dates go between)
+LEGEND_ROW_IN = 0.185     # one row of legend entries
+LEGEND_COLUMNS = 4
+RIGHT_IN = 0.25           # right of the plot (its x range already has room after "now")
+LABEL_PAD_PT = 5.0        # between a lane label and the plot
+LABEL_SIZE = 8.0          # points, lane labels
 MIN_STRIP_PX = 4          # the narrowest a version's records-per-version bar is drawn
 _EPOCH = mdates.date2num(datetime(1970, 1, 1, tzinfo=UTC))
 
@@ -101,21 +146,124 @@ def to_png(figure: matplotlib.figure.Figure, dpi: float | None = None) -> bytes:
     if not isinstance(figure.canvas, FigureCanvasAgg):
         FigureCanvasAgg(figure)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi or figure.dpi)
+    # zlib level 3, not Pillow's 6: a timeline's flat colours compress as well (within 2%)
+    # and a tall picture encodes about a sixth faster.
+    figure.savefig(buffer, format="png", dpi=dpi or figure.dpi,
+                   pil_kwargs={"compress_level": 3})
     return buffer.getvalue()
 
 
-def new_figure(width: float, height: float) -> Figure:
-    """A `Figure` of ``width`` x ``height`` inches with an Agg canvas and one Axes."""
-    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+def new_figure(width: float, height: float, layout: str | None = "constrained") -> Figure:
+    """A `Figure` of ``width`` x ``height`` inches with an Agg canvas and one Axes, laid
+    out by ``layout`` (a matplotlib layout engine's name, or None to place it by hand:
+    then saving it draws it once, not twice)."""
+    figure = Figure(figsize=(width, height), dpi=DPI, layout=layout)
     FigureCanvasAgg(figure)
     figure.add_subplot()
     return figure
 
 
 def timeline_size(lanes: int) -> tuple[float, float]:
-    """Width and height in inches of a timeline figure with this many key lanes."""
-    return 9.0, max(2.6, 1.25 + 0.85 * lanes)
+    """Width and height in inches of a timeline figure with this many key lanes (and two
+    rows of legend)."""
+    roomy, more = min(lanes, ROOMY_LANES), max(lanes - ROOMY_LANES, 0)
+    return 9.0, max(2.6, 1.25 + LANE_IN * roomy + FLEET_LANE_IN * more)
+
+
+def lane_labels(ax: Axes) -> list[str]:
+    """The lane labels of a timeline on ``ax``, top lane first ("alias/orders\n6 versions")."""
+    return [text for collection in ax.collections
+            if isinstance(collection, LabelCollection)
+            and collection.get_gid() == "kmssim-lane-label" for text in collection.strings]
+
+
+_TEXT_SIZER = TextToPath()
+
+
+def _text_width_in(lines: Iterable[str], size: float) -> float:
+    """Roughly the width in inches of the widest of ``lines`` at ``size`` points: the few
+    longest are measured (the font is proportional, so the longest is not always the
+    widest), with a little slack for hinting."""
+    longest = sorted(set(lines), key=len, reverse=True)[:6]
+    return max(map(_width_pt, longest, [size] * len(longest)), default=0.0) * 1.04 / 72
+
+
+@functools.lru_cache(maxsize=1024)
+def _width_pt(line: str, size: float) -> float:
+    return float(_TEXT_SIZER.get_text_width_height_descent(
+        line, FontProperties(size=size), ismath=False)[0])
+
+
+class LabelCollection(PathCollection):
+    """Many short labels ("v12", "v3\\n1,024") drawn as one artist.
+
+    A matplotlib `Text` costs about a millisecond to lay out and draw, so a 50-key,
+    10-year timeline with a label in every bar would spend seconds on them. Here each
+    label is a path of glyph outlines (`TextPath`, cached per line of text), sized in
+    points and placed at a point in data coordinates; ``strings`` holds the texts, in
+    drawing order, for tests and screen readers.
+    """
+
+    def __init__(self, ax: Axes, strings: list[str], paths: list[Path],
+                 at: list[tuple[float, float]], **kwargs: Any) -> None:
+        root = ax.get_figure(root=True)
+        assert root is not None
+        # Paths in points, scaled with the figure's dpi (also when saved at another dpi).
+        points = Affine2D().scale(1 / 72) + root.dpi_scale_trans
+        super().__init__(paths, offsets=np.asarray(at, float).reshape(-1, 2),
+                         offset_transform=ax.transData, **kwargs)
+        self.set_transform(points)
+        self.strings = list(strings)
+
+    def get_window_extent(self, renderer: Any = None) -> Any:
+        """Where the labels are on the canvas, so layouts and tight bounding boxes make
+        room for them (a collection's own extent counts only data-placed paths)."""
+        transform = self.get_transform()
+        where = self.get_offset_transform().transform(self.get_offsets())
+        boxes = [path.get_extents(transform).translated(x, y)
+                 for path, (x, y) in zip(self.get_paths(), where, strict=True)]
+        return Bbox.union(boxes) if boxes else Bbox.null()
+
+
+def version_labels(ax: Axes) -> list[str]:
+    """The version labels of a timeline on ``ax`` ("v1", "v3\\n1,024", "v6 · 12"), lane by
+    lane, oldest version first."""
+    return [text for collection in ax.collections
+            if isinstance(collection, LabelCollection)
+            and collection.get_gid() == "kmssim-version-label"
+            for text in collection.strings]
+
+
+@functools.lru_cache(maxsize=4096)
+def _line_glyphs(line: str, size: float) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """One line of text as glyph outlines in points (baseline at 0), and its ink's left and
+    right edges."""
+    path = TextPath((0, 0), line, size=size)
+    if not len(path.vertices):
+        return np.zeros((0, 2)), np.zeros(0, np.uint8), 0.0, 0.0
+    extents = path.get_extents()
+    return path.vertices.copy(), path.codes.copy(), extents.x0, extents.x1
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_path(text: str, size: float, align: str, shift_pt: float = 0.0
+                ) -> tuple[Path, tuple[float, float, float, float]]:
+    """``text`` (lines split on "\\n") as one path in points, centred vertically on 0 and
+    centred (``align="center"``), starting (``"left"``) or ending (``"right"``) at
+    ``shift_pt``; and its box."""
+    lines = text.split("\n")
+    pitch = 1.09 * size
+    top_baseline = (len(lines) - 1) / 2 * pitch - 0.365 * size
+    verts, codes, left, right = [], [], np.inf, -np.inf
+    for index, line in enumerate(lines):
+        v, c, x0, x1 = _line_glyphs(line, size)
+        dx = shift_pt - {"center": (x0 + x1) / 2, "left": x0, "right": x1}[align]
+        verts.append(v + (dx, top_baseline - index * pitch))
+        codes.append(c)
+        left, right = min(left, x0 + dx), max(right, x1 + dx)
+    low = top_baseline - (len(lines) - 1) * pitch - 0.25 * size
+    high = top_baseline + 0.75 * size
+    return Path(np.concatenate(verts), np.concatenate(codes)), (left, low, right, high)
 
 
 def date_number(when: datetime) -> float:
@@ -169,7 +317,8 @@ def _end_of(history: KeyHistory, now: datetime) -> datetime:
 
 def timeline(kms: KMS, keys: str | Iterable[str] | None = None, *, ax: Axes | None = None,
              records: Iterable[Record] | None = None, show_ciphertexts: bool = True,
-             aggregate_above: int = 500, title: str | None = None) -> Figure | Axes:
+             aggregate_above: int = 500, title: str | None = None,
+             cloud: Cloud | None = None) -> Figure | Axes:
     """Draw the key-material versions of ``keys`` over simulated time.
 
     ``keys``: a key id, ARN or alias, or a list of them; default every key,
@@ -187,28 +336,73 @@ def timeline(kms: KMS, keys: str | Iterable[str] | None = None, *, ax: Axes | No
     SealedRecords) to count just those. The number under a version's label is how
     many it wrapped.
 
+    Imported key material (``Origin="EXTERNAL"``), read from the audit trail: dots
+    shade the time the key was PendingImport (no usable material: before the first
+    import, after an expiry or a deletion); triangles mark each import (up), each
+    expiry (down, filled) and each deletion (x) of material; a hollow triangle ahead
+    of now is a ``ValidTo`` still to come; a dashed box above the bars is new
+    material imported but not yet rotated in (PENDING_ROTATION).
+
+    Multi-Region keys (``mrk-`` ids): the lane names its Region and whether it is the
+    primary or a replica. Pass the `kmssim.Cloud` that holds the Regions as ``cloud``
+    and each other Region's related key gets a lane of its own, in the same colour,
+    under the key's lane (its bars begin when the replica was made); a star marks an
+    UpdatePrimaryRegion on the lanes of the old and the new primary.
+
     Draws on ``ax`` and returns it, or returns a new `Figure`.
     """
-    histories = _histories(kms, keys)
+    lanes = _lanes(kms, _histories(kms, keys), cloud)
     figure = None
     if ax is None:
-        figure = new_figure(*timeline_size(len(histories)))
+        figure = new_figure(*timeline_size(len(lanes)), layout=None)   # see `_lay_out`
         ax = figure.axes[0]
-    now = kms.now
-    counts, times = _ciphertexts(kms, records) if show_ciphertexts else ({}, {})
-    lo = min((h.created for h in histories), default=now)
-    hi = max([now] + [h.next_rotation for h in histories if h.next_rotation])
-    span = max(date_number(hi) - date_number(lo), 30.0)
-    ax.set_xlim(date_number(lo) - 0.02 * span, date_number(lo) + 1.05 * span)
-    # Roughly how many pixels a day takes, to decide which labels fit in their bars.
     root = ax.get_figure(root=True)
     assert root is not None
-    px_per_day = root.get_figwidth() * root.dpi * 0.82 / (1.07 * span)
-    painter = _Painter(ax, now, counts, times, px_per_day)
-    for lane, history in enumerate(histories):
-        in_lane = sum(counts.get((history.key_id, v.material_id), 0) for v in history.versions)
-        painter.lane(-lane, history, LANE_COLOURS[lane % len(LANE_COLOURS)],
-                     aggregated=records is not None or in_lane > aggregate_above)
+    now = kms.now
+    from_records = records is not None
+    record_list = list(records) if records is not None else None
+    # Ciphertexts from each Region's own trail; given records are located with ``kms``
+    # and counted on every Region's lane (a multi-Region key's Regions share material).
+    found: dict[int, tuple[dict[Where, int], dict[Where, list[datetime]]]] = {}
+    for lane in lanes:
+        if id(lane.kms) not in found:
+            source = kms if record_list is not None else lane.kms
+            found[id(lane.kms)] = (found[id(source)] if id(source) in found else
+                                   _ciphertexts(source, record_list) if show_ciphertexts
+                                   else ({}, {}))
+    counted = any(counts for counts, _ in found.values())
+    lo = min((lane.start for lane in lanes), default=now)
+    hi = max([now] + [lane.history.next_rotation for lane in lanes
+                      if lane.history.next_rotation]
+             + [when for lane in lanes if lane.imported for when in lane.imported.valid_to])
+    span = max(date_number(hi) - date_number(lo), 30.0)
+    ax.set_xlim(date_number(lo) - 0.02 * span, date_number(lo) + 1.05 * span)
+    if figure is not None:
+        width_in, height_in = figure.get_figwidth(), figure.get_figheight()
+        plot_in = height_in - TITLE_IN - LEGEND_GAP_IN - 2 * LEGEND_ROW_IN - 0.1
+    else:
+        box = ax.get_position()
+        width_in, plot_in = root.get_figwidth(), box.height * root.get_figheight()
+    # Room above the top lane for "now": a fixed height, not a share of a lane.
+    top = BAR_HIGH + max(0.30, 0.24 * (len(lanes) + 0.17) / plot_in)
+    if lanes and lanes[0].imported is not None and lanes[0].imported.pending is not None:
+        top += 0.2      # the top lane's pending material sits above its bars
+    pitch_in = plot_in / (len(lanes) - 1 + 0.55 + top)
+    labels = _lane_labels(lanes, found, counted, from_records, pitch_in)
+    left_in = (_text_width_in((line for label in labels for line in label.split("\n")),
+                              LABEL_SIZE) + LABEL_PAD_PT / 72 + 0.08)
+    # Roughly how many pixels a day takes, to decide which labels fit in their bars.
+    if figure is not None:
+        px_per_day = (width_in - left_in - RIGHT_IN) * root.dpi / (1.07 * span)
+    else:
+        px_per_day = width_in * root.dpi * 0.82 / (1.07 * span)
+    painter = _Painter(ax, now, px_per_day, bar_pt=(BAR_HIGH - BAR_LOW) * pitch_in * 72)
+    for index, lane in enumerate(lanes):
+        counts, times = found[id(lane.kms)]
+        in_lane = sum(counts.get((lane.history.key_id, v.material_id), 0)
+                      for v in lane.history.versions)
+        painter.lane(-index, lane, counts, times,
+                     aggregated=from_records or in_lane > aggregate_above)
     painter.finish()
     ax.axvline(date_number(now), color=BLACK, linestyle=(0, (4, 3)), linewidth=1.1, alpha=0.75,
                gid="kmssim-now", zorder=4)
@@ -216,8 +410,246 @@ def timeline(kms: KMS, keys: str | Iterable[str] | None = None, *, ax: Axes | No
                 xytext=(-3, -3), textcoords="offset points", ha="right", va="top", fontsize=8,
                 color="#333333", bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none",
                                            alpha=0.8), zorder=6)
-    _decorate(ax, histories, counts, painter.present, title, records is not None)
+    if title is None and len({lane.history.key_id for lane in lanes}) == 1 and lanes:
+        regions = len(lanes)
+        title = (f"Key material versions of {key_label(lanes[0].history)}"
+                 + (f" in {regions} Regions" if regions > 1 else ""))
+    # A new figure's legend may start at its left edge; on a given Axes it starts at the
+    # plot's left edge, right of the lane labels.
+    room_in = (width_in if figure is not None else
+               width_in - max(width_in * ax.get_position().x0, left_in)) - 0.1
+    legend = _decorate(ax, [lane.history for lane in lanes], labels, top, painter.present,
+                       title, from_records, room_in)
+    if figure is not None:
+        # Widen the right margin for texts that run past the plot's right edge.
+        lo_x, hi_x = ax.get_xlim()
+        right_in = RIGHT_IN
+        for _ in range(2):
+            plot_width = width_in - left_in - right_in
+            right_in = max([RIGHT_IN] + [
+                points / 72 + 0.05 - (hi_x - x) / (hi_x - lo_x) * plot_width
+                for x, points in painter.beside])
+        _lay_out(figure, ax, len(lanes), left_in, legend, right_in)
     return figure if figure is not None else ax
+
+
+class _Imported(NamedTuple):
+    """What the audit trail says about a key's imported material (Origin EXTERNAL)."""
+
+    imports: list[datetime]           # every ImportKeyMaterial
+    expiries: list[datetime]          # every DeleteExpiredKeyMaterial (ValidTo came)
+    deletions: list[datetime]         # every DeleteImportedKeyMaterial
+    valid_to: list[datetime]          # ValidTo still ahead, of material imported now
+    pending: tuple[datetime, str] | None   # new material waiting: (imported, material id)
+    alive: frozenset[str]             # material ids imported and neither expired nor deleted
+    replicas_wait: bool = False       # pending until every Region has imported it too
+
+
+class _Lane(NamedTuple):
+    """One lane: a key (or one Region's related key of a multi-Region key)."""
+
+    kms: KMS
+    history: KeyHistory
+    colour: str
+    start: datetime                   # the first time drawn: the key's (replica's) creation
+    region: str | None                # "us-east-1 primary", for multi-Region keys
+    imported: _Imported | None
+    moves: list[datetime]             # UpdatePrimaryRegion to or from this Region
+
+
+_TRAIL_NAMES = ("CreateKey", "ImportKeyMaterial", "DeleteImportedKeyMaterial",
+                "DeleteExpiredKeyMaterial", "UpdatePrimaryRegion")
+
+
+class _Trails:
+    """The audit events a timeline reads (imports, expiries, primary moves), grouped by
+    key id: one pass over each Region's trail, not one per lane."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[int, dict[str, list[Any]]] = {}
+
+    def events(self, kms: KMS, key_id: str, *names: str) -> list[Any]:
+        if id(kms) not in self._by_key:
+            grouped: dict[str, list[Any]] = {}
+            for event in kms.trail.query(name=_TRAIL_NAMES, failed=False):
+                if event.key_arn is not None:
+                    grouped.setdefault(event.key_arn.rsplit("/", 1)[-1], []).append(event)
+            self._by_key[id(kms)] = grouped
+        return [e for e in self._by_key[id(kms)].get(key_id, ()) if e.name in names]
+
+
+def _lanes(kms: KMS, histories: list[KeyHistory], cloud: Cloud | None) -> list[_Lane]:
+    """The lanes to draw: one per key, and under a multi-Region key one for each other
+    Region of ``cloud`` that holds a related key (the primary first, then the replicas in
+    the order they were made)."""
+    lanes = []
+    trails = _Trails()
+    for index, history in enumerate(histories):
+        colour = LANE_COLOURS[index % len(LANE_COLOURS)]
+        regions: list[tuple[KMS, KeyHistory]] = [(kms, history)]
+        if cloud is not None and history.key_id.startswith("mrk-"):
+            others = [(region, region.history(history.key_id))
+                      for region in cloud.regions.values()
+                      if region is not kms
+                      and history.key_id in region.key_ids(include_deleted=True)]
+            regions += sorted(others, key=lambda pair: pair[1].created)
+        roles = (_roles(trails, history.key_id, [k for k, _ in regions], cloud is not None)
+                 if history.key_id.startswith("mrk-") else {})
+        primary = next((k.region for k, _ in regions if roles.get(k.region) == "primary"), None)
+        if primary is not None and regions[0][0].region != primary and len(regions) > 1:
+            # The primary's lane first, whichever Region's key was asked for.
+            regions.sort(key=lambda pair: pair[0].region != primary)
+        moves = (_primary_moves(trails, history.key_id, [k for k, _ in regions])
+                 if history.key_id.startswith("mrk-") else [])
+        found = [(region_kms, region_history, _imported(trails, region_kms, region_history))
+                 for region_kms, region_history in regions]
+        for region_kms, region_history, imported in found:
+            role = roles.get(region_kms.region)
+            if imported is not None and imported.pending is not None and any(
+                    elsewhere is None or imported.pending[1] not in elsewhere.alive
+                    for _, _, elsewhere in found if elsewhere is not imported):
+                # New material of a multi-Region key waits until every Region has it
+                # (PENDING_MULTI_REGION_IMPORT_AND_ROTATION, kms-facts.md 2.6).
+                imported = imported._replace(replicas_wait=True)
+            lanes.append(_Lane(
+                region_kms, region_history, colour, region_history.created,
+                f"{region_kms.region} {role}" if role else None, imported,
+                [when for when, old, new in moves if region_kms.region in (old, new)]))
+    return lanes
+
+
+def _primary_moves(trails: _Trails, key_id: str, regions: list[KMS]
+                   ) -> list[tuple[datetime, str, str]]:
+    """Every UpdatePrimaryRegion of ``key_id``: (when, old primary, new primary)."""
+    moves = []
+    for region in regions:
+        for event in trails.events(region, key_id, "UpdatePrimaryRegion"):
+            moves.append((event.time, event.region, str((event.request or {}).get(
+                "primaryRegion", ""))))
+    return sorted(moves)
+
+
+def _roles(trails: _Trails, key_id: str, regions: list[KMS], whole: bool) -> dict[str, str]:
+    """Whether each Region's key of a multi-Region key is now the primary or a replica,
+    from the audit trails of every Region (``whole``): the Region whose CreateKey made
+    it, then each UpdatePrimaryRegion. One Region's trail alone cannot tell (the move
+    is logged in the old primary's Region only): then it says just "multi-Region"."""
+    if not whole:
+        return {region.region: "multi-Region" for region in regions}
+    primary = None
+    for region in regions:
+        if trails.events(region, key_id, "CreateKey"):
+            primary = region.region
+    for _, _, new in _primary_moves(trails, key_id, regions):
+        primary = new if new else primary
+    return {region.region: "primary" if region.region == primary else "replica"
+            for region in regions}
+
+
+def _when(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _imported(trails: _Trails, kms: KMS, history: KeyHistory) -> _Imported | None:
+    """The imports, expiries and deletions of ``history``'s key material, from ``kms``'s
+    audit trail (None for a key that never had material imported, nor waited for it)."""
+    events = trails.events(kms, history.key_id, "ImportKeyMaterial",
+                           "DeleteImportedKeyMaterial", "DeleteExpiredKeyMaterial")
+    if not events and not any(s.state == "PendingImport" for s in history.states):
+        return None
+    imports, expiries, deletions = [], [], []
+    valid_to: dict[str, datetime | None] = {}
+    first_seen: dict[str, datetime] = {}
+    alive: set[str] = set()
+    for event in events:
+        if event.name == "ImportKeyMaterial":
+            material = event.key_material_id or ""
+            imports.append(event.time)
+            alive.add(material)
+            first_seen.setdefault(material, event.time)
+            valid_to[material] = _when((event.request or {}).get("validTo"))
+            continue
+        if event.name == "DeleteImportedKeyMaterial":
+            material = event.key_material_id or ""
+            deletions.append(event.time)
+        else:
+            material = str((event.response or {}).get("keyMaterialId", ""))
+            expiries.append(event.time)
+        alive.discard(material)
+    versions = {v.material_id for v in history.versions}
+    waiting = [m for m in alive if m not in versions]
+    pending = (first_seen[waiting[0]], waiting[0]) if waiting else None
+    now = kms.now
+    ahead = sorted(when for m, when in valid_to.items()
+                   if m in alive and when is not None and when > now)
+    return _Imported(imports, expiries, deletions, ahead, pending, frozenset(alive))
+
+
+def _lay_out(figure: Figure, ax: Axes, lanes: int, left_in: float, legend: Any,
+             right_in: float = RIGHT_IN) -> None:
+    """Place the plot in a new figure by hand: the lane labels' width on the left, the
+    title above, the dates and the legend's rows below. The figure keeps its
+    `timeline_size` (a lesson's "<Figure size 900x260 …>" line does not change with its
+    legend): a third row of legend makes the plot lower. The legend starts under the
+    plot, or further left if it would not fit."""
+    labels = [text.get_text() for text in legend.get_texts()]
+    width_in, height_in = timeline_size(lanes)
+    ncols = legend._ncols
+    legend_in = _legend_width_in(labels, ncols)
+    legend_rows = -(-len(labels) // ncols)
+    legend.set_bbox_to_anchor(
+        (min(left_in, max(width_in - 0.05 - legend_in, 0.05)) / width_in, 0.0),
+        transform=blended_transform_factory(figure.transFigure, ax.transAxes)
+        + ScaledTranslation(0, -LEGEND_GAP_IN, figure.dpi_scale_trans))
+    bottom_in = LEGEND_GAP_IN + LEGEND_ROW_IN * legend_rows + 0.1
+    ax.set_position((left_in / width_in, bottom_in / height_in,
+                     (width_in - left_in - right_in) / width_in,
+                     (height_in - bottom_in - TITLE_IN) / height_in))
+
+
+def _legend_width_in(labels: list[str], ncols: int) -> float:
+    """About how wide a legend of ``labels`` in ``ncols`` columns is, in inches: filled
+    column by column as matplotlib does (the first columns take one more entry), each
+    column as wide as its longest entry plus its handle."""
+    em = 8 / 72
+    short, long = divmod(len(labels), ncols)
+    starts = np.cumsum([0] + [short + 1] * long + [short] * (ncols - long))
+    columns = [labels[i:j] for i, j in zip(starts[:-1], starts[1:], strict=True) if j > i]
+    return (sum(_text_width_in(column, 8) + 2.4 * em for column in columns)
+            + 1.4 * em * (len(columns) - 1))
+
+
+def _lane_labels(lanes: list[_Lane], found: dict[int, tuple[dict[Where, int], Any]],
+                 counted: bool, from_records: bool, pitch_in: float) -> list[str]:
+    """Each lane's label: name (and Region), versions, ciphertexts (if counted), and the
+    key's state when it cannot be used; one line each, or two lines where lanes are too
+    close for more."""
+    labels = []
+    made = "record" if from_records else "ciphertext"
+    for lane in lanes:
+        history = lane.history
+        deleted = history.state == "Deleted"
+        head = [key_label(history)] + ([lane.region] if lane.region else [])
+        body = [_plural(len(history.versions), "version")]
+        if counted:
+            # A deleted key's lane says what its ciphertexts are now, not "3 ciphertexts"
+            # beside a bare "deleted" that reads as if the ciphertexts were deleted.
+            counts = found[id(lane.kms)][0]
+            wrapped = sum(counts.get((history.key_id, v.material_id), 0)
+                          for v in history.versions)
+            body.append(_plural(wrapped, made) + (" unreadable" if deleted else ""))
+        state = (["key deleted"] if deleted else
+                 ["pending import: unusable"] if history.state == "PendingImport" else [])
+        lines = head + body + state
+        if len(lines) > 2 and len(lines) * LABEL_SIZE * 1.2 / 72 > 0.92 * pitch_in:
+            lines = [" · ".join(head + state), ", ".join(body)]
+        labels.append("\n".join(lines))
+    return labels
 
 
 Where = tuple[str, str]   # (key id, key material id)
@@ -235,26 +667,59 @@ def _ciphertexts(kms: KMS, records: Iterable[Record] | None
 class _Painter:
     """Draws the lanes of one timeline and notes what it drew, for the legend."""
 
-    def __init__(self, ax: Axes, now: datetime, counts: dict[Where, int],
-                 times: dict[Where, list[datetime]], px_per_day: float) -> None:
-        self.ax, self.now, self.counts, self.times = ax, now, counts, times
-        self.px_per_day = px_per_day
+    def __init__(self, ax: Axes, now: datetime, px_per_day: float, bar_pt: float = 30.0) -> None:
+        self.ax, self.now, self.px_per_day = ax, now, px_per_day
+        # The lane being drawn's ciphertexts: counts and times per (key, material).
+        self.counts: dict[Where, int] = {}
+        self.times: dict[Where, list[datetime]] = {}
+        # Labels in a bar fit its height: 8 points in a roomy lane, smaller in a fleet's; a
+        # count under the name only where two lines fit.
+        self.name_size = min(8.0, 0.62 * bar_pt)
+        self.marker_scale = min(1.0, bar_pt / 16.0)     # smaller markers on a fleet's bars
+        self.two_lines = bar_pt >= 17.0
         self.present: set[str] = set()
         # Markers of every lane, drawn by `finish` as one artist per kind of mark.
         self.rotations: dict[str, list[float]] = {kind: [] for kind in ROTATION_STYLE}
         self.rotation_ys: dict[str, list[float]] = {kind: [] for kind in ROTATION_STYLE}
         self.upcoming: list[tuple[tuple[float, float], tuple[float, float]]] = []
         self.deleted: list[tuple[float, float]] = []
+        # Imported material and Regions, by kind of mark: (x, y) of each.
+        self.marks: dict[str, list[tuple[float, float]]] = {kind: [] for kind in MARK_STYLE}
+        self.expiring: list[tuple[tuple[float, float], tuple[float, float]]] = []
+        self.pending: list[tuple[float, float, float, str]] = []   # start, stop, y, colour
+        # Texts that start at a point and run right (x, width in points): the figure's
+        # right margin must hold them.
+        self.beside: list[tuple[float, float]] = []
+        # (text, glyph path, where, ink, (box, fill) or None): every version label.
+        self.label_texts: list[tuple[str, Path, tuple[float, float], str,
+                                     tuple[tuple[float, float, float, float], RGB] | None]] = []
 
     def finish(self) -> None:
         """Draw the marks gathered from every lane: one artist per kind, not per lane."""
         ax = self.ax
+        if self.label_texts:
+            boxed = [(where, box) for _, _, where, _, box in self.label_texts if box]
+            if boxed:
+                pad = 1.0
+                ax.add_collection(LabelCollection(
+                    ax, [], [Path.unit_rectangle().transformed(
+                        Affine2D().scale(x1 - x0 + 2 * pad, y1 - y0 + 2 * pad)
+                        .translate(x0 - pad, y0 - pad)) for _, ((x0, y0, x1, y1), _) in boxed],
+                    [where for where, _ in boxed], facecolors=[fill for _, (_, fill) in boxed],
+                    edgecolors="none", linewidths=0, gid="kmssim-version-label-box",
+                    zorder=4.4, clip_on=False), autolim=False)
+            ax.add_collection(LabelCollection(
+                ax, [t[0] for t in self.label_texts], [t[1] for t in self.label_texts],
+                [t[2] for t in self.label_texts], facecolors=[t[3] for t in self.label_texts],
+                edgecolors="none", linewidths=0, gid="kmssim-version-label", zorder=4.5,
+                clip_on=False), autolim=False)
         for kind, style in ROTATION_STYLE.items():
             self._stacks(kind)
             if self.rotations[kind]:
                 ax.add_line(Line2D(self.rotations[kind], self.rotation_ys[kind],
                                    linestyle="none", marker=style["marker"],
-                                   markersize=6 if kind == "AUTOMATIC" else 5.5,
+                                   markersize=(6 if kind == "AUTOMATIC" else 5.5)
+                                   * self.marker_scale,
                                    color=style["color"], markeredgecolor="white",
                                    markeredgewidth=0.8, gid=f"kmssim-rotation-{kind}", zorder=5))
                 self.present.add(kind)
@@ -271,6 +736,29 @@ class _Painter:
                                linestyle="none", marker="X", markersize=10, color=BLACK,
                                markeredgecolor="white", gid="kmssim-deleted", zorder=5))
             self.present.add("deleted")
+        self._imported_marks()
+
+    def _imported_marks(self) -> None:
+        """Imports, expiries, deletions, ValidTo ahead, pending material, primary moves."""
+        ax = self.ax
+        if self.expiring:
+            ax.add_collection(LineCollection(self.expiring, linestyles=":", colors=VERMILLION,
+                                             linewidths=1, alpha=0.7, zorder=1))
+        for kind, style in MARK_STYLE.items():
+            spots = self.marks[kind]
+            if spots:
+                ax.add_line(Line2D([x for x, _ in spots], [y for _, y in spots],
+                                   linestyle="none", **_marker_props(style, self.marker_scale),
+                                   gid=f"kmssim-{kind}", zorder=5.5))
+                self.present.add(kind)
+        if self.pending:
+            low, high = BAR_HIGH + 0.05, BAR_HIGH + 0.2
+            ax.add_collection(PolyCollection(
+                [((a, y + low), (a, y + high), (b, y + high), (b, y + low))
+                 for a, b, y, _ in self.pending],
+                facecolors="white", edgecolors=[c for *_, c in self.pending], linewidths=1.1,
+                linestyles="--", gid="kmssim-pending-material", zorder=3), autolim=False)
+            self.present.add("pending")
 
     def _stacks(self, kind: str) -> None:
         """Rotations drawn on one spot (25 on-demand rotations in a minute) would read as
@@ -290,12 +778,18 @@ class _Painter:
                                  fontweight="bold", gid=f"kmssim-rotation-stack-{kind}",
                                  zorder=6)
 
-    def lane(self, y: float, history: KeyHistory, colour: str, *, aggregated: bool) -> None:
-        """Everything about one key, centred on ``y``."""
-        ax, versions = self.ax, history.versions
+    def lane(self, y: float, lane: _Lane, counts: dict[Where, int],
+             times: dict[Where, list[datetime]], *, aggregated: bool) -> None:
+        """Everything about one key (or one Region's key), centred on ``y``."""
+        ax, history, colour = self.ax, lane.history, lane.colour
+        self.counts, self.times = counts, times
         end = _end_of(history, self.now)
+        first = date_number(lane.start)
+        # A replica holds the versions made before it, but its lane starts when it was made.
+        versions = [v for v in history.versions
+                    if v.retired is None or date_number(v.retired) > first]
         middle = y + (BAR_LOW + BAR_HIGH) / 2
-        starts = [date_number(v.created) for v in versions]
+        starts = [max(date_number(v.created), first) for v in versions]
         ends = [date_number(v.retired) if v.retired else date_number(end) for v in versions]
         fills = [to_rgb(colour) if v.number % 2 else tint(colour) for v in versions]
         alive = history.state != "Deleted"
@@ -304,20 +798,23 @@ class _Painter:
         low, high = middle - (BAR_HIGH - BAR_LOW) / 2, middle + (BAR_HIGH - BAR_LOW) / 2
         edges = ["white"] * len(versions)
         widths = [0.8] * len(versions)
-        if alive:
+        if alive and versions:
             edges[-1], widths[-1] = BLACK, 1.2
             self.present.add("current")
-        ax.add_collection(PolyCollection(
-            [((start, low), (start, high), (stop, high), (stop, low))
-             for start, stop in zip(starts, ends, strict=True)],
-            facecolors=fills, edgecolors=edges, linewidths=widths, gid="kmssim-version",
-            zorder=2))
-        self.present.add("version")
-        counts = [self.counts.get((history.key_id, v.material_id), 0) for v in versions]
-        self.labels(middle, versions, starts, ends, fills, counts, alive)
+        xs = np.asarray([starts, starts, ends, ends]).T.reshape(-1, 4)
+        ys = np.broadcast_to(np.asarray([low, high, high, low]), xs.shape)
+        ax.add_collection(PolyCollection(   # an (N, 4, 2) array: matplotlib's fast path
+            np.stack([xs, ys], axis=-1), facecolors=fills, edgecolors=edges, linewidths=widths,
+            gid="kmssim-version", zorder=2))
+        if versions:
+            self.present.add("version")
+        lane_counts = [counts.get((history.key_id, v.material_id), 0) for v in versions]
+        shaded = any(change.state in STATE_STYLE for change in history.states)
+        self.labels(middle, versions, starts, ends, fills, lane_counts, alive, shaded)
         self.shade_states(y, history)
         for kind in ROTATION_STYLE:
-            at = [s for v, s in zip(versions, starts, strict=True) if v.rotation_type == kind]
+            at = [s for v, s in zip(versions, starts, strict=True)
+                  if v.rotation_type == kind and date_number(v.created) >= first]
             self.rotations[kind] += at
             self.rotation_ys[kind] += [y + BAR_HIGH] * len(at)
         if history.next_rotation is not None and history.state == "Enabled":
@@ -325,37 +822,73 @@ class _Painter:
             self.upcoming.append(((date_number(self.now), y + BAR_HIGH), (upcoming, y + BAR_HIGH)))
         if not alive:
             self.deleted.append((date_number(end), middle))
-            ax.annotate(f"deleted {end:%Y-%m-%d}", (date_number(end), middle), xytext=(8, 0),
+            text = f"deleted {end:%Y-%m-%d}"
+            ax.annotate(text, (date_number(end), middle), xytext=(8, 0),
                         textcoords="offset points", ha="left", va="center", fontsize=7.5,
                         color="#444444", zorder=6)
-        if sum(counts):
-            self.ciphertexts(y, history, starts, ends, fills, counts, aggregated)
+            self.beside.append((date_number(end), 8 + _width_pt(text, 7.5)))
+        if sum(lane_counts):
+            self.ciphertexts(y, history, versions, starts, ends, fills, lane_counts, aggregated)
+        if lane.imported is not None:
+            self.imported(y, lane)
+        self.marks["primary-moved"] += [(date_number(when), middle) for when in lane.moves]
+
+    def imported(self, y: float, lane: _Lane) -> None:
+        """Marks for imported material: imports under the bar, expiries and deletions on
+        it, a ValidTo still ahead after now, and new material waiting for its rotation."""
+        info = lane.imported
+        assert info is not None
+        self.marks["imported"] += [(date_number(t), y + BAR_LOW) for t in info.imports]
+        self.marks["expired"] += [(date_number(t), y + BAR_HIGH) for t in info.expiries]
+        self.marks["material-deleted"] += [(date_number(t), y + (BAR_LOW + BAR_HIGH) / 2)
+                                           for t in info.deletions]
+        now = date_number(self.now)
+        for when in info.valid_to:
+            self.marks["expires"].append((date_number(when), y + BAR_HIGH))
+            self.expiring.append(((now, y + BAR_HIGH), (date_number(when), y + BAR_HIGH)))
+        if info.pending is not None and lane.history.state != "Deleted":
+            since, _ = info.pending
+            self.pending.append((date_number(since), max(now, date_number(since) + 1e-3), y,
+                                 lane.colour))
+            text = ("new material, pending import into every Region" if info.replicas_wait
+                    else "new material, pending rotation")
+            path, _ = _label_path(text, 7.0, "left", 4.0)
+            self.label_texts.append((text, path, (now, y + BAR_HIGH + 0.125), "#333333", None))
+            self.beside.append((now, 4 + _width_pt(text, 7.0)))
 
     def labels(self, middle: float, versions: Sequence[Version], starts: list[float],
-               ends: list[float], fills: list[RGB], counts: list[int], alive: bool) -> None:
-        """"vN" (and its count) inside each bar wide enough; the current one beside it."""
+               ends: list[float], fills: list[RGB], counts: list[int], alive: bool,
+               shaded: bool) -> None:
+        """"vN" (and its count) inside each bar wide enough; the current one beside it.
+        Gathered here, drawn by `finish` as one collection for every lane.
+
+        A bar is wide enough when it holds the lane's longest name ("v41"), so a lane of
+        equal bars is labelled all along or not at all, never v1 to v9 and then nothing."""
         with_counts = sum(counts) > 0
+        size, char_px = self.name_size, 6.5 * self.name_size / 8.0
+        name_px = char_px * len(f"v{versions[-1].number}") + 4 if versions else 0.0
         for version, start, stop, fill, n in zip(versions, starts, ends, fills, counts,
                                                  strict=True):
             width_px = (stop - start) * self.px_per_day
             name, number = f"v{version.number}", _count(n)
-            if with_counts and width_px >= 6.5 * max(len(name), len(number)) + 4:
-                text, size = f"{name}\n{number}", 7.0
-            elif width_px >= 6.5 * len(name) + 4:
-                text, size = name, 8.0
+            if (with_counts and self.two_lines
+                    and width_px >= max(name_px, 6.5 * len(number) + 4)):
+                text, text_size = f"{name}\n{number}", 7.0
+            elif width_px >= name_px:
+                text, text_size = name, size
             elif version.retired is None and alive:
                 # The current version has only just started: name it beside its bar.
-                self.ax.annotate(f"{name} · {number}" if with_counts else name, (stop, middle),
-                                 xytext=(4, 0), textcoords="offset points", ha="left",
-                                 va="center", fontsize=7, gid="kmssim-version-label", zorder=6)
+                text = f"{name} · {number}" if with_counts else name
+                path, _ = _label_path(text, 7.0, "left", 4.0)
+                self.label_texts.append((text, path, (stop, middle), BLACK, None))
+                self.beside.append((stop, 4 + _width_pt(text, 7.0)))
                 continue
             else:
                 continue
-            self.ax.text((start + stop) / 2, middle, text, ha="center", va="center",
-                         fontsize=size, color=_ink(fill), linespacing=1.0,
-                         gid="kmssim-version-label", zorder=4.5,
-                         # A box of the bar's own colour: invisible, except over hatching.
-                         bbox=dict(boxstyle="round,pad=0.1", facecolor=fill, edgecolor="none"))
+            # Over hatching, a box of the bar's own colour behind the label keeps it legible.
+            path, box = _label_path(text, text_size, "center")
+            self.label_texts.append((text, path, ((start + stop) / 2, middle), _ink(fill),
+                                     (box, fill) if shaded else None))
 
     def shade_states(self, y: float, history: KeyHistory) -> None:
         """Wash and hatch the lane, over its bars, while the key was disabled or pending
@@ -369,6 +902,8 @@ class _Painter:
             start = date_number(change.at)
             stop = (date_number(after.at) if after
                     else max(date_number(self.now), self.ax.get_xlim()[1]))
+            if stop <= start:
+                continue            # over at once (an import right after CreateKey)
             self.ax.add_patch(Rectangle(
                 (start, y + STRIP_LOW - 0.04), max(stop - start, 0.0),
                 BAR_HIGH - STRIP_LOW + 0.08, facecolor=style["facecolor"], hatch=style["hatch"],
@@ -376,9 +911,9 @@ class _Painter:
                 **hatch_colour(style["hatchcolor"])))
             self.present.add(change.state)
 
-    def ciphertexts(self, y: float, history: KeyHistory, starts: list[float],
-                    ends: list[float], fills: list[RGB], counts: list[int],
-                    aggregated: bool) -> None:
+    def ciphertexts(self, y: float, history: KeyHistory, versions: Sequence[Version],
+                    starts: list[float], ends: list[float], fills: list[RGB],
+                    counts: list[int], aggregated: bool) -> None:
         """A tick per ciphertext at the time it was made; or, when there are too many
         (or their times are unknown), one bar per version as tall as its count."""
         low, high = y + STRIP_LOW, y + STRIP_HIGH
@@ -401,7 +936,7 @@ class _Painter:
         # Two artists per lane, whatever the number of ticks: odd and even versions,
         # in the shades of their bars.
         for parity, colour in ((1, fills[0]), (0, tint(fills[0], 0.45))):
-            stamps = [t for v in history.versions if v.number % 2 == parity
+            stamps = [t for v in versions if v.number % 2 == parity
                       for t in self.times.get((history.key_id, v.material_id), ())]
             if stamps:
                 self.ax.plot(_nums(stamps), [(low + high) / 2] * len(stamps), linestyle="none",
@@ -410,28 +945,32 @@ class _Painter:
         self.present.add("ticks")
 
 
-def _decorate(ax: Axes, histories: list[KeyHistory], counts: dict[tuple[str, str], int],
-              present: set[str], title: str | None, from_records: bool) -> None:
+def _decorate(ax: Axes, histories: list[KeyHistory], labels: list[str], top: float,
+              present: set[str], title: str | None, from_records: bool,
+              room_in: float | None = None) -> Any:
+    """Lane labels, date axis, title and legend; returns the legend."""
     n = len(histories)
-    ax.set_ylim(-(n - 1) - 0.55, 0.62)
-    labels = []
-    for history in histories:
-        wrapped = sum(counts.get((history.key_id, v.material_id), 0) for v in history.versions)
-        deleted = history.state == "Deleted"
-        lines = [key_label(history), _plural(len(history.versions), "version")]
-        if counts:
-            # A deleted key's lane says what its ciphertexts are now, not "3 ciphertexts"
-            # beside a bare "deleted" that reads as if the ciphertexts were deleted.
-            lines.append(_plural(wrapped, "record" if from_records else "ciphertext")
-                         + (" unreadable" if deleted else ""))
-        if deleted:
-            lines.append("key deleted")
-        labels.append("\n".join(lines))
-    ax.set_yticks([-i for i in range(n)], labels)
-    ax.tick_params(axis="y", length=0, labelsize=8)
+    ax.set_ylim(-(n - 1) - 0.55, top)
+    # One text per lane, not tick labels: fifty ticks cost more to make than the lanes.
+    ax.set_yticks([])
+    ax.tick_params(axis="y", length=0, labelsize=LABEL_SIZE)   # for callers that add ticks
+    root = ax.get_figure(root=True)
+    assert root is not None
+    beside = ax.get_yaxis_transform() + ScaledTranslation(-LABEL_PAD_PT / 72, 0,
+                                                          root.dpi_scale_trans)
+    lanes = LabelCollection(ax, labels, [_label_path(label, LABEL_SIZE, "right")[0]
+                                         for label in labels],
+                            [(0.0, -lane) for lane in range(n)], facecolors=BLACK,
+                            edgecolors="none", linewidths=0, clip_on=False,
+                            gid="kmssim-lane-label", zorder=3)
+    lanes.set_offset_transform(beside)
+    ax.add_collection(lanes, autolim=False)
     locator = mdates.AutoDateLocator(tz=UTC, minticks=4, maxticks=10)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=UTC))
+    # No offset ("2025-Nov") under the last tick: it would sit on the legend, and the
+    # "now 2025-11-12" label already gives the year.
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=UTC,
+                                                             show_offset=False))
     ax.tick_params(axis="x", labelsize=8)
     ax.grid(axis="x", color="#E5E5E5", linewidth=0.8)
     ax.set_axisbelow(True)
@@ -442,11 +981,18 @@ def _decorate(ax: Axes, histories: list[KeyHistory], counts: dict[tuple[str, str
                  else "Key material versions over time")
     ax.set_title(title, loc="left", fontsize=11)
     handles = _legend_handles(present, from_records)
-    ax.legend(handles=handles,
-              labels=[(h[0] if isinstance(h, tuple) else h).get_label() for h in handles],
-              handler_map={tuple: HandlerTuple(ndivide=None, pad=0)}, loc="upper left",
-              bbox_to_anchor=(0.0, -0.09 if n > 1 else -0.14), ncol=4, frameon=False,
-              fontsize=8, handlelength=1.6, columnspacing=1.4)
+    labels = [(h[0] if isinstance(h, tuple) else h).get_label() for h in handles]
+    # Four columns, or fewer if four would be wider than the figure.
+    room = root.get_figwidth() - 0.1 if room_in is None else room_in
+    ncols = next((n for n in range(LEGEND_COLUMNS, 1, -1)
+                  if _legend_width_in(labels, n) <= room), 1)
+    # Under the dates at a fixed distance, however tall the plot.
+    under = ax.transAxes + ScaledTranslation(0, -LEGEND_GAP_IN, root.dpi_scale_trans)
+    return ax.legend(
+        handles=handles, labels=labels,
+        handler_map={tuple: HandlerTuple(ndivide=None, pad=0)}, loc="upper left",
+        bbox_to_anchor=(0.0, 0.0), bbox_transform=under, ncol=ncols,
+        frameon=False, fontsize=8, handlelength=1.6, columnspacing=1.4, borderaxespad=0.0)
 
 
 def _legend_handles(present: set[str], from_records: bool) -> list:
@@ -480,6 +1026,13 @@ def _legend_handles(present: set[str], from_records: bool) -> list:
     if "deleted" in present:
         handles.append(Line2D([], [], linestyle="none", marker="X", markersize=8, color=BLACK,
                               label="key deleted"))
+    for kind, style in MARK_STYLE.items():
+        if kind in present:
+            handles.append(Line2D([], [], linestyle="none", label=style["label"],
+                                  **_marker_props(style)))
+    if "pending" in present:
+        handles.append(Patch(facecolor="white", edgecolor=BLUE, linestyle="--",
+                             label="new material imported, not yet current"))
     handles.append(Line2D([], [], linestyle=(0, (4, 3)), color=BLACK, label="now"))
     return handles
 

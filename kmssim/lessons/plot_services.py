@@ -126,7 +126,12 @@ def _relabel(ax: Any, name: str, versions: int, failures: int, failed: bool,
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    key_text = ax.get_yticklabels()[0].get_text()
+    # The key's lane label, drawn by `timeline` as a collection, becomes a tick label
+    # beside the secret's (two lanes: ticks are cheap enough, and simple to read back).
+    lanes = [c for c in ax.collections if c.get_gid() == "kmssim-lane-label"]
+    key_text = lanes[0].strings[0]
+    for collection in lanes:
+        collection.remove()
     lines = [f"secret {name}", f"{versions} version{'s' if versions != 1 else ''}"]
     if failures:
         lines.append(f"{failures} failed rotation{'s' if failures != 1 else ''}")

@@ -29,7 +29,7 @@ from kmssim.analysis.exposure import key_label
 from kmssim.core import KMS, KeyHistory, ServiceEvent, requires_extra
 from kmssim.core.envelope import SealedRecord, seal
 from kmssim.core.errors import HINT_LABEL, KMSError, ParamValidationError, aws_words
-from kmssim.lessons.plot import new_figure, timeline, timeline_size, to_png
+from kmssim.lessons.plot import lane_labels, new_figure, timeline, timeline_size, to_png
 
 # Without ipywidgets or matplotlib this says to install the [lessons] extra.
 with requires_extra("lessons", __name__):
@@ -340,7 +340,7 @@ def _widget_bundle(widget: widgets.Widget, text: str, **kwargs: Any) -> dict[str
 
 def _layout_signature(axes: Axes) -> tuple[Any, ...]:
     """What decides the side margins: the lengths of the lane labels' lines and the title."""
-    lines = [len(line) for label in axes.get_yticklabels() for line in label.get_text().split("\n")]
+    lines = [len(line) for label in lane_labels(axes) for line in label.split("\n")]
     return (tuple(lines), len(axes.get_title(loc="left")))
 
 

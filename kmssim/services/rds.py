@@ -1,12 +1,33 @@
 """Amazon RDS: DB instances with encrypted storage, snapshots, and moving to another key.
 
 ``RDS(kms)`` is shaped like ``boto3.client("rds")`` for the calls that matter to KMS.
-An encrypted instance's storage is encrypted locally with a data key that KMS made
-(``GenerateDataKey`` under ``aws/rds`` or ``KmsKeyId``, encryption context
-``{"aws:rds:db-id": <DbiResourceId>}``); RDS keeps the plaintext data key in the
-host's memory while the instance runs, so reads and writes make no KMS calls. A
-reboot asks KMS to decrypt the data key again: that is when a disabled key bites
-(the instance becomes ``inaccessible-encryption-credentials``).
+An encrypted instance's storage is encrypted locally with a data key that KMS made under
+``aws/rds`` or ``KmsKeyId``, with the encryption context ``{"aws:rds:db-id":
+<DbiResourceId>}`` (KMS Developer Guide, "How Amazon RDS uses AWS KMS").
+
+RDS uses the key **through a grant**, as AWS services that encrypt data at rest do (KMS
+Developer Guide, "Grants in AWS KMS": "The service creates a grant on behalf of a user in
+the account, uses its permissions, and retires the grant as soon as its task is
+complete"). Creating an encrypted instance takes, from the caller, ``kms:DescribeKey``
+and ``kms:CreateGrant`` on the key (RDS User Guide, "AWS KMS key management"), requested
+through RDS (``kms:ViaService`` is ``rds.<region>.amazonaws.com``). So:
+
+1. the caller, through RDS: ``DescribeKey``, then ``CreateGrant`` for RDS's service
+   principal ``rds.<region>.amazonaws.com`` (grantee and retiring principal, as AWS's
+   ListGrants example shows a service's grant), for the operations RDS needs
+   (`GRANT_OPERATIONS`), constrained to the instance's encryption context;
+2. RDS itself, under the grant (its grant token at first): ``GenerateDataKeyWithoutPlaintext``
+   for the storage's data key, and ``Decrypt`` to put the data key in the host's memory, as
+   EBS does for the volumes RDS builds on (KMS Developer Guide, "Amazon EC2 example two");
+3. the grant stays while the instance exists, because every reboot ``Decrypt``s the data key
+   again; ``DeleteDBInstance`` retires it. Copying a snapshot to another key and restoring
+   one use short-lived grants, retired at the end of the call.
+
+Reads and writes of rows make no KMS call. A reboot is when a disabled key bites (the
+instance becomes ``inaccessible-encryption-credentials``). The grants' exact operations
+and constraints are not published by AWS: `GRANT_OPERATIONS` and the ``aws:rds:db-id``
+constraint are kmssim's choice, modelled on the documented EBS grant (an
+``EncryptionContextSubset`` on the volume id).
 
 Rotating the KMS key needs nothing from RDS: the wrapped data key names its key
 material. To move a database to *another* key (a manual rotation, or leaving
@@ -33,10 +54,15 @@ from kmssim.services.errors import RDSExceptions as Errors
 if TYPE_CHECKING:
     from kmssim.core import KMS, CiphertextInfo
 
-__all__ = ["RDS", "EncryptedVolume"]
+__all__ = ["RDS", "EncryptedVolume", "GRANT_OPERATIONS"]
 
 _DEFAULT_KEY = "alias/aws/rds"
 _INACCESSIBLE = "inaccessible-encryption-credentials"
+#: What RDS's grant lets it do with the key (kmssim's choice; AWS does not publish RDS's
+#: grant, and these are the operations RDS's data-key handling uses, plus DescribeKey and
+#: the grant operations a service's grant carries).
+GRANT_OPERATIONS = ["Decrypt", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom",
+                    "ReEncryptTo", "DescribeKey", "CreateGrant", "RetireGrant"]
 
 
 class EncryptedVolume:
@@ -86,6 +112,7 @@ class _Storage:
     key_arn: str | None = None
     wrapped_key: bytes = field(default=b"", repr=False)
     context: dict[str, str] = field(default_factory=dict)
+    grant_id: str | None = None     # an instance's grant for RDS on its key
 
 
 @dataclass(slots=True)
@@ -167,22 +194,73 @@ class RDS(AWSService):
     def _new_dbi(self) -> str:
         return "db-" + base64.b32encode(self.kms.entropy.bytes(20)).decode()[:26]
 
-    def _wrap(self, key_id: str, context: dict[str, str]) -> tuple[bytes, _Storage]:
-        """A fresh data key under ``key_id``: (plaintext, storage record without pages)."""
-        response = self.kms.generate_data_key(KeyId=key_id, KeySpec="AES_256",
-                                              EncryptionContext=context)
-        return response["Plaintext"], _Storage({}, True, response["KeyId"],
-                                               response["CiphertextBlob"], context)
+    @property
+    def service_principal(self) -> str:
+        """RDS's service principal in this Region: the grantee of its grants, and the
+        caller of the KMS requests RDS makes under them."""
+        return self._endpoint
 
-    def _unwrap(self, storage: _Storage) -> bytes | None:
+    def _grant(self, key_id: str, context: dict[str, str]) -> tuple[str, str, str]:
+        """As the caller, through RDS: DescribeKey, then a grant for RDS on the key,
+        constrained to ``context``. Returns (key ARN, grant id, grant token)."""
+        key_arn = self.kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
+        grant = self.kms.create_grant(
+            KeyId=key_arn, GranteePrincipal=self.service_principal,
+            RetiringPrincipal=self.service_principal, Operations=list(GRANT_OPERATIONS),
+            Constraints={"EncryptionContextSubset": dict(context)})
+        return key_arn, grant["GrantId"], grant["GrantToken"]
+
+    def _retire(self, key_arn: str | None, grant_id: str | None) -> None:
+        """RDS retires its grant (as its retiring principal)."""
+        if key_arn is None or grant_id is None:
+            return
+        with self.kms.acting_as(self.service_principal):
+            self.kms.retire_grant(KeyId=key_arn, GrantId=grant_id)
+
+    def _wrap(self, key_id: str, context: dict[str, str], *, keep: bool = False
+              ) -> tuple[bytes, _Storage]:
+        """A fresh data key under ``key_id``, through a grant for RDS: (plaintext, storage
+        record without pages). ``keep`` keeps the grant (an instance's); otherwise RDS
+        retires it once the data key is made."""
+        key_arn, grant_id, token = self._grant(key_id, context)
+        try:
+            with self.kms.acting_as(self.service_principal):
+                wrapped = self.kms.generate_data_key_without_plaintext(
+                    KeyId=key_arn, KeySpec="AES_256", EncryptionContext=context,
+                    GrantTokens=[token])["CiphertextBlob"]
+                plaintext = self.kms.decrypt(CiphertextBlob=wrapped, EncryptionContext=context,
+                                             GrantTokens=[token])["Plaintext"]
+        except KMSError:
+            self._retire(key_arn, grant_id)
+            raise
+        if not keep:
+            self._retire(key_arn, grant_id)
+        return plaintext, _Storage({}, True, key_arn, wrapped, context,
+                                   grant_id if keep else None)
+
+    def _unwrap(self, storage: _Storage, token: str | None = None) -> bytes | None:
+        """RDS decrypts the storage's data key, under its grant."""
         if not storage.encrypted:
             return None
-        return self.kms.decrypt(CiphertextBlob=storage.wrapped_key,
-                                EncryptionContext=storage.context)["Plaintext"]
+        with self.kms.acting_as(self.service_principal):
+            return self.kms.decrypt(CiphertextBlob=storage.wrapped_key,
+                                    EncryptionContext=storage.context,
+                                    **({"GrantTokens": [token]} if token else {})
+                                    )["Plaintext"]
+
+    def _reading(self, storage: _Storage) -> bytes | None:
+        """The plaintext data key of a snapshot's storage, through a short-lived grant."""
+        if not storage.encrypted:
+            return None
+        key_arn, grant_id, token = self._grant(str(storage.key_arn), storage.context)
+        try:
+            return self._unwrap(storage, token)
+        finally:
+            self._retire(key_arn, grant_id)
 
     def _rekey(self, source: _Storage, key_id: str, context: dict[str, str]) -> _Storage:
         """``source``'s pages re-encrypted under a fresh data key from ``key_id``."""
-        pages = EncryptedVolume(self.kms, source.pages, self._unwrap(source),
+        pages = EncryptedVolume(self.kms, source.pages, self._reading(source),
                                 source.encrypted).plain_pages()
         data_key, target = self._wrap(key_id, context)
         volume = EncryptedVolume(self.kms, target.pages, data_key, True)
@@ -244,7 +322,9 @@ class RDS(AWSService):
 
         ``StorageEncrypted=True`` encrypts its storage under ``KmsKeyId`` or, without
         one, the AWS managed key ``aws/rds``; a ``KmsKeyId`` alone implies encryption.
-        As in the RDS API, storage is unencrypted unless you ask. Returns
+        As in the RDS API, storage is unencrypted unless you ask. You (the caller) need
+        ``kms:DescribeKey`` and ``kms:CreateGrant`` on the key: RDS creates a grant for
+        itself and uses the key under it while the instance exists. Returns
         ``{"DBInstance": …}``. Raises DBInstanceAlreadyExistsFault, InvalidParameterValue,
         InvalidParameterCombination, KMSKeyNotAccessibleFault.
         """
@@ -260,7 +340,8 @@ class RDS(AWSService):
                 "instance.")
         encrypted = bool(StorageEncrypted) or KmsKeyId is not None
         dbi = self._new_dbi()
-        data_key, storage = (self._wrap(KmsKeyId or _DEFAULT_KEY, {"aws:rds:db-id": dbi})
+        data_key, storage = (self._wrap(KmsKeyId or _DEFAULT_KEY, {"aws:rds:db-id": dbi},
+                                        keep=True)
                              if encrypted else (None, _Storage({}, False)))
         user = MasterUsername or "admin"
         instance = self._attach(identifier, dbi, storage, data_key, engine=Engine or "postgres",
@@ -300,7 +381,7 @@ class RDS(AWSService):
     def delete_db_instance(self, DBInstanceIdentifier: str, SkipFinalSnapshot: bool | None = None,
                            FinalDBSnapshotIdentifier: str | None = None) -> dict[str, Any]:
         """Delete an instance, after a final snapshot unless ``SkipFinalSnapshot=True``.
-        Its snapshots remain."""
+        Its snapshots remain. RDS retires its grant on the instance's key."""
         instance = self._instance(DBInstanceIdentifier)
         if not SkipFinalSnapshot and FinalDBSnapshotIdentifier is None:
             raise Errors.InvalidParameterCombination(
@@ -310,6 +391,9 @@ class RDS(AWSService):
                                     DBInstanceIdentifier=instance.identifier)
         del self._instances[instance.identifier]
         instance.status, instance.database.available = "deleting", False
+        # RDS no longer needs the key for this instance: it retires its grant.
+        self._retire(instance.storage.key_arn, instance.storage.grant_id)
+        instance.storage.grant_id = None
         return {"DBInstance": self._describe_instance(instance)}
 
     # -- snapshots ------------------------------------------------------------------------------
@@ -351,8 +435,9 @@ class RDS(AWSService):
 
         This is how a database moves to another KMS key (manual rotation, or away from
         ``aws/rds``): copy its snapshot with the new ``KmsKeyId``, then
-        `restore_db_instance_from_db_snapshot` from the copy. RDS decrypts the source's
-        data key, gets a new one from the new key and re-encrypts the storage. An
+        `restore_db_instance_from_db_snapshot` from the copy. Through short-lived grants
+        (retired when the copy is made), RDS decrypts the source's data key, gets a new
+        one from the new key and re-encrypts the storage. An
         unencrypted snapshot copied with a ``KmsKeyId`` becomes encrypted. Raises
         DBSnapshotNotFoundFault, DBSnapshotAlreadyExistsFault, KMSKeyNotAccessibleFault.
         """
@@ -390,8 +475,9 @@ class RDS(AWSService):
                                              DBInstanceClass: str | None = None
                                              ) -> dict[str, Any]:
         """Create a new instance from a snapshot, encrypted under the snapshot's key
-        (same users, passwords and rows). RDS decrypts the snapshot's data key and
-        re-wraps it (ReEncrypt) for the new instance's ``DbiResourceId``. Raises
+        (same users, passwords and rows). Through a grant for the new instance (kept)
+        and a short-lived one for the snapshot, RDS re-wraps the snapshot's data key
+        (ReEncrypt) for the new instance's ``DbiResourceId`` and decrypts it. Raises
         DBSnapshotNotFoundFault, DBInstanceAlreadyExistsFault, KMSKeyNotAccessibleFault.
         """
         snapshot = self._snapshot(DBSnapshotIdentifier)
@@ -402,12 +488,24 @@ class RDS(AWSService):
         storage, data_key = _Storage(dict(source.pages), source.encrypted), None
         if source.encrypted:
             context = {"aws:rds:db-id": dbi}
-            data_key = self._unwrap(source)
-            response = self.kms.re_encrypt(
-                CiphertextBlob=source.wrapped_key, SourceEncryptionContext=source.context,
-                DestinationKeyId=str(source.key_arn), DestinationEncryptionContext=context)
-            storage.key_arn, storage.wrapped_key = response["KeyId"], response["CiphertextBlob"]
-            storage.context = context
+            # The new instance's grant (kept), and a short-lived one to read the snapshot.
+            key_arn, grant_id, token = self._grant(str(source.key_arn), context)
+            reading = self._grant(key_arn, source.context)
+            try:
+                with self.kms.acting_as(self.service_principal):
+                    response = self.kms.re_encrypt(
+                        CiphertextBlob=source.wrapped_key,
+                        SourceEncryptionContext=source.context, DestinationKeyId=key_arn,
+                        DestinationEncryptionContext=context, GrantTokens=[token, reading[2]])
+                storage.key_arn, storage.wrapped_key = response["KeyId"], \
+                    response["CiphertextBlob"]
+                storage.context, storage.grant_id = context, grant_id
+                data_key = self._unwrap(storage, token)
+            except KMSError:
+                self._retire(key_arn, grant_id)
+                raise
+            finally:
+                self._retire(key_arn, reading[1])
         template = snapshot.instance
         instance = self._attach(identifier, dbi, storage, data_key, engine=template.engine,
                                 instance_class=DBInstanceClass or template.instance_class,

@@ -150,7 +150,11 @@ class CryptoOps(Service):
                 "KeyMaterialId": key.current.material_id}
 
     def _encryption_key(self, key_ref: Any, operation_name: str) -> Key:
-        return self._for_encryption(self._key(key_ref), operation_name)
+        # ReEncrypt's destination is authorized as kms:ReEncryptTo (there is no
+        # kms:ReEncrypt permission: KMS Developer Guide, "AWS KMS permissions").
+        key = self._key(key_ref, parameter="DestinationKeyId"
+                        if operation_name == "ReEncryptTo" else "KeyId")
+        return self._for_encryption(key, operation_name)
 
     def _for_encryption(self, key: Key, operation_name: str) -> Key:
         """Check that ``key`` can encrypt now, in ``operation_name``."""

@@ -92,12 +92,14 @@ class Grant:
             return False
         if not self.constraints or action not in _WITH_CONTEXT:
             return True
-        given = context or {}
+        # In a grant constraint a pair's key is compared without regard to case, its value
+        # exactly (the model's GrantConstraints documentation).
+        given = {k.lower(): v for k, v in (context or {}).items()}
         equals = self.constraints.get("EncryptionContextEquals")
-        if equals is not None and given != equals:
+        if equals is not None and given != {k.lower(): v for k, v in equals.items()}:
             return False
         subset = self.constraints.get("EncryptionContextSubset")
-        return subset is None or all(given.get(k) == v for k, v in subset.items())
+        return subset is None or all(given.get(k.lower()) == v for k, v in subset.items())
 
     def to_json(self) -> dict[str, Any]:
         return {"grant_id": self.grant_id, "key_id": self.key_id, "key_arn": self.key_arn,
@@ -266,16 +268,28 @@ class GrantOps(Service):
         else:
             raise ValidationException("RetireGrant needs GrantToken, or KeyId and GrantId.")
         caller = self.caller
-        allowed = (caller.arn == f"arn:aws:iam::{self.account_id}:root"
-                   or grant.retiring in (caller.arn, caller.shown)
-                   or (grant.grantee in (caller.arn, caller.shown)
-                       and "RetireGrant" in grant.operations))
+        # KMS Developer Guide, "Retiring and revoking grants": the grant says who may
+        # retire it (its retiring principal; its grantee if it allows RetireGrant; the
+        # account that created it); the account can delegate kms:RetireGrant to its IAM
+        # principals, as the retiring principal's account can to its own; a Deny of
+        # kms:RetireGrant refuses; an Allow in a key policy has no effect.
+        denied, iam_allows = self._explicit_deny_or_iam_allow(key, caller, "RetireGrant", {})
+        retiring_account = (grant.retiring or "").split(":")[4:5]
+        allowed = not denied and (
+            caller.arn == f"arn:aws:iam::{self.account_id}:root"
+            or grant.retiring in (caller.arn, caller.shown)
+            or (grant.grantee in (caller.arn, caller.shown)
+                and "RetireGrant" in grant.operations)
+            or (iam_allows and (caller.account == self.account_id
+                                or retiring_account == [caller.account])))
         if not allowed:
             raise AccessDeniedException(
                 f"User: {caller.shown} is not authorized to perform: kms:RetireGrant on "
                 f"resource: {key.arn}",
-                hint="Only the grant's retiring principal, its grantee (if the grant allows "
-                     "RetireGrant) or the account may retire a grant.")
+                hint="A Deny of kms:RetireGrant applies to the caller." if denied else
+                     "Only the grant's retiring principal, its grantee (if the grant allows "
+                     "RetireGrant), the account, or a principal the account allows "
+                     "kms:RetireGrant in an IAM policy may retire a grant.")
         self._dry_run(DryRun)
         self._touch(key)
         del self._grants[grant.grant_id]

@@ -51,29 +51,27 @@ def _versions_after_a_failed_and_retried_rotation() -> int:
     return len(secrets.versions("db"))
 
 
-LAMBDA_CHOICES = ("nothing", "invoke", "update")
+RDS_OUTCOMES = ("created", "refused", "aws/rds")
 
 
-def _how_to_move_environment_variables_to_new_material() -> str:
-    """Try each action after a rotation; answer the one that moves the variables."""
-    from kmssim.services import Lambda
-    from kmssim.services.observe import show_environment
-    for action in LAMBDA_CHOICES:
-        kms = sim()
-        functions = Lambda(kms)
-        key_arn = str(kms.describe_key(KeyId=rotating_key(kms))["KeyMetadata"]["Arn"])
-        functions.create_function(FunctionName="report", Handler=show_environment,
-                                  KMSKeyArn=key_arn, Environment={"Variables": {"A": "1"}})
-        kms.advance(days=400)
-        if action == "invoke":
-            functions.invoke(FunctionName="report")
-        elif action == "update":
-            functions.update_function_configuration(
-                FunctionName="report", Environment={"Variables": {"A": "1"}})
-        info = functions.inspect_environment("report")
-        if info is not None and info.version == 2:
-            return action
-    raise AssertionError("no action moved the variables")  # pragma: no cover
+def _what_rds_does_for_a_role_without_create_grant() -> str:
+    """A role allowed only kms:DescribeKey on a key asks RDS for an instance under it."""
+    from kmssim.core.errors import KMSError
+    from kmssim.services import RDS
+    from kmssim.services.errors import AWSServiceError
+    kms = sim()
+    rds = RDS(kms)
+    key_arn = str(kms.create_key()["KeyMetadata"]["Arn"])
+    kms.iam.create_role("deployer", policies=[{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:DescribeKey", "Resource": key_arn}]}])
+    try:
+        with kms.acting_as("role/deployer"):
+            instance = rds.create_db_instance(DBInstanceIdentifier="orders",
+                                              MasterUserPassword="first-password",
+                                              KmsKeyId=key_arn)["DBInstance"]
+    except (AWSServiceError, KMSError):
+        return "refused"
+    return "created" if instance["KmsKeyId"] == key_arn else "aws/rds"
 
 
 def _version_after_copying_an_old_object() -> int:
@@ -114,12 +112,15 @@ EXERCISES = (
         "of day 90 and day 120: six.",
         _versions_after_a_failed_and_retried_rotation),
         Exercise("5.4", "text",
-        "Answer \"nothing\", \"invoke\" or \"update\". A cold start decrypts the variables; "
-        "does it also encrypt them again? Try each with lam.inspect_environment(...).",
-        "Lambda encrypts environment variables when the configuration is written; a cold "
-        "start only decrypts them, and a KMS rotation re-encrypts nothing. Updating the "
-        "configuration seals them again under the current material.",
-        _how_to_move_environment_variables_to_new_material),
+        "Answer \"created\", \"refused\" or \"aws/rds\". Who asks KMS for RDS's grant on "
+        "the key: RDS itself, or the principal creating the instance? Try it: kms.iam."
+        "create_role(\"deployer\", policies=[...]) allowing only kms:DescribeKey, then "
+        "rds.create_db_instance(...) inside kms.acting_as(\"role/deployer\").",
+        "RDS creates its grant on the key in the name of the principal creating the instance "
+        "(through RDS), so that principal needs kms:CreateGrant as well as kms:DescribeKey "
+        "(RDS User Guide, \"AWS KMS key management\"). Without it KMS refuses CreateGrant, "
+        "and RDS answers KMSKeyNotAccessibleFault; it never falls back to aws/rds.",
+        _what_rds_does_for_a_role_without_create_grant),
         Exercise("5.5", "int",
         "A copy is a new write: its data key is wrapped by the material that is current when "
         "you copy. How many yearly rotations happen in two and a half years?",

@@ -92,8 +92,9 @@ EXERCISES = (
         Exercise("6.3", "text",
         "Print it with teach.material(\"6.3\"), find userIdentity, and answer with the "
         "role's name as its ARN shows it (after role/ or assumed-role/), e.g. \"orders-app\".",
-        "userIdentity names the caller; the key was created by platform-admin and the data "
-        "encrypted by orders-app, but this Decrypt was made by the reporting role.",
+        "userIdentity names the caller, a session of the reporting role (its arn is "
+        "assumed-role/reporting/kmssim, its sessionIssuer role/reporting); the key was created "
+        "by platform-admin and the data encrypted by orders-app.",
         lambda: _decrypt_by_a_role()[1], lambda: _decrypt_by_a_role()[0]),
         Exercise("6.4", "text",
         "Answer \"automatic\", \"on-demand\" or \"manual\". Which periods does "
