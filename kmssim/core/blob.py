@@ -27,7 +27,7 @@ from typing import NamedTuple
 from kmssim.core.errors import InvalidCiphertextException
 
 __all__ = ["FORMAT_VERSION", "FORMAT_DATA_KEY", "HEADER_SIZE", "ParsedBlob", "pack", "parse",
-           "canonical_context", "mrk_id"]
+           "canonical_context", "mrk_id", "header", "prefix", "split"]
 
 #: Byte 0 of a blob of data the caller gave to Encrypt.
 FORMAT_VERSION = 1
@@ -50,7 +50,8 @@ class ParsedBlob(NamedTuple):
 
 
 @lru_cache(maxsize=4096)
-def _prefix(key_id: str, material_id: str, data_key: bool) -> bytes:
+def prefix(key_id: str, material_id: str, data_key: bool) -> bytes:
+    """The header's first 49 bytes (format, key id, material id): the nonce follows."""
     kind = FORMAT_DATA_KEY if data_key else FORMAT_VERSION
     # A multi-Region key id is "mrk-" and 32 hex digits: the same 16 bytes as a UUID.
     raw = bytes.fromhex(key_id[4:]) if key_id.startswith("mrk-") else uuid.UUID(key_id).bytes
@@ -67,9 +68,9 @@ def _key_id_text(raw: bytes) -> str:
     return str(uuid.UUID(bytes=raw))
 
 
-def header(key_id: str, material_id: str, nonce: bytes, *, data_key: bool = False) -> bytes:
+def header(key_id: str, material_id: str, nonce: bytes, data_key: bool = False) -> bytes:
     """The 61-byte header for a blob made with this key, material and nonce."""
-    return _prefix(key_id, material_id, data_key) + nonce
+    return prefix(key_id, material_id, data_key) + nonce
 
 
 def pack(head: bytes, body: bytes) -> bytes:
@@ -77,25 +78,40 @@ def pack(head: bytes, body: bytes) -> bytes:
     return head + body
 
 
-def parse(blob: bytes) -> ParsedBlob:
-    """Split a blob, or raise `InvalidCiphertextException` if it is not one of ours."""
-    if not isinstance(blob, (bytes, bytearray, memoryview)):
-        raise InvalidCiphertextException("", hint="CiphertextBlob must be bytes.")
-    blob = bytes(blob)
-    if len(blob) < HEADER_SIZE + _TAG or blob[0] not in (FORMAT_VERSION, FORMAT_DATA_KEY):
+def split(blob: bytes) -> tuple[bytes, bytes, bytes, bytes]:
+    """A blob's parts: its first 49 bytes (format, key id, material id: what `prefix`
+    makes), the nonce, the header (both: the start of the associated data) and the
+    AES-GCM output; or raise `InvalidCiphertextException` if it is not one of ours."""
+    if type(blob) is not bytes:
+        if not isinstance(blob, (bytes, bytearray, memoryview)):
+            raise InvalidCiphertextException("", hint="CiphertextBlob must be bytes.")
+        blob = bytes(blob)
+    kind = blob[0] if blob else None
+    if len(blob) < HEADER_SIZE + _TAG or (kind != FORMAT_VERSION and kind != FORMAT_DATA_KEY):
         raise InvalidCiphertextException(
             "", hint="The ciphertext is not a KMS ciphertext blob: its length or format is "
                      "wrong (truncated, padded, or not made by KMS). AWS says no more than "
                      "the error code.")
-    key_id, material_id = _ids(blob[1:49])
-    return ParsedBlob(key_id, material_id, blob[49:61], blob[:HEADER_SIZE],
-                      blob[HEADER_SIZE:], blob[0] == FORMAT_DATA_KEY)
+    return blob[:49], blob[49:HEADER_SIZE], blob[:HEADER_SIZE], blob[HEADER_SIZE:]
 
 
-@lru_cache(maxsize=4096)
-def _ids(raw: bytes) -> tuple[str, str]:
-    """The key id and material id a header's bytes 1..48 name (few distinct: cached)."""
-    return _key_id_text(raw[:16]), raw[16:].hex()
+def parse(blob: bytes) -> ParsedBlob:
+    """Split a blob (`split`) and read its ids, or raise `InvalidCiphertextException` if
+    it is not one of ours."""
+    start, nonce, head, body = split(blob)
+    ids = start[1:]
+    known = _IDS.get(ids)
+    if known is None:
+        if len(_IDS) >= 4096:   # bounded: few distinct (key, material) pairs in practice
+            _IDS.clear()
+        known = _IDS[ids] = (_key_id_text(ids[:16]), ids[16:].hex())
+    # tuple.__new__ directly: a named tuple's own __new__ is a Python function.
+    return _new(ParsedBlob, (*known, nonce, head, body, start[0] == FORMAT_DATA_KEY))
+
+
+_new = tuple.__new__
+#: The key id and material id each header's bytes 1..48 name.
+_IDS: dict[bytes, tuple[str, str]] = {}
 
 
 def canonical_context(context: Mapping[str, str] | None) -> bytes:

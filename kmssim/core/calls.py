@@ -88,12 +88,21 @@ class CallFrame:
     undo: list[Callable[[], None]] | None = None
 
 
-def operation(name: str, *, required: tuple[str, ...] = ()) -> Callable[[F], F]:
+def operation(name: str, *, required: tuple[str, ...] = (),
+              fast: Callable[[Any, dict[str, Any], str], dict[str, Any] | None] | None = None,
+              ) -> Callable[[F], F]:
     """Make a method a KMS operation named ``name`` (its AWS name, e.g. ``"Encrypt"``).
 
     Which members are required, and every other constraint, comes from the model
     (`kmssim.core.model.input_rules`, read here from the generated table); ``required``
     only documents them at the method.
+
+    ``fast`` is the operation's fast path (a hot cryptographic operation has one): called
+    with the lock held, the keyword arguments and ``name``, for a call made in-process with no other
+    call in progress, it either does the whole call, audit event included, and returns
+    the response, or returns None having changed nothing, and the call takes the general
+    path below. It must decide only through the rules the general path uses (see
+    `kmssim.core.ops.crypto` for how it does).
     """
 
     def decorate(method: F) -> F:
@@ -111,6 +120,12 @@ def operation(name: str, *, required: tuple[str, ...] = ()) -> Callable[[F], F]:
             if args:  # botocore's words for a positional argument
                 raise TypeError(f"{method.__name__}() only accepts keyword arguments.")
             wire = _OVER_THE_WIRE.get()
+            if fast is not None and not wire and FAST_PATHS_ON:
+                with self._lock:
+                    if not self._calls:
+                        response = fast(self, kwargs, name)
+                        if response is not None:
+                            return response
             if not wire and not _accepts(accept_client, kwargs):
                 problems = client_problems(rules, kwargs)
                 if problems:  # botocore would not send the request: KMS never sees it
@@ -146,6 +161,9 @@ def operation(name: str, *, required: tuple[str, ...] = ()) -> Callable[[F], F]:
 #: False only while the tests' reference path runs: every request then goes to the
 #: interpreter, as it did before the acceptors existed.
 ACCEPTORS_ON = True
+#: False only while the tests' reference path runs: no operation takes its fast path, and
+#: no remembered authorization decision is used (`kmssim.core.state.Service._authorize`).
+FAST_PATHS_ON = True
 
 
 def _accepts(accept: Callable[[Any], bool], kwargs: dict[str, Any]) -> bool:
@@ -223,30 +241,7 @@ class AuditedCalls:
 
     def _record_call(self, name: str, params: dict[str, Any], response: dict[str, Any] | None,
                      error: KMSError | None, frame: CallFrame) -> None:
-        known = OPERATIONS[name]["rules"]["members"]
-        recorded = _recorded_names(name)
-        # An unknown member (a misspelled ``PlainText``, say) may hold a secret: recorded
-        # by name only, as CloudTrail hides what it must not show.
-        request = {}
-        shared_pairs = self.trail.shared_pairs
-        for k, v in params.items():
-            if v is None:
-                continue
-            camel = recorded.get(k)
-            if camel is not None:
-                if type(v) is str:
-                    request[camel] = v
-                elif type(v) is dict and all(type(a) is str and type(b) is str
-                                             for a, b in v.items()):
-                    # An encryption context: packed as the trail packs one, shared with
-                    # every other event that has the same pairs (no copy of the dict).
-                    request[camel] = shared_pairs(v)
-                else:
-                    request[camel] = _recordable(v)
-            elif k not in _SECRET_PARAMETERS and k not in known:
-                request[_camel(str(k))] = HIDDEN
-        if name == "Decrypt":  # CloudTrail always records the algorithm a Decrypt used
-            request.setdefault("encryptionAlgorithm", "SYMMETRIC_DEFAULT")
+        request = _request_record(name, params, self.trail.shared_pairs)
         key = frame.key or frame.source
         elements = None
         if response is not None and name not in _QUIET and key is not None:
@@ -273,6 +268,84 @@ class AuditedCalls:
             self.now, name, "AwsServiceEvent", "AWS Internal",
             key.arn, None, details, None, None, details.get("currentKeyMaterialId"),
             self.region, self.account_id)
+
+
+def _request_record(name: str, params: dict[str, Any],
+                    shared_pairs: Callable[[Mapping[str, str]], Any]) -> dict[str, Any]:
+    """The requestParameters CloudTrail records for a call of ``name`` with ``params``
+    (before the call adds what it learned, such as the source key of a ReEncrypt)."""
+    known = OPERATIONS[name]["rules"]["members"]
+    recorded = _recorded_names(name)
+    # An unknown member (a misspelled ``PlainText``, say) may hold a secret: recorded
+    # by name only, as CloudTrail hides what it must not show.
+    request = {}
+    for k, v in params.items():
+        if v is None:
+            continue
+        camel = recorded.get(k)
+        if camel is not None:
+            if type(v) is str:
+                request[camel] = v
+            elif type(v) is dict and all(type(a) is str and type(b) is str
+                                         for a, b in v.items()):
+                # An encryption context: packed as the trail packs one, shared with
+                # every other event that has the same pairs (no copy of the dict).
+                request[camel] = shared_pairs(v)
+            else:
+                request[camel] = _recordable(v)
+        elif k not in _SECRET_PARAMETERS and k not in known:
+            request[_camel(str(k))] = HIDDEN
+    if name == "Decrypt":  # CloudTrail always records the algorithm a Decrypt used
+        request.setdefault("encryptionAlgorithm", "SYMMETRIC_DEFAULT")
+    return request
+
+
+class _Context(tuple):  # type: ignore[type-arg]
+    """Stands for the encryption context a call layout takes (see `call_layout`)."""
+
+
+#: How a fast path records a call: the request's member names, and its values' function.
+Layout = tuple[tuple[str, ...], Callable[[dict[str, Any], Any], tuple[Any, ...]]]
+
+
+def call_layout(name: str, names: tuple[str, ...]) -> Layout | None:
+    """How a fast path records a successful call of ``name`` whose arguments are ``names``
+    (each a string, a blob or an encryption context): the recorded request's member names,
+    and a function of the arguments and the context's shared pairs that gives its values.
+
+    Derived from `_request_record` itself, run once on stand-in values, so the fast path
+    records exactly what the general path would. None if ``names`` are not all members of
+    the operation or one is of another type, or if the call has response elements.
+    """
+    rules = OPERATIONS[name]["rules"]
+    members = rules["members"]
+    if name not in _QUIET or not all(n in members for n in names) \
+            or sum(members[n]["type"] == "map" for n in names) > 1:
+        return None
+    stand_in: dict[str, Any] = {}
+    for n in names:
+        kind = members[n]["type"]
+        if kind == "string":
+            stand_in[n] = "\x00" + n
+        elif kind == "blob":
+            stand_in[n] = b"\x00"
+        elif kind == "map":
+            stand_in[n] = {"\x00": n}
+        else:
+            return None
+    request = _request_record(name, stand_in, lambda pairs: _Context(pairs.items()))
+    if not request:
+        return None
+    parts = []
+    for value in request.values():
+        if type(value) is _Context:
+            parts.append("pairs")
+        elif type(value) is str and value.startswith("\x00") and value[1:] in stand_in:
+            parts.append(f"kw[{value[1:]!r}]")
+        else:
+            parts.append(repr(value))  # a value the record always has (a Decrypt's algorithm)
+    values = eval(f"lambda kw, pairs: ({''.join(part + ', ' for part in parts)})")  # noqa: S307
+    return tuple(request), values
 
 
 def _recordable(value: Any) -> Any:

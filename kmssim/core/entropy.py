@@ -63,7 +63,8 @@ def check_seed(seed: object) -> int | str | bytes | None:
 class Entropy:
     """A source of random bytes, deterministic when given a seed."""
 
-    __slots__ = ("seed", "scope", "_prefix", "_position", "_block", "_block_index")
+    __slots__ = ("seed", "scope", "_prefix", "_position", "_block", "_block_index",
+                 "_block_start")
 
     def __init__(self, seed: int | str | bytes | None = None, position: int = 0,
                  scope: tuple[str, str] = DEFAULT_SCOPE) -> None:
@@ -73,6 +74,7 @@ class Entropy:
         self._position = 0
         self._block = b""
         self._block_index = -1
+        self._block_start = -2 * _BLOCK   # where the loaded block starts in the stream
         if seed is not None:
             self._seek(position)
 
@@ -105,6 +107,7 @@ class Entropy:
         material = self._prefix + b"\x00" + index.to_bytes(8, "big")
         self._block = hashlib.shake_256(material).digest(_BLOCK)
         self._block_index = index
+        self._block_start = index * _BLOCK
 
     def _seek(self, position: int) -> None:
         self._position = position
@@ -118,6 +121,13 @@ class Entropy:
 
     def bytes(self, n: int) -> bytes:
         """``n`` random bytes."""
+        # The common case, a few bytes from the block already loaded: one slice. (An
+        # unseeded source has no block loaded.)
+        position = self._position
+        offset = position - self._block_start
+        if 0 <= offset <= _BLOCK - n and n >= 0:
+            self._position = position + n
+            return self._block[offset:offset + n]
         if self.seed is None:
             return os.urandom(n)
         out = bytearray()

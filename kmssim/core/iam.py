@@ -131,6 +131,9 @@ class IAM:
         self.account_id = account_id
         self._identities: dict[str, Identity] = {}
         self._lock = lock or threading.RLock()
+        #: Counts every change to users, roles and their policies: a cached authorization
+        #: decision (`kmssim.core.state.Service._authorize`) holds only while it is unchanged.
+        self.version = 0
 
     def __repr__(self) -> str:
         return f"<IAM {len(self._identities)} users and roles>"
@@ -152,6 +155,7 @@ class IAM:
             if arn in self._identities:
                 raise ValidationException(f"{arn} already exists (EntityAlreadyExists).")
             self._identities[arn] = Identity(arn, parsed)
+            self.version += 1
         return arn
 
     def create_user(self, name: str, *, policies: Iterable[Any] | None = None,
@@ -178,6 +182,7 @@ class IAM:
                     f"No IAM user or role {identity!r}: create it with kms.iam.create_user or "
                     "kms.iam.create_role.")
             found.policies.append(parsed)
+            self.version += 1
 
     def delete(self, identity: str) -> None:
         """Delete a user or role. Key policies that name it keep the name, but it no longer
@@ -186,6 +191,7 @@ class IAM:
             found = self._find(identity)
             if found is not None:
                 del self._identities[found.arn]
+                self.version += 1
 
     def _find(self, identity: str) -> Identity | None:
         arn = caller_of(identity, self.account_id).arn
@@ -220,6 +226,7 @@ class IAM:
                 for i in self._identities.values()]
 
     def restore(self, rows: list[dict[str, Any]]) -> None:
+        self.version += 1
         self._identities = {row["arn"]: Identity(row["arn"], [policies_parse(p)
                                                                 for p in row["policies"]])
                             for row in rows}

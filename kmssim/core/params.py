@@ -45,7 +45,7 @@ from typing import Any
 from kmssim.core.errors import ValidationException
 
 __all__ = ["client_problems", "service_problems", "reference_client_problems",
-           "reference_service_problems", "compiled", "validation_error", "member_path",
+           "reference_service_problems", "compiled", "Gate", "validation_error", "member_path",
            "shown", "lone_surrogate", "blob", "context", "integer", "choice", "text", "flag"]
 
 #: botocore's accepted Python types per model type (``ParamValidator.SCALAR_TYPES`` and
@@ -557,6 +557,88 @@ def compiled(rules: Mapping[str, Any]) -> _Acceptors:
 
 
 _COMPILED: dict[int, tuple[Mapping[str, Any], _Acceptors]] = {}
+
+
+class Gate:
+    """The compiled acceptors' verdicts on single members of one operation's requests,
+    remembered, for the operation's fast path (see `kmssim.core.ops.crypto_fast`).
+
+    botocore's checks and the service's (after botocore's) accept a request exactly when
+    its members are known, the required ones are there, and each member's value is
+    accepted by that member's own acceptor: so a verdict per value is a verdict on the
+    value wherever it appears. A string accepted once is accepted again; a blob's checks
+    are its length bounds, so an exact ``bytes`` of an accepted length is accepted; an
+    encryption context (a dict of strings) is remembered by its pairs, with what
+    `context` makes of it. ``extra`` adds, per member, the operation's own checks the
+    model cannot express (functions of the value that raise, e.g. `blob` with its
+    ``high``); a value is remembered only if they pass too. Every memo is bounded.
+    """
+
+    def __init__(self, rules: Mapping[str, Any],
+                 extra: Mapping[str, Callable[[Any], Any]] | None = None,
+                 encode: Callable[[Mapping[str, str] | None], bytes] | None = None) -> None:
+        members = rules["members"]
+        self.members = frozenset(members)
+        self.required = frozenset(rules["required"])
+        self._client = {name: _client_acceptor(rule) for name, rule in members.items()}
+        self._service = {name: _service_acceptor(rule, True) for name, rule in members.items()
+                         if _constrained(rule)}
+        self._extra = dict(extra or {})
+        self._encode = encode
+        #: member → the strings accepted for it
+        self.texts: dict[str, set[str]] = {name: set() for name in members}
+        #: member → the lengths of the bytes accepted for it
+        self.sizes: dict[str, set[int]] = {name: set() for name in members}
+        #: the pairs of an accepted context → (its encoding by ``encode``, the pairs)
+        self.contexts: dict[tuple[tuple[str, str], ...],
+                            tuple[bytes, tuple[tuple[str, str], ...]]] = {}
+
+    def accepts(self, member: str, value: Any) -> bool:
+        """Whether every check of ``member`` passes ``value`` (False if one raises)."""
+        try:
+            service = self._service.get(member, _always)
+            if not (self._client[member](value) and service(value)):
+                return False
+            extra = self._extra.get(member)
+            if extra is not None:
+                extra(value)
+        except Exception:  # noqa: BLE001 - the general path meets the same value and decides
+            return False
+        return True
+
+    def text(self, member: str, value: Any) -> bool:
+        """Check a string not yet remembered for ``member``; remember it if accepted."""
+        if type(value) is not str or not self.accepts(member, value):
+            return False
+        memo = self.texts[member]
+        if len(memo) >= 4096:
+            memo.clear()
+        memo.add(value)
+        return True
+
+    def size(self, member: str, value: Any) -> bool:
+        """Check bytes of a length not yet remembered for ``member``; remember it."""
+        if type(value) is not bytes or not self.accepts(member, value):
+            return False
+        self.sizes[member].add(len(value))
+        return True
+
+    def context(self, member: str, value: Any) -> tuple[bytes, tuple[tuple[str, str], ...]] | None:
+        """Check an encryption context not yet remembered; remember and return its entry
+        (None if it is not accepted, or not a plain dict of plain strings)."""
+        if type(value) is not dict or not self.accepts(member, value) or not all(
+                type(k) is str and type(v) is str for k, v in value.items()):
+            return None
+        try:
+            checked = context(member, value)
+        except ValidationException:
+            return None
+        pairs = tuple(value.items())
+        if len(self.contexts) >= 1024:
+            self.contexts.clear()
+        entry = self.contexts[pairs] = (
+            self._encode(checked) if self._encode is not None else b"", pairs)
+        return entry
 
 
 def validation_error(problems: list[str], **kwargs: Any) -> ValidationException:

@@ -13,13 +13,13 @@ import contextvars
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Protocol
 
-from kmssim.core import blob
+from kmssim.core import blob, calls
 from kmssim.core import policy as policies
 from kmssim.core.aliases import AliasTable
 from kmssim.core.calls import KEYLESS, AuditedCalls, CallFrame
@@ -31,6 +31,7 @@ from kmssim.core.errors import (
     DisabledException,
     DryRunOperationException,
     InvalidArnException,
+    KMSError,
     KMSInvalidStateException,
     NotFoundException,
     ValidationException,
@@ -71,6 +72,14 @@ _CONTEXT_OF_ACTION = {"ReEncryptFrom": "SourceEncryptionContext",
 def _parsed(text: str) -> policies.Policy:
     """A stored key policy, parsed (it was validated when it was set)."""
     return policies.parse(text)
+
+
+def _unconditional(documents: list[policies.Policy | None]) -> bool:
+    """Whether no statement of ``documents`` has a condition: then what they decide
+    depends only on who asks, for what action, on which key, never on request values."""
+    return all(document is None or not any(s.conditions for s in document.statements)
+               for document in documents)
+
 
 #: The ``alias/aws/<service>`` names for which KMS makes an AWS managed key on first use.
 #: What AWS accepts as a key ID: a UUID, or ``mrk-`` and 32 hex digits (multi-Region).
@@ -157,6 +166,19 @@ class Service(AuditedCalls):
         self.iam = IAM(account_id, self._lock)
         self._default_policy = policies.default_key_policy(account_id)
         self._grants: dict[str, Any] = {}    # grant id → Grant (see core/ops/grants.py)
+        # Authorization decisions that depend on no request value, remembered with what
+        # they depend on: (principal, key id, action) → (key, its key policy, IAM version).
+        # See `_authorize`.
+        self._decisions: dict[tuple[str, str, str], tuple[Key, str | None, int]] = {}
+        # The fast paths' plans (`_plan`): (principal, key id, operation) → (key, its
+        # state, its key policy, IAM version) for which the general checks all passed.
+        self._plans: dict[tuple[str, str, str], tuple[Key, str, str | None, int]] = {}
+        # (operation, argument names) → how its fast path records a call with them, for
+        # the trail it was made for (see `kmssim.core.calls.call_layout`), or None.
+        self._layouts: dict[tuple[str, tuple[str, ...]], Any] = {}
+        # The fast paths' requests seen before, and what their checks found (see
+        # `kmssim.core.ops.crypto_fast`).
+        self._fast_calls: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._import_tokens: dict[bytes, Any] = {}       # ImportToken → parameters; not saved
         # The `kmssim.core.cloud.Cloud` this Region belongs to (one clock, related
         # multi-Region keys), or None for a simulator of one Region on its own.
@@ -424,26 +446,28 @@ class Service(AuditedCalls):
             frame.checked = set()
         elif mark in frame.checked:
             return
-        caller = self.caller
-        if caller.account == self.account_id and self.iam.policies_of(caller.arn) is None \
+        params = frame.params or {}
+        principal = self.principal
+        if key is not None and params.get("GrantTokens") is None \
+                and self._remembered(principal, key, action):
+            frame.checked.add(mark)
+            return
+        caller = caller_of(principal, self.account_id)
+        identity = self.iam.policies_of(caller.arn)
+        if caller.account == self.account_id and identity is None \
                 and (key is None or key.policy == self._default_policy):
             # The common case, decided without building a request: an administrator of the
             # account (no identity policy attached) and the default key policy, which
             # delegates everything to the account (grants only add, so none can refuse).
+            if key is not None:
+                self._remember(principal, key, action)
             frame.checked.add(mark)
             return
-        params = frame.params or {}
-        request = policies.Request(caller.arn, caller.account, "kms:" + action,
-                                   "*" if key is None else key.arn,
-                                   self._condition_context(caller, key, action, params),
-                                   caller.arn if caller.service else None)
-        key_policy = None if key is None or key.policy is None else _parsed(key.policy)
         if action == "RetireGrant":  # who may retire is said by the grant, not by policies
             return
         granted = key is not None and self._granted(key, caller, action, params)
         try:
-            authorize(request, caller, key_policy, self.iam.policies_of(caller.arn), granted,
-                      self.account_id)
+            self._decide(caller, key, action, params, identity, granted)
         except AccessDeniedException as error:
             if key is not None and key.manager == "AWS":
                 error.hint = ("This is an AWS managed key. AWS's key policy for it lets your "
@@ -451,7 +475,69 @@ class Service(AuditedCalls):
                               "its service (kms:ViaService); nobody can change, disable, delete "
                               "or rotate it. AWS rotates it every year by itself.")
             raise
+        if key is not None and not granted and _unconditional(
+                [self._key_policy(key), *(identity or ())]):
+            # Allowed by policies alone, none of which looks at a request value: the same
+            # request from the same principal is allowed until the key policy or IAM
+            # changes (a grant can only add). Grants, conditions and denials are never
+            # remembered: they are evaluated on every call.
+            self._remember(principal, key, action)
         frame.checked.add(mark)
+
+    @staticmethod
+    def _key_policy(key: Key | None) -> policies.Policy | None:
+        return None if key is None or key.policy is None else _parsed(key.policy)
+
+    def _decide(self, caller: Caller, key: Key | None, action: str, params: dict[str, Any],
+                identity: list[policies.Policy] | None, granted: bool) -> None:
+        """Raise AccessDeniedException unless policies (or ``granted``) allow the request."""
+        request = policies.Request(caller.arn, caller.account, "kms:" + action,
+                                   "*" if key is None else key.arn,
+                                   self._condition_context(caller, key, action, params),
+                                   caller.arn if caller.service else None)
+        authorize(request, caller, self._key_policy(key), identity, granted, self.account_id)
+
+    def _remember(self, principal: str, key: Key, action: str) -> None:
+        if len(self._decisions) >= 4096:   # bounded, whatever the callers do
+            self._decisions.clear()
+        self._decisions[(principal, key.key_id, action)] = (key, key.policy, self.iam.version)
+
+    def _remembered(self, principal: str, key: Key, action: str) -> bool:
+        """Whether ``principal`` was allowed ``action`` on ``key`` by a decision that holds
+        still: the same key, key policy and IAM (see `_authorize`)."""
+        if not calls.FAST_PATHS_ON:
+            return False
+        entry = self._decisions.get((principal, key.key_id, action))
+        return (entry is not None and entry[0] is key and entry[1] is key.policy
+                and entry[2] == self.iam.version)
+
+    def _plan(self, principal: str, key: Key, operation: str, action: str,
+              check: Callable[[Key], Any]) -> bool:
+        """For a fast path: whether ``principal`` may do ``operation`` with ``key`` as it is
+        now, by the general path's own rules: ``check`` (the operation's checks of the key:
+        state, usage, spec) raises nothing, and ``action`` is allowed by a decision that
+        depends on no request value. Remembered, with what it depends on, in `_plans`
+        (which the fast path reads first); False (nothing remembered) in any other case,
+        which the general path then decides and words."""
+        try:
+            check(key)
+        except KMSError:
+            return False
+        if not self._remembered(principal, key, action):
+            caller = caller_of(principal, self.account_id)
+            identity = self.iam.policies_of(caller.arn)
+            if not _unconditional([self._key_policy(key), *(identity or ())]):
+                return False
+            try:
+                self._decide(caller, key, action, {}, identity, False)
+            except AccessDeniedException:
+                return False
+            self._remember(principal, key, action)
+        if len(self._plans) >= 4096:
+            self._plans.clear()
+        self._plans[(principal, key.key_id, operation)] = (
+            key, key.state, key.policy, self.iam.version)
+        return True
 
     def _explicit_deny_or_iam_allow(self, key: Key, caller: Caller, action: str,
                                     params: dict[str, Any]) -> tuple[bool, bool]:

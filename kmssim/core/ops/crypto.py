@@ -28,6 +28,7 @@ from kmssim.core.errors import (
     ValidationException,
 )
 from kmssim.core.keys import SYMMETRIC, Key, KeyMaterial, SecretBytes
+from kmssim.core.ops.crypto_fast import DATA_KEY_SPECS, fast_data_key, fast_decrypt, fast_encrypt
 from kmssim.core.state import Service
 
 __all__ = ["CryptoOps"]
@@ -38,7 +39,7 @@ _RSA_LIMITS = {("RSA_2048", "RSAES_OAEP_SHA_1"): 214, ("RSA_2048", "RSAES_OAEP_S
                ("RSA_4096", "RSAES_OAEP_SHA_1"): 470, ("RSA_4096", "RSAES_OAEP_SHA_256"): 446}
 _HMAC_HASHES = {"HMAC_SHA_224": hashlib.sha224, "HMAC_SHA_256": hashlib.sha256,
                 "HMAC_SHA_384": hashlib.sha384, "HMAC_SHA_512": hashlib.sha512}
-_DATA_KEY_SPECS = {"AES_256": 32, "AES_128": 16}
+_DATA_KEY_SPECS = DATA_KEY_SPECS
 
 
 class CryptoOps(Service):
@@ -56,16 +57,28 @@ class CryptoOps(Service):
         """Encrypt under the key's current material; a `SecretBytes` plaintext is
         marked in the header as a data key, so decrypt keeps it out of sight too."""
         material = key.current
+        sealed = self._sealed(self._sealer(key, material), plaintext,
+                              blob.canonical_context(context))
+        self._touch(key, material.material_id)
+        return sealed
+
+    def _sealer(self, key: Key, material: KeyMaterial) -> tuple[AESGCM, bytes, bytes]:
+        """What sealing under ``material`` needs: its cipher, and the header's prefix for
+        data and for a data key (`kmssim.core.blob.prefix`)."""
+        return (self._aesgcm(material), blob.prefix(key.key_id, material.material_id, False),
+                blob.prefix(key.key_id, material.material_id, True))
+
+    def _sealed(self, sealer: tuple[AESGCM, bytes, bytes], plaintext: bytes,
+                encoded_context: bytes) -> bytes:
+        """The blob of ``plaintext`` with an encoded context, by a `_sealer`."""
+        cipher, data_prefix, data_key_prefix = sealer
         # The nonce is a counter unique within this simulator, plus stream bytes: a
         # (material, nonce) pair can never repeat, seeded or not.
-        self._invocations += 1
-        nonce = self._invocations.to_bytes(8, "big") + self.entropy.bytes(4)
-        head = blob.header(key.key_id, material.material_id, nonce,
-                           data_key=isinstance(plaintext, SecretBytes))
-        body = self._aesgcm(material).encrypt(nonce, plaintext,
-                                              head + blob.canonical_context(context))
-        self._touch(key, material.material_id)
-        return head + body
+        self._invocations = count = self._invocations + 1
+        nonce = count.to_bytes(8, "big") + self.entropy.bytes(4)
+        # The header (`kmssim.core.blob.header`) is the prefix followed by the nonce.
+        head = (data_key_prefix if isinstance(plaintext, SecretBytes) else data_prefix) + nonce
+        return head + cipher.encrypt(nonce, plaintext, head + encoded_context)
 
     def _open(self, ciphertext: bytes, context: dict[str, str] | None, key_ref: Any,
               *, source: bool = False) -> tuple[Key, KeyMaterial, bytes]:
@@ -89,9 +102,7 @@ class CryptoOps(Service):
             named = self._key(key_ref, parameter="SourceKeyId" if source else "KeyId")
             if named is not key:
                 raise _incorrect_key(named, key)
-        self._usable(key)
-        if not key.symmetric:
-            raise InvalidCiphertextException("", hint="The ciphertext is not a symmetric blob.")
+        self._decryptable(key)
         try:
             plaintext = self._aesgcm(material).decrypt(
                 parsed.nonce, parsed.body, parsed.header + blob.canonical_context(context))
@@ -103,11 +114,51 @@ class CryptoOps(Service):
         self._touch(key, material.material_id, source=source)
         return key, material, SecretBytes(plaintext) if parsed.data_key else plaintext
 
+    def _decryptable(self, key: Key) -> None:
+        """Check that ``key`` (named by a symmetric blob) can decrypt it now."""
+        self._usable(key)
+        if not key.symmetric:
+            raise InvalidCiphertextException("", hint="The ciphertext is not a symmetric blob.")
+
+    def _encrypt_checks(self, key: Key) -> None:
+        """Encrypt's checks of its key, for an Encrypt with no EncryptionAlgorithm."""
+        self._algorithm(self._for_encryption(key, "Encrypt"), None, "EncryptionAlgorithm")
+
+    def _data_key_checks(self, key: Key, operation_name: str) -> None:
+        """GenerateDataKey(WithoutPlaintext)'s checks of its key."""
+        self._symmetric_only(self._for_encryption(key, operation_name), operation_name)
+
+    @staticmethod
+    def _encrypted(ciphertext: bytes, key: Key, algorithm: str) -> dict[str, Any]:
+        return {"CiphertextBlob": ciphertext, "KeyId": key.arn, "EncryptionAlgorithm": algorithm}
+
+    @staticmethod
+    def _decrypted(key: Key, plaintext: bytes, material: KeyMaterial) -> dict[str, Any]:
+        # A data key comes back as SecretBytes (it prints as a fingerprint); data you
+        # encrypted yourself comes back as plain bytes.
+        return {"KeyId": key.arn, "Plaintext": plaintext,
+                "EncryptionAlgorithm": SYMMETRIC, "KeyMaterialId": material.material_id}
+
+    @staticmethod
+    def _data_key_response(key: Key, data_key: SecretBytes | None,
+                           wrapped: bytes) -> dict[str, Any]:
+        """GenerateDataKey's response (without ``Plaintext`` when ``data_key`` is None)."""
+        if data_key is None:
+            return {"CiphertextBlob": wrapped, "KeyId": key.arn,
+                    "KeyMaterialId": key.current.material_id}
+        return {"CiphertextBlob": wrapped, "Plaintext": data_key, "KeyId": key.arn,
+                "KeyMaterialId": key.current.material_id}
+
     def _encryption_key(self, key_ref: Any, operation_name: str) -> Key:
         # ReEncrypt's destination is authorized as kms:ReEncryptTo (there is no
         # kms:ReEncrypt permission: KMS Developer Guide, "AWS KMS permissions").
-        key = self._usable(self._key(key_ref, parameter="DestinationKeyId"
-                                     if operation_name == "ReEncryptTo" else "KeyId"))
+        key = self._key(key_ref, parameter="DestinationKeyId"
+                        if operation_name == "ReEncryptTo" else "KeyId")
+        return self._for_encryption(key, operation_name)
+
+    def _for_encryption(self, key: Key, operation_name: str) -> Key:
+        """Check that ``key`` can encrypt now, in ``operation_name``."""
+        self._usable(key)
         if key.key_usage != "ENCRYPT_DECRYPT":
             raise _wrong_usage(key, operation_name)
         return key
@@ -146,7 +197,7 @@ class CryptoOps(Service):
         return padding.OAEP(mgf=padding.MGF1(digest), algorithm=digest, label=None)
 
     # -- operations ---------------------------------------------------------
-    @operation("Encrypt", required=("KeyId", "Plaintext"))
+    @operation("Encrypt", required=("KeyId", "Plaintext"), fast=fast_encrypt)
     def encrypt(self, KeyId: str, Plaintext: bytes, EncryptionContext: dict[str, str] | None = None,
                 GrantTokens: list[str] | None = None, EncryptionAlgorithm: str | None = None,
                 DryRun: bool | None = None) -> dict[str, Any]:
@@ -164,8 +215,7 @@ class CryptoOps(Service):
         algorithm = self._algorithm(key, EncryptionAlgorithm, "EncryptionAlgorithm")
         if key.symmetric:
             self._dry_run(DryRun)
-            return {"CiphertextBlob": self._seal(key, plaintext, context), "KeyId": key.arn,
-                    "EncryptionAlgorithm": algorithm}
+            return self._encrypted(self._seal(key, plaintext, context), key, algorithm)
         self._check_rsa_plaintext(key, algorithm, plaintext, context)
         self._dry_run(DryRun)
         return {"CiphertextBlob": self._rsa_seal(key, algorithm, plaintext),
@@ -203,7 +253,7 @@ class CryptoOps(Service):
         self._touch(key, key.current.material_id, source=source)
         return plaintext
 
-    @operation("Decrypt")
+    @operation("Decrypt", fast=fast_decrypt)
     def decrypt(self, CiphertextBlob: bytes | None = None,
                 EncryptionContext: dict[str, str] | None = None,
                 GrantTokens: list[str] | None = None, KeyId: str | None = None,
@@ -241,10 +291,7 @@ class CryptoOps(Service):
                 f"EncryptionAlgorithm {EncryptionAlgorithm} needs KeyId naming an RSA key.")
         key, material, plaintext = self._open(ciphertext, context, KeyId)
         self._dry_run(DryRun)
-        # A data key comes back as SecretBytes (it prints as a fingerprint); data you
-        # encrypted yourself comes back as plain bytes.
-        return {"KeyId": key.arn, "Plaintext": plaintext,
-                "EncryptionAlgorithm": SYMMETRIC, "KeyMaterialId": material.material_id}
+        return self._decrypted(key, plaintext, material)
 
     @operation("ReEncrypt", required=("CiphertextBlob", "DestinationKeyId"))
     def re_encrypt(self, CiphertextBlob: bytes | None = None, DestinationKeyId: str = "",
@@ -326,12 +373,12 @@ class CryptoOps(Service):
                 if key_spec is not None
                 else params.integer("NumberOfBytes", number_of_bytes, 1, 1024))
         key = self._encryption_key(key_ref, operation_name)
-        self._symmetric_only(key, operation_name)
+        self._symmetric_only(key, operation_name)   # (as `_data_key_checks`)
         self._dry_run(dry_run)
         data_key = SecretBytes(self.entropy.bytes(size))
         return key, data_key, self._seal(key, data_key, context)
 
-    @operation("GenerateDataKey", required=("KeyId",))
+    @operation("GenerateDataKey", required=("KeyId",), fast=fast_data_key)
     def generate_data_key(self, KeyId: str, EncryptionContext: dict[str, str] | None = None,
                           NumberOfBytes: int | None = None, KeySpec: str | None = None,
                           GrantTokens: list[str] | None = None,
@@ -349,10 +396,10 @@ class CryptoOps(Service):
             raise ValidationException("kmssim does not model Nitro Enclaves (Recipient).")
         key, data_key, wrapped = self._data_key(KeyId, EncryptionContext, NumberOfBytes,
                                                 KeySpec, DryRun, "GenerateDataKey")
-        return {"CiphertextBlob": wrapped, "Plaintext": data_key, "KeyId": key.arn,
-                "KeyMaterialId": key.current.material_id}
+        return self._data_key_response(key, data_key, wrapped)
 
-    @operation("GenerateDataKeyWithoutPlaintext", required=("KeyId",))
+    @operation("GenerateDataKeyWithoutPlaintext", required=("KeyId",),
+               fast=fast_data_key)
     def generate_data_key_without_plaintext(
             self, KeyId: str, EncryptionContext: dict[str, str] | None = None,
             KeySpec: str | None = None, NumberOfBytes: int | None = None,
@@ -361,8 +408,7 @@ class CryptoOps(Service):
         ``KeyId``, ``KeyMaterialId``): for a component that will use the key later."""
         key, _, wrapped = self._data_key(KeyId, EncryptionContext, NumberOfBytes, KeySpec,
                                          DryRun, "GenerateDataKeyWithoutPlaintext")
-        return {"CiphertextBlob": wrapped, "KeyId": key.arn,
-                "KeyMaterialId": key.current.material_id}
+        return self._data_key_response(key, None, wrapped)
 
     @operation("GenerateRandom")
     def generate_random(self, NumberOfBytes: int | None = None,
