@@ -374,7 +374,7 @@ def test_crypto_fast_paths_match_the_general_path(seed: int, tmp_path: Path) -> 
     key_ids: list[str] = []
     keys: list[str] = ["alias/moving", "alias/missing"]
     for number in range(4):
-        made = pair.both(lambda kms: kms.create_key(Description=f"key {number}"))[1]
+        made = pair.both(lambda kms, n=number: kms.create_key(Description=f"key {n}"))[1]
         key_ids.append(made["KeyMetadata"]["KeyId"])
         keys += [made["KeyMetadata"]["KeyId"], made["KeyMetadata"]["Arn"]]
     hmac = pair.both(lambda kms: kms.create_key(KeySpec="HMAC_256",
@@ -389,7 +389,8 @@ def test_crypto_fast_paths_match_the_general_path(seed: int, tmp_path: Path) -> 
             continue
         name, request = _crypto_call(rng, keys, blobs)
         caller = rng.choice(_CALLERS)
-        outcome = pair.both(lambda kms: getattr(kms, _snake(name))(**dict(request)), caller)
+        outcome = pair.both(lambda kms, name=name, request=request:
+                            getattr(kms, _snake(name))(**dict(request)), caller)
         if outcome[0] == "ok" and "CiphertextBlob" in outcome[1]:
             blobs.append(outcome[1]["CiphertextBlob"])
             if len(blobs) > 40:
@@ -507,9 +508,9 @@ def test_odd_arguments_reach_the_general_path_unharmed() -> None:
     odd: list[Any] = [_OddContext(a="b"), {"a": ["b"]}, {"a": {"b": "c"}}, "a=b", ["a"]]
     for context in odd:
         for _ in range(2):
-            pair.both(lambda kms: kms.encrypt(KeyId=key, Plaintext=b"x",
-                                              EncryptionContext=context))
-            pair.both(lambda kms: kms.generate_data_key(KeyId=key, KeySpec="AES_256",
-                                                        EncryptionContext=context))
+            pair.both(lambda kms, context=context: kms.encrypt(
+                KeyId=key, Plaintext=b"x", EncryptionContext=context))
+            pair.both(lambda kms, context=context: kms.generate_data_key(
+                KeyId=key, KeySpec="AES_256", EncryptionContext=context))
     for key_ref in ([key], {key: 1}, None):
-        pair.both(lambda kms: kms.encrypt(KeyId=key_ref, Plaintext=b"x"))
+        pair.both(lambda kms, key_ref=key_ref: kms.encrypt(KeyId=key_ref, Plaintext=b"x"))
