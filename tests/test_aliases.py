@@ -161,6 +161,9 @@ def test_update_alias_cannot_target_an_aws_managed_key(kms: KMS, key: str) -> No
     ("alias/has space", ValidationException),
     ("alias/ünïcode", ValidationException),
     ("alias/x\n", ValidationException),              # the pattern must match in full
+    # Inside the pattern but not an alias: "alias/Service:Test contains invalid characters
+    # for an alias" (a real response quoted in terraform-provider-aws issue 12891).
+    ("alias/my:alias", ValidationException),
     ("alias/aws/mine", InvalidAliasNameException),
     ("alias/aws/s3", InvalidAliasNameException),
     ("alias/" + "a" * 251, ValidationException),
@@ -238,3 +241,14 @@ def test_the_alias_index_follows_every_change(kms: KMS, key: str, tmp_path) -> N
             if not a["AliasName"].startswith("alias/aws/")] == ["alias/a", "alias/app"]
     kms.create_alias(AliasName="alias/b", TargetKeyId=key)    # the name is free again
     assert kms.history(key).aliases == ("alias/a", "alias/app", "alias/b")
+
+
+def test_a_colon_in_an_alias_name_gets_the_words_aws_answered(kms: KMS, key: str) -> None:
+    """terraform-provider-aws issue 12891 quotes the service's answer to CreateAlias with
+    AliasName "alias/Service:Test": ValidationException, "alias/Service:Test contains
+    invalid characters for an alias". UpdateAlias checks the name the same way."""
+    for call in (kms.create_alias, kms.update_alias):
+        with pytest.raises(ValidationException) as caught:
+            call(AliasName="alias/Service:Test", TargetKeyId=key)
+        assert caught.value.message == "alias/Service:Test contains invalid characters for an alias"
+        assert caught.value.hint

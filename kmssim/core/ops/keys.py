@@ -432,6 +432,14 @@ class KeyOps(Service):
                 'Alias must start with the prefix "alias/". Please see '
                 "https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html",
                 hint=f"Write alias/{name}.")
+        if name != "alias/" and not _ALIAS_NAME.fullmatch(name):
+            # The model's pattern lets ':' through; the service refuses it in these words
+            # (a recorded response: terraform-provider-aws issue 12891, for
+            # "alias/Service:Test").
+            raise ValidationException(
+                f"{name} contains invalid characters for an alias",
+                hint="After alias/, an alias name may hold letters, digits, '/', '_' and '-' "
+                     "only; the ':' that the API's pattern allows is for ARNs.")
         if not _ALIAS_NAME.fullmatch(name):
             raise InvalidAliasNameException(
                 f"Alias name {name!r} must begin with 'alias/' followed by letters, digits, "
