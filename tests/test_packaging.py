@@ -90,7 +90,8 @@ def test_sdist_holds_what_running_the_tests_and_lessons_needs(dist):
                 "scripts/test", "scripts/_env.sh", "benchmarks/bench_core.py", ".ci/run",
                 "requirements.txt", "constraints.txt", "pyproject.toml", "LICENSE",
                 "CHANGELOG.md", "CITATION.cff", "CONTRIBUTING.md", "runtime.txt", "postBuild",
-                "docs/workshops.md", "benchmarks/measure_memory.py"}
+                "docs/workshops.md", "docs/moto-suite.md", "ARCHITECTURE.md",
+                "benchmarks/measure_memory.py"}
     assert expected <= names, expected - names
     assert not [n for n in names if "__pycache__" in n or n.startswith(".venv")]
 
