@@ -404,9 +404,58 @@ def test_a_key_policy_caps_the_rotation_period() -> None:
         kms.enable_key_rotation(KeyId=key, RotationPeriodInDays=90)
         with pytest.raises(AccessDeniedException):
             kms.enable_key_rotation(KeyId=key, RotationPeriodInDays=365)
-        with pytest.raises(AccessDeniedException):   # no period: the condition key is absent
+        with pytest.raises(AccessDeniedException):   # no period: evaluated as 365 days
             kms.enable_key_rotation(KeyId=key)
     assert kms.get_key_rotation_status(KeyId=key)["RotationPeriodInDays"] == 90
+
+
+@pytest.mark.parametrize("condition, refused, ninety_refused", [
+    ({"NumericGreaterThan": {"kms:RotationPeriodInDays": "180"}}, True, False),
+    ({"NumericGreaterThanIfExists": {"kms:RotationPeriodInDays": "180"}}, True, False),
+    ({"NumericEquals": {"kms:RotationPeriodInDays": "365"}}, True, False),
+    ({"Null": {"kms:RotationPeriodInDays": "true"}}, False, False),
+    ({"Null": {"kms:RotationPeriodInDays": "false"}}, True, True),
+])
+def test_an_omitted_rotation_period_is_evaluated_as_its_default(
+        condition, refused, ninety_refused) -> None:
+    """KMS Developer Guide, "AWS KMS condition keys": a condition on a request parameter
+    "works even when the parameter doesn't appear in the request, such as when you use the
+    parameter's default value"; EnableKeyRotation's RotationPeriodInDays defaults to 365
+    (API Reference). So a Deny on long periods also refuses a call that names none, and
+    `Null` finds the key present."""
+    kms = KMS(seed=1)
+    key = kms.create_key(Policy=doc(allow(ROOT), deny("*", "kms:EnableKeyRotation",
+                                                      Condition=condition)))
+    key_id = key["KeyMetadata"]["KeyId"]
+    if refused:
+        with pytest.raises(AccessDeniedException):
+            kms.enable_key_rotation(KeyId=key_id)
+        assert not kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"]
+    else:
+        kms.enable_key_rotation(KeyId=key_id)
+        assert kms.get_key_rotation_status(KeyId=key_id)["RotationPeriodInDays"] == 365
+    if ninety_refused:
+        with pytest.raises(AccessDeniedException):
+            kms.enable_key_rotation(KeyId=key_id, RotationPeriodInDays=90)
+    else:
+        kms.enable_key_rotation(KeyId=key_id, RotationPeriodInDays=90)
+        assert kms.get_key_rotation_status(KeyId=key_id)["RotationPeriodInDays"] == 90
+
+
+def test_key_origin_conditions_see_the_keys_origin() -> None:
+    """kms:KeyOrigin is the key's Origin (KMS Developer Guide, "kms:KeyOrigin"): a policy
+    that allows use only of keys whose material AWS KMS made refuses an imported-material
+    key."""
+    kms = KMS(seed=1)
+    only_kms_made = [doc(allow(None, "kms:*", Condition={
+        "StringEquals": {"kms:KeyOrigin": "AWS_KMS"}}))]
+    kms.iam.create_role("app", policies=only_kms_made)
+    made = kms.create_key()["KeyMetadata"]["KeyId"]
+    imported = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    with kms.acting_as("role/app"):
+        assert kms.describe_key(KeyId=made)["KeyMetadata"]["Origin"] == "AWS_KMS"
+        with pytest.raises(AccessDeniedException):
+            kms.describe_key(KeyId=imported)
 
 
 def test_encryption_context_conditions_are_evaluated_on_the_request() -> None:

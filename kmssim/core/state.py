@@ -569,7 +569,7 @@ class Service(AuditedCalls):
             context["kms:grantisforawsresource"] = via is not None
         if key is not None:
             context.update({"kms:keyspec": key.key_spec, "kms:keyusage": key.key_usage,
-                            "kms:keyorigin": "AWS_KMS"})
+                            "kms:keyorigin": key.origin})
         elif action == "CreateKey":
             spec = params.get("KeySpec") or params.get("CustomerMasterKeySpec") \
                 or "SYMMETRIC_DEFAULT"
@@ -582,8 +582,13 @@ class Service(AuditedCalls):
             for name, value in encryption_context.items():
                 context[f"kms:encryptioncontext:{str(name).lower()}"] = value
             context["kms:encryptioncontextkeys"] = list(encryption_context)
-        if params.get("RotationPeriodInDays") is not None:
-            context["kms:rotationperiodindays"] = params["RotationPeriodInDays"]
+        if action == "EnableKeyRotation":
+            # A condition on a request parameter "works even when the parameter doesn't
+            # appear in the request, such as when you use the parameter's default value"
+            # (KMS Developer Guide, "AWS KMS condition keys"); the period's default is 365
+            # days (API Reference, EnableKeyRotation).
+            period = params.get("RotationPeriodInDays")
+            context["kms:rotationperiodindays"] = 365 if period is None else period
         if params.get("BypassPolicyLockoutSafetyCheck") is not None:
             context["kms:bypasspolicylockoutsafetycheck"] = bool(
                 params["BypassPolicyLockoutSafetyCheck"])

@@ -21,17 +21,16 @@ ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{
 
 def capped_key_policy(account: str, days: int) -> str:
     """A key policy that keeps the default statement and refuses EnableKeyRotation with a
-    period over ``days``, or with no period at all."""
+    period over ``days`` (a call that names no period is evaluated with the default, 365
+    days, so it is refused too when ``days`` is shorter)."""
     return json.dumps({"Version": "2012-10-17", "Statement": [
         {"Sid": "Enable IAM User Permissions", "Effect": "Allow",
          "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "kms:*",
          "Resource": "*"},
         {"Sid": f"Rotate at least every {days} days", "Effect": "Deny",
          "Principal": {"AWS": "*"}, "Action": "kms:EnableKeyRotation", "Resource": "*",
-         "Condition": {"NumericGreaterThan": {"kms:RotationPeriodInDays": str(days)}}},
-        {"Sid": "Always name a period", "Effect": "Deny", "Principal": {"AWS": "*"},
-         "Action": "kms:EnableKeyRotation", "Resource": "*",
-         "Condition": {"Null": {"kms:RotationPeriodInDays": "true"}}}]}, indent=2)
+         "Condition": {"NumericGreaterThan": {"kms:RotationPeriodInDays": str(days)}}}]},
+        indent=2)
 
 
 def _app_rotates_on_demand() -> str | None:
