@@ -11,7 +11,8 @@ decides nothing itself; everything it relies on comes from the general path's ru
   and each value one that the operation's compiled acceptors, and its own checks
   (`kmssim.core.params.blob`, `context`, `choice`), accepted before (a
   `kmssim.core.params.Gate`); an unusual argument (grant tokens, a dry run, an algorithm,
-  a KeyId with Decrypt, a number of bytes) is not in those sets;
+  a KeyId with Decrypt, a number of bytes, a Plaintext that is not exactly ``bytes``) is not
+  in those sets;
 * the key: found by the key id text it was found by before (the general path's
   resolution, `Service._named_ids`), in the key table now (an alias, a deleted key or a
   multi-Region id takes the general path);
