@@ -514,3 +514,23 @@ def test_odd_arguments_reach_the_general_path_unharmed() -> None:
                 KeyId=key, KeySpec="AES_256", EncryptionContext=context))
     for key_ref in ([key], {key: 1}, None):
         pair.both(lambda kms, key_ref=key_ref: kms.encrypt(KeyId=key_ref, Plaintext=b"x"))
+
+
+def test_a_data_key_given_to_encrypt_is_sealed_as_the_general_path_seals_it() -> None:
+    """A `SecretBytes` Plaintext (a data key given back to Encrypt) is sealed as plain
+    data, as the general path's argument check makes it bytes: the Encrypt fast path
+    leaves such a value to the general path, and a bytes Plaintext takes the fast path;
+    both decrypt to bytes, on both paths."""
+    pair = _Pair(13)
+    key = pair.both(lambda kms: kms.create_key())[1]["KeyMetadata"]["KeyId"]
+    for _ in range(2):
+        secret = pair.both(lambda kms: kms.generate_data_key(
+            KeyId=key, KeySpec="AES_128"))[1]["Plaintext"]
+        assert type(secret).__name__ == "SecretBytes"
+        for plaintext in (secret, bytes(secret), secret):
+            sealed = pair.both(lambda kms, p=plaintext: kms.encrypt(KeyId=key, Plaintext=p))
+            opened = pair.both(lambda kms, s=sealed: kms.decrypt(
+                CiphertextBlob=s[1]["CiphertextBlob"]))
+            assert type(opened[1]["Plaintext"]) is bytes
+    assert json.dumps(pair.fast.trail.to_cloudtrail()) == \
+        json.dumps(pair.slow.trail.to_cloudtrail())

@@ -35,6 +35,9 @@ FORMAT_VERSION = 1
 FORMAT_DATA_KEY = 2
 HEADER_SIZE = 61
 _TAG = 16
+#: The shortest blob (a header and a tag), and the format bytes a blob may start with.
+_SHORTEST = HEADER_SIZE + _TAG
+_FORMATS = (FORMAT_VERSION, FORMAT_DATA_KEY)
 
 
 class ParsedBlob(NamedTuple):
@@ -86,8 +89,7 @@ def split(blob: bytes) -> tuple[bytes, bytes, bytes, bytes]:
         if not isinstance(blob, (bytes, bytearray, memoryview)):
             raise InvalidCiphertextException("", hint="CiphertextBlob must be bytes.")
         blob = bytes(blob)
-    kind = blob[0] if blob else None
-    if len(blob) < HEADER_SIZE + _TAG or (kind != FORMAT_VERSION and kind != FORMAT_DATA_KEY):
+    if len(blob) < _SHORTEST or blob[0] not in _FORMATS:
         raise InvalidCiphertextException(
             "", hint="The ciphertext is not a KMS ciphertext blob: its length or format is "
                      "wrong (truncated, padded, or not made by KMS). AWS says no more than "

@@ -125,9 +125,10 @@ class Entropy:
         # unseeded source has no block loaded.)
         position = self._position
         offset = position - self._block_start
-        if 0 <= offset <= _BLOCK - n and n >= 0:
+        end = offset + n
+        if offset >= 0 and end <= _BLOCK and n >= 0:
             self._position = position + n
-            return self._block[offset:offset + n]
+            return self._block[offset:end]
         if self.seed is None:
             return os.urandom(n)
         out = bytearray()

@@ -57,27 +57,26 @@ class CryptoOps(Service):
         """Encrypt under the key's current material; a `SecretBytes` plaintext is
         marked in the header as a data key, so decrypt keeps it out of sight too."""
         material = key.current
-        sealed = self._sealed(self._sealer(key, material), plaintext,
-                              blob.canonical_context(context))
+        sealed = self._sealed(self._sealer(key, material, isinstance(plaintext, SecretBytes)),
+                              plaintext, blob.canonical_context(context))
         self._touch(key, material.material_id)
         return sealed
 
-    def _sealer(self, key: Key, material: KeyMaterial) -> tuple[AESGCM, bytes, bytes]:
-        """What sealing under ``material`` needs: its cipher, and the header's prefix for
-        data and for a data key (`kmssim.core.blob.prefix`)."""
-        return (self._aesgcm(material), blob.prefix(key.key_id, material.material_id, False),
-                blob.prefix(key.key_id, material.material_id, True))
+    def _sealer(self, key: Key, material: KeyMaterial, data_key: bool) -> tuple[AESGCM, bytes]:
+        """What sealing under ``material`` needs: its cipher, and the header's prefix
+        (`kmssim.core.blob.prefix`) for data, or for a data key if ``data_key``."""
+        return self._aesgcm(material), blob.prefix(key.key_id, material.material_id, data_key)
 
-    def _sealed(self, sealer: tuple[AESGCM, bytes, bytes], plaintext: bytes,
+    def _sealed(self, sealer: tuple[AESGCM, bytes], plaintext: bytes,
                 encoded_context: bytes) -> bytes:
         """The blob of ``plaintext`` with an encoded context, by a `_sealer`."""
-        cipher, data_prefix, data_key_prefix = sealer
+        cipher, prefix = sealer
         # The nonce is a counter unique within this simulator, plus stream bytes: a
         # (material, nonce) pair can never repeat, seeded or not.
         self._invocations = count = self._invocations + 1
         nonce = count.to_bytes(8, "big") + self.entropy.bytes(4)
         # The header (`kmssim.core.blob.header`) is the prefix followed by the nonce.
-        head = (data_key_prefix if isinstance(plaintext, SecretBytes) else data_prefix) + nonce
+        head = prefix + nonce
         return head + cipher.encrypt(nonce, plaintext, head + encoded_context)
 
     def _open(self, ciphertext: bytes, context: dict[str, str] | None, key_ref: Any,

@@ -11,7 +11,8 @@ decides nothing itself; everything it relies on comes from the general path's ru
   and each value one that the operation's compiled acceptors, and its own checks
   (`kmssim.core.params.blob`, `context`, `choice`), accepted before (a
   `kmssim.core.params.Gate`); an unusual argument (grant tokens, a dry run, an algorithm,
-  a KeyId with Decrypt, a number of bytes) is not in those sets;
+  a KeyId with Decrypt, a number of bytes, a Plaintext that is not exactly ``bytes``) is not
+  in those sets;
 * the key: found by the key id text it was found by before (the general path's
   resolution, `Service._named_ids`), in the key table now (an alias, a deleted key or a
   multi-Region id takes the general path);
@@ -52,6 +53,8 @@ __all__ = ["fast_encrypt", "fast_decrypt", "fast_data_key", "DATA_KEY_SPECS"]
 _DATA_KEY_SPECS = {"AES_256": 32, "AES_128": 16}
 DATA_KEY_SPECS = _DATA_KEY_SPECS
 _UNSEEN = object()
+#: Stands for the data key in a remembered GenerateDataKey response.
+_NO_KEY = SecretBytes()
 #: What a call without EncryptionContext has: no context's encoding, and no pairs.
 _ABSENT = (blob.canonical_context(None), None)
 
@@ -174,9 +177,10 @@ def _encrypt_entry(kms: CryptoOps, kw: dict[str, Any],
         return None
     material = key.materials[-1]
     entry = (key, key.state, key.policy, kms.iam.version, kms.trail, material,
-             kms._sealer(key, material), context[0],
+             kms._sealer(key, material, False), context[0],
              kms.trail.packed_call("Encrypt", request[0], key.arn, material.material_id,
-                                   layout[1], layout[2](kw, context[1])))
+                                   layout[1], layout[2](kw, context[1])),
+             kms._encrypted(b"", key, SYMMETRIC))
     _remember(kms, request, entry)
     return entry
 
@@ -200,14 +204,16 @@ def fast_encrypt(kms: CryptoOps, kw: dict[str, Any], _: str) -> dict[str, Any] |
         entry = _encrypt_entry(kms, kw, request)
         if entry is None:
             return None
-    key = entry[0]
     plaintext = kw["Plaintext"]
-    if not (type(plaintext) is bytes and len(plaintext) in _ENCRYPT_SIZES) \
-            and not _ENCRYPT.size("Plaintext", plaintext):
+    # Other bytes-like values (a `SecretBytes`, marked as a data key) take the general path.
+    if type(plaintext) is not bytes or not (len(plaintext) in _ENCRYPT_SIZES
+                                            or _ENCRYPT.size("Plaintext", plaintext)):
         return None
     sealed = kms._sealed(entry[6], plaintext, entry[7])
     kms.trail.add_packed(kms.clock.now, entry[8])
-    return kms._encrypted(sealed, key, SYMMETRIC)
+    response = entry[9].copy()   # `CryptoOps._encrypted`'s response, made with this key
+    response["CiphertextBlob"] = sealed
+    return response
 
 
 def _decrypt_entry(kms: CryptoOps, kw: dict[str, Any],
@@ -232,7 +238,7 @@ def _decrypt_entry(kms: CryptoOps, kw: dict[str, Any],
              cipher, context[0],
              kms.trail.packed_call("Decrypt", request[0], key.arn, material.material_id,
                                    layout[1], layout[2](kw, context[1])),
-             parsed.data_key)
+             parsed.data_key, kms._decrypted(key, b"", material))
     _remember(kms, request, entry)
     return entry
 
@@ -267,15 +273,14 @@ def fast_decrypt(kms: CryptoOps, kw: dict[str, Any], _: str) -> dict[str, Any] |
         entry = _decrypt_entry(kms, kw, request)
         if entry is None:
             return None
-    key = entry[0]
     try:
         plaintext = entry[7].decrypt(nonce, body, header + entry[8])
     except InvalidTag:  # the general path words it
         return None
-    if entry[10]:
-        plaintext = SecretBytes(plaintext)
     kms.trail.add_packed(kms.clock.now, entry[9])
-    return kms._decrypted(key, plaintext, entry[6])
+    response = entry[11].copy()   # `CryptoOps._decrypted`'s response, with this material
+    response["Plaintext"] = SecretBytes(plaintext) if entry[10] else plaintext
+    return response
 
 
 def _data_key_entry(kms: CryptoOps, kw: dict[str, Any], request: tuple[Any, ...],
@@ -296,10 +301,12 @@ def _data_key_entry(kms: CryptoOps, kw: dict[str, Any], request: tuple[Any, ...]
         return None
     material = key.materials[-1]
     entry = (key, key.state, key.policy, kms.iam.version, kms.trail, material,
-             kms._sealer(key, material), context[0],
+             kms._sealer(key, material, True), context[0],
              kms.trail.packed_call(operation, request[0], key.arn, material.material_id,
                                    layout[1], layout[2](kw, context[1])),
-             _DATA_KEY_SPECS[kw["KeySpec"]])
+             _DATA_KEY_SPECS[kw["KeySpec"]],
+             kms._data_key_response(key, _NO_KEY if operation == "GenerateDataKey" else None,
+                                    b""))
     _remember(kms, request, entry)
     return entry
 
@@ -325,9 +332,12 @@ def fast_data_key(kms: CryptoOps, kw: dict[str, Any],
         entry = _data_key_entry(kms, kw, request, operation)
         if entry is None:
             return None
-    key = entry[0]
-    data_key = SecretBytes(kms.entropy.bytes(entry[9]))
-    wrapped = kms._sealed(entry[6], data_key, entry[7])
+    data_key = kms.entropy.bytes(entry[9])
+    wrapped = kms._sealed(entry[6], data_key, entry[7])   # (sealed as a data key)
     kms.trail.add_packed(kms.clock.now, entry[8])
-    return kms._data_key_response(
-        key, data_key if operation == "GenerateDataKey" else None, wrapped)
+    # `CryptoOps._data_key_response`'s response, made with this key and material
+    response = entry[10].copy()
+    response["CiphertextBlob"] = wrapped
+    if "Plaintext" in response:
+        response["Plaintext"] = SecretBytes(data_key)
+    return response
