@@ -22,6 +22,7 @@ Each expected outcome comes from AWS's documented rules; the sources, cited by c
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -617,3 +618,27 @@ def test_re_encrypt_is_authorized_as_re_encrypt_from_and_re_encrypt_to():
     kms.iam.attach_policy("role/mover", doc(allow(None, "kms:ReEncryptTo")))
     with kms.acting_as("role/mover"):
         assert kms.re_encrypt(CiphertextBlob=blob, DestinationKeyId=target)["KeyId"] == target
+
+
+_REAL_MANAGED = json.loads((Path(__file__).parent / "data" /
+                            "aws_managed_key_policies.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("service", sorted(_REAL_MANAGED["policies"]))
+def test_aws_managed_key_policies_are_the_texts_a_real_account_returns(service) -> None:
+    """For the services the lessons use, GetKeyPolicy of alias/aws/<service> is, byte for
+    byte, what a real account returned (tests/data/aws_managed_key_policies.json says
+    where the texts come from)."""
+    kms = KMS(seed=1, account_id="123412341234", region="us-east-1")
+    key = kms.describe_key(KeyId=f"alias/aws/{service}")["KeyMetadata"]["KeyId"]
+    got = kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"]
+    assert got == _REAL_MANAGED["policies"][service]
+
+
+def test_the_s3_managed_keys_description_is_the_one_aws_shows() -> None:
+    """awscli/examples/kms/describe-key.rst (the AWS CLI's own example) shows alias/aws/s3's
+    Description."""
+    kms = KMS(seed=1)
+    described = kms.describe_key(KeyId="alias/aws/s3")["KeyMetadata"]
+    assert described["Description"] == \
+        "Default KMS key that protects my S3 objects when no other key is defined"

@@ -62,47 +62,89 @@ _DEFAULT_KEY_POLICY = """{
   } ]
 }"""
 
-# The policy AWS gives its AWS managed keys (KMS Developer Guide, "AWS managed keys" and
-# "Permissions for AWS services in key policies"): every principal of the account may *use*
-# the key, but only through the service that owns it (kms:ViaService and kms:CallerAccount),
-# and the account may read the key's metadata and revoke its grants directly. Nobody may
-# manage it: no EnableKeyRotation, DisableKey, ScheduleKeyDeletion, PutKeyPolicy.
-# The statements and conditions follow AWS's documentation; the Id and the exact
-# whitespace of a real account's copy were not available to check (see the report).
-_AWS_MANAGED_KEY_POLICY = """{
-  "Version" : "2012-10-17",
-  "Id" : "auto-%(service)s-2",
-  "Statement" : [ {
+# The policies of AWS managed keys. AWS does not print them in its documentation; for the
+# five services the lessons use (S3, EBS, RDS, Lambda, Secrets Manager) these are the texts a
+# real account returns, as copied from one with GetKeyPolicy (FogSecurity's
+# aws-managed-kms-keys collection, reference_key_policies/*.json): every principal of the
+# account may *use* the key, but only through its service (kms:ViaService and
+# kms:CallerAccount), and the account may read the key's metadata (and, for some services,
+# revoke its grants) directly. Nobody may manage it: no EnableKeyRotation, DisableKey,
+# ScheduleKeyDeletion, PutKeyPolicy. They differ by service in their Id, the service's name,
+# the actions, and the order of the two condition keys. For the other services kmssim can
+# make a managed key for, `_GENERIC` follows the same pattern (the README says so).
+_USE_STATEMENT = """{
     "Sid" : "Allow access through %(label)s for all principals in the account that are \
 authorized to use %(label)s",
     "Effect" : "Allow",
     "Principal" : {
       "AWS" : "*"
     },
-    "Action" : [ "kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", \
-"kms:CreateGrant", "kms:DescribeKey" ],
+    "Action" : %(actions)s,
     "Resource" : "*",
     "Condition" : {
-      "StringEquals" : {
-        "kms:CallerAccount" : "%(account)s",
-        "kms:ViaService" : "%(endpoint)s.%(region)s.amazonaws.com"
-      }
+%(conditions)s
     }
-  }, {
+  }"""
+_METADATA_STATEMENT = """{
     "Sid" : "Allow direct access to key metadata to the account",
     "Effect" : "Allow",
     "Principal" : {
       "AWS" : "arn:aws:iam::%(account)s:root"
     },
-    "Action" : [ "kms:Describe*", "kms:Get*", "kms:List*", "kms:RevokeGrant" ],
+    "Action" : %(actions)s,
     "Resource" : "*"
-  } ]
-}"""
+  }"""
+_CALLER = '        "kms:CallerAccount" : "%(account)s"'
+_VIA = '        "kms:ViaService" : "%(endpoint)s.%(region)s.amazonaws.com"'
+_USE = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"]
+_READ = ["kms:Describe*", "kms:Get*", "kms:List*"]
 
-#: alias/aws/<service> → (the service's endpoint prefix for kms:ViaService, its name in prose)
-_MANAGED_SERVICES = {"s3": ("s3", "Amazon S3"), "ebs": ("ec2", "EBS"), "rds": ("rds", "RDS"),
-                     "lambda": ("lambda", "Lambda"),
-                     "secretsmanager": ("secretsmanager", "AWS Secrets Manager")}
+
+def _actions(names: list[str]) -> str:
+    return "[ " + ", ".join(f'"{name}"' for name in names) + " ]"
+
+
+def _use(label: str, actions: list[str], via_first: bool) -> str:
+    pair = (_VIA, _CALLER) if via_first else (_CALLER, _VIA)
+    return _USE_STATEMENT % {"label": label, "actions": _actions(actions),
+                             "conditions": "      \"StringEquals\" : {\n" + ",\n".join(pair)
+                             + "\n      }"}
+
+
+#: alias/aws/<service> → (kms:ViaService's endpoint prefix, the policy's Id, its statements)
+_MANAGED = {
+    "s3": ("s3", "auto-s3-2", [
+        _use("S3", [*_USE, "kms:DescribeKey"], via_first=False),
+        _METADATA_STATEMENT % {"account": "%(account)s", "actions": _actions(_READ)}]),
+    "ebs": ("ec2", "auto-ebs-2", [
+        _use("EBS", [*_USE, "kms:CreateGrant", "kms:DescribeKey"], via_first=True),
+        _METADATA_STATEMENT % {"account": "%(account)s",
+                               "actions": _actions([*_READ, "kms:RevokeGrant"])}]),
+    "rds": ("rds", "auto-rds-2", [
+        _use("RDS", [*_USE, "kms:CreateGrant", "kms:ListGrants", "kms:DescribeKey"],
+             via_first=True),
+        _METADATA_STATEMENT % {"account": "%(account)s",
+                               "actions": _actions([*_READ, "kms:RevokeGrant"])}]),
+    "lambda": ("lambda", "auto-awslambda", [
+        _use("AWS Lambda", [*_USE, "kms:CreateGrant", "kms:DescribeKey"], via_first=False),
+        _METADATA_STATEMENT % {"account": "%(account)s",
+                               "actions": _actions([*_READ, "kms:RevokeGrant"])}]),
+    "secretsmanager": ("secretsmanager", "auto-secretsmanager-2", [
+        _use("AWS Secrets Manager", ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*",
+                                     "kms:CreateGrant", "kms:DescribeKey"], via_first=True),
+        # Data keys through Secrets Manager in any Region.
+        (_USE_STATEMENT % {
+            "label": "AWS Secrets Manager", "actions": '"kms:GenerateDataKey*"',
+            "conditions": '      "StringEquals" : {\n' + _CALLER + '\n      },\n'
+                          '      "StringLike" : {\n'
+                          '        "kms:ViaService" : "secretsmanager.*.amazonaws.com"\n'
+                          '      }'}),
+        _METADATA_STATEMENT % {"account": "%(account)s",
+                               "actions": _actions([*_READ, "kms:RevokeGrant"])}]),
+}
+_GENERIC = [_use("%(label)s", [*_USE, "kms:CreateGrant", "kms:DescribeKey"], via_first=False),
+            _METADATA_STATEMENT % {"account": "%(account)s",
+                                   "actions": _actions([*_READ, "kms:RevokeGrant"])}]
 
 
 def default_key_policy(account: str) -> str:
@@ -111,10 +153,13 @@ def default_key_policy(account: str) -> str:
 
 
 def aws_managed_key_policy(service: str, account: str, region: str) -> str:
-    """The key policy of the AWS managed key ``alias/aws/<service>``."""
-    endpoint, label = _MANAGED_SERVICES.get(service, (service, service))
-    return _AWS_MANAGED_KEY_POLICY % {"service": service, "account": account, "region": region,
-                                      "endpoint": endpoint, "label": label}
+    """The key policy of the AWS managed key ``alias/aws/<service>`` (see `_MANAGED`)."""
+    endpoint, policy_id, statements = _MANAGED.get(
+        service, (service, f"auto-{service}-2", _GENERIC))
+    text = ('{\n  "Version" : "2012-10-17",\n  "Id" : "' + policy_id
+            + '",\n  "Statement" : [ ' + ", ".join(statements) + " ]\n}")
+    return text % {"account": account, "region": region, "endpoint": endpoint,
+                   "label": service}
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,10 @@ _KEY_USAGES = ("SIGN_VERIFY", "ENCRYPT_DECRYPT", "GENERATE_VERIFY_MAC", "KEY_AGR
 #: KeyUsage values AWS allows with each KeySpec family (Developer Guide, "Key spec reference").
 _USAGES_IN_AWS = {"RSA": ("ENCRYPT_DECRYPT", "SIGN_VERIFY"), "HMAC": ("GENERATE_VERIFY_MAC",),
                   "SYMMETRIC": ("ENCRYPT_DECRYPT",), "ECC": ("SIGN_VERIFY", "KEY_AGREEMENT")}
+#: AWS managed keys' descriptions where a real one is recorded (the AWS CLI's describe-key
+#: example, awscli/examples/kms/describe-key.rst); the others follow its pattern.
+_MANAGED_DESCRIPTIONS = {
+    "s3": "Default KMS key that protects my S3 objects when no other key is defined"}
 _ALIAS_NAME = re.compile(r"^alias/[a-zA-Z0-9/_-]+$")
 _ALIAS_PATTERN = re.compile(r"^[a-zA-Z0-9:/_-]+$")     # the model's AliasName pattern
 _ALIASES_PER_KEY = 50
@@ -98,9 +102,9 @@ class KeyOps(Service):
     def _create_aws_managed(self, alias: str) -> Key:
         service = alias[len("alias/aws/"):]
         position = self.entropy.position
-        key = self._make_key(SYMMETRIC, "ENCRYPT_DECRYPT",
-                             f"Default key that protects my {service} data when no other key "
-                             "is defined", "AWS")
+        key = self._make_key(SYMMETRIC, "ENCRYPT_DECRYPT", _MANAGED_DESCRIPTIONS.get(
+            service, f"Default KMS key that protects my {service} data when no other key "
+                     "is defined"), "AWS")
         # AWS managed keys rotate every year, counted from their creation; nobody can
         # change that, so the schedule is set here once and for all.
         entry = self.clock.schedule(key.start_schedule(365, self.now), "rotate", key.key_id)

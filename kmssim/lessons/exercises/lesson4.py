@@ -44,7 +44,8 @@ EXERCISES = (
     Exercise("4.1", "error",
         "HMAC keys are symmetric, but automatic rotation is only for symmetric "
         "*encryption* keys. Try it inside teach.attempt.",
-        "only SYMMETRIC_DEFAULT keys rotate; HMAC and RSA keys rotate manually.",
+        "only symmetric encryption keys (SYMMETRIC_DEFAULT, outside custom key stores) rotate in "
+        "KMS; HMAC and RSA keys rotate manually.",
         _hmac_rotation),
         Exercise("4.2", "error",
         "Reading an old record needs the key that wrapped its data key, whatever the alias "

@@ -87,8 +87,8 @@ EXERCISES = (
         _longest_allowed_period),
     Exercise("8.3", "error",
         "Read aws/s3's key policy: what may the account do directly?",
-        "AWS's policy for its managed keys lets the account only Describe*, Get*, List* and "
-        "RevokeGrant; everything else is refused before KMS looks at the key.",
+        "the policy AWS gives aws/s3 lets the account only Describe*, Get* and List* the key "
+        "directly; nothing allows ScheduleKeyDeletion, so it is refused.",
         _schedule_deletion_of_aws_s3),
     Exercise("8.4", "int",
         "Every refused call is a failed call in the trail, as CloudTrail records it. Count "
