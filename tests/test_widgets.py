@@ -391,3 +391,14 @@ def test_the_colours_are_okabe_and_itos():
                  "#CC79A7"}                               # Okabe & Ito (2008), colour-blind safe
     assert set(plot.LANE_COLOURS) <= okabe_ito
     assert {style["color"] for style in plot.ROTATION_STYLE.values()} <= okabe_ito
+
+
+def test_a_primary_waiting_for_its_replicas_says_so_in_the_status_line():
+    from kmssim import Cloud
+    cloud = Cloud(seed=1)
+    east = cloud.region("us-east-1")
+    key = east.create_key(MultiRegion=True)["KeyMetadata"]["KeyId"]
+    east.replicate_key(KeyId=key, ReplicaRegion="us-west-2")
+    east.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    panel = TimeControls(east, key)
+    assert "key PendingReplicaDeletion" in panel.status_text()

@@ -242,7 +242,8 @@ class TimeControls:
         parts = [f"{self.kms.now:%Y-%m-%d %H:%M} UTC", key_label(history),
                  f"{n} version{'s' if n > 1 else ''}, v{n} current"
                  if history.state != "Deleted" else f"deleted, {n} versions destroyed"]
-        if history.state in ("Disabled", "PendingDeletion", "PendingImport"):
+        if history.state in ("Disabled", "PendingDeletion", "PendingReplicaDeletion",
+                             "PendingImport"):
             parts.append(f"key {history.state}")
         if history.next_rotation is not None:
             parts.append(f"rotates every {history.rotation_period_days} days, next "
