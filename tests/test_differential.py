@@ -159,19 +159,26 @@ def test_random_sequences_match_the_reference_path(seed: int, tmp_path: Path) ->
 def test_acceptors_agree_with_the_interpreter(seed: int) -> None:
     """Every operation's compiled acceptor passes exactly the requests the interpreter
     finds no problem in, on the client, the service, and the service over the wire."""
-    rng = random.Random(1000 + seed)
+    for name, rule, request in _random_requests(random.Random(1000 + seed), 60, 0.6):
+        assert params.client_problems(rule, request) == \
+            params.reference_client_problems(rule, request), (name, request)
+        for checked in (True, False):
+            assert params.service_problems(rule, request, client_checked=checked) == \
+                params.reference_service_problems(rule, request,
+                                                  client_checked=checked), (name, request)
+
+
+def _random_requests(rng: random.Random, per_operation: int, mutated: float,
+                     ) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """``per_operation`` valid requests for every operation, a share ``mutated`` of them
+    broken in one place: (operation, its rules, the request)."""
     for name, entry in OPERATIONS.items():
         rule = entry["rules"]
-        for _ in range(60):
+        for _ in range(per_operation):
             request = _valid(rule, rng)
-            if rng.random() < 0.6:
+            if rng.random() < mutated:
                 _mutated(request, rule, rng)
-            assert params.client_problems(rule, request) == \
-                params.reference_client_problems(rule, request), (name, request)
-            for checked in (True, False):
-                assert params.service_problems(rule, request, client_checked=checked) == \
-                    params.reference_service_problems(rule, request,
-                                                      client_checked=checked), (name, request)
+            yield name, rule, request
 
 
 @pytest.mark.parametrize("seed", range(2))
@@ -180,23 +187,17 @@ def test_acceptors_decide_alone_and_the_interpreter_only_words(
     """A request the rules accept never reaches the interpreter: the compiled acceptors
     decide it by themselves (the point of compiling them), and each acceptor's verdict is
     the interpreter's."""
-    rng = random.Random(2000 + seed)
     requests = []
-    for name, entry in OPERATIONS.items():
-        rule = entry["rules"]
-        for _ in range(30):
-            request = _valid(rule, rng)
-            if rng.random() < 0.5:
-                _mutated(request, rule, rng)
-            acceptors = params.compiled(rule)
-            assert acceptors.client(request) == \
-                (not params.reference_client_problems(rule, request)), (name, request)
-            assert acceptors.service(request) == \
-                (not params.reference_service_problems(rule, request)), (name, request)
-            assert acceptors.wire(request) == (not params.reference_service_problems(
-                rule, request, client_checked=False)), (name, request)
-            requests.append((rule, request, acceptors.client(request),
-                             acceptors.service(request), acceptors.wire(request)))
+    for name, rule, request in _random_requests(random.Random(2000 + seed), 30, 0.5):
+        acceptors = params.compiled(rule)
+        assert acceptors.client(request) == \
+            (not params.reference_client_problems(rule, request)), (name, request)
+        assert acceptors.service(request) == \
+            (not params.reference_service_problems(rule, request)), (name, request)
+        assert acceptors.wire(request) == (not params.reference_service_problems(
+            rule, request, client_checked=False)), (name, request)
+        requests.append((rule, request, acceptors.client(request),
+                         acceptors.service(request), acceptors.wire(request)))
 
     def interpreted(*args: object, **kwargs: object) -> list[str]:
         raise AssertionError("the interpreter ran for a request the rules accept")

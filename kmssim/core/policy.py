@@ -111,24 +111,26 @@ def _use(label: str, actions: list[str], via_first: bool) -> str:
                              + "\n      }"}
 
 
+# The account's direct access: read the key; for services that use grants, revoke them too.
+_READ_ONLY = _METADATA_STATEMENT % {"account": "%(account)s", "actions": _actions(_READ)}
+_READ_AND_REVOKE = _METADATA_STATEMENT % {"account": "%(account)s",
+                                          "actions": _actions([*_READ, "kms:RevokeGrant"])}
+
 #: alias/aws/<service> → (kms:ViaService's endpoint prefix, the policy's Id, its statements)
 _MANAGED = {
     "s3": ("s3", "auto-s3-2", [
         _use("S3", [*_USE, "kms:DescribeKey"], via_first=False),
-        _METADATA_STATEMENT % {"account": "%(account)s", "actions": _actions(_READ)}]),
+        _READ_ONLY]),
     "ebs": ("ec2", "auto-ebs-2", [
         _use("EBS", [*_USE, "kms:CreateGrant", "kms:DescribeKey"], via_first=True),
-        _METADATA_STATEMENT % {"account": "%(account)s",
-                               "actions": _actions([*_READ, "kms:RevokeGrant"])}]),
+        _READ_AND_REVOKE]),
     "rds": ("rds", "auto-rds-2", [
         _use("RDS", [*_USE, "kms:CreateGrant", "kms:ListGrants", "kms:DescribeKey"],
              via_first=True),
-        _METADATA_STATEMENT % {"account": "%(account)s",
-                               "actions": _actions([*_READ, "kms:RevokeGrant"])}]),
+        _READ_AND_REVOKE]),
     "lambda": ("lambda", "auto-awslambda", [
         _use("AWS Lambda", [*_USE, "kms:CreateGrant", "kms:DescribeKey"], via_first=False),
-        _METADATA_STATEMENT % {"account": "%(account)s",
-                               "actions": _actions([*_READ, "kms:RevokeGrant"])}]),
+        _READ_AND_REVOKE]),
     "secretsmanager": ("secretsmanager", "auto-secretsmanager-2", [
         _use("AWS Secrets Manager", ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*",
                                      "kms:CreateGrant", "kms:DescribeKey"], via_first=True),
@@ -139,12 +141,10 @@ _MANAGED = {
                           '      "StringLike" : {\n'
                           '        "kms:ViaService" : "secretsmanager.*.amazonaws.com"\n'
                           '      }'}),
-        _METADATA_STATEMENT % {"account": "%(account)s",
-                               "actions": _actions([*_READ, "kms:RevokeGrant"])}]),
+        _READ_AND_REVOKE]),
 }
 _GENERIC = [_use("%(label)s", [*_USE, "kms:CreateGrant", "kms:DescribeKey"], via_first=False),
-            _METADATA_STATEMENT % {"account": "%(account)s",
-                                   "actions": _actions([*_READ, "kms:RevokeGrant"])}]
+            _READ_AND_REVOKE]
 
 
 def default_key_policy(account: str) -> str:

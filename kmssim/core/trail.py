@@ -247,20 +247,8 @@ class AuditTrail:
         values are kept, not copied, except flat str-to-str dicts (a context), which
         become shared tuples of pairs and come back as fresh dicts."""
         interned = self._interned
-        if request is None:
-            request_names, request_values = None, ()
-        else:
-            request_names, request_values = tuple(request), tuple(request.values())
-            if dict in map(type, request_values):
-                request_values = self._shared_contexts(request_values)
-            request_names = interned.setdefault(request_names, request_names)
-        if response is None:
-            response_names, response_values = None, ()
-        else:
-            response_names, response_values = tuple(response), tuple(response.values())
-            if dict in map(type, response_values):
-                response_values = self._shared_contexts(response_values)
-            response_names = interned.setdefault(response_names, response_names)
+        request_names, request_values = self._packed(request)
+        response_names, response_values = self._packed(response)
         shapes = (request_names, response_names)
         fixed = (event_type, region, account_id)
         self._events.append((time, name, principal, key_arn, key_material_id,
@@ -268,6 +256,17 @@ class AuditTrail:
                              interned.setdefault(fixed, fixed),
                              interned.setdefault(shapes, shapes))
                             + request_values + response_values)
+
+    def _packed(self, mapping: Mapping[str, Any] | None
+                ) -> tuple[tuple[str, ...] | None, tuple[Any, ...]]:
+        """A request or response as `add` keeps it: its member names, interned, and its
+        values, flat str-to-str dicts (a context) as shared tuples of pairs."""
+        if mapping is None:
+            return None, ()
+        names, values = tuple(mapping), tuple(mapping.values())
+        if dict in map(type, values):
+            values = self._shared_contexts(values)
+        return self._interned.setdefault(names, names), values
 
     def call_head(self, region: str, account_id: str,
                   request_names: tuple[str, ...]) -> tuple[Any, ...]:

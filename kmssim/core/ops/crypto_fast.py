@@ -196,11 +196,7 @@ def fast_encrypt(kms: CryptoOps, kw: dict[str, Any], _: str) -> dict[str, Any] |
         entry = kms._fast_calls.get(request)
     except Exception:  # noqa: BLE001 - something unhashable or odd: the general path decides
         return None
-    if entry is None:
-        entry = _encrypt_entry(kms, kw, request)
-        if entry is None:
-            return None
-    if not _holds(kms, entry, entry[0].materials[-1]):
+    if entry is None or not _holds(kms, entry, entry[0].materials[-1]):
         entry = _encrypt_entry(kms, kw, request)
         if entry is None:
             return None
@@ -263,13 +259,9 @@ def fast_decrypt(kms: CryptoOps, kw: dict[str, Any], _: str) -> dict[str, Any] |
         entry = kms._fast_calls.get(request)
     except Exception:  # noqa: BLE001 - something unhashable or odd: the general path decides
         return None
-    if entry is None:
-        entry = _decrypt_entry(kms, kw, request)
-        if entry is None:
-            return None
     # The materials list is replaced when a material changes (an imported one dropped),
     # not when rotation adds one, which older ciphertext does not care about.
-    if not _holds(kms, entry, entry[0].materials):
+    if entry is None or not _holds(kms, entry, entry[0].materials):
         entry = _decrypt_entry(kms, kw, request)
         if entry is None:
             return None
@@ -324,11 +316,7 @@ def fast_data_key(kms: CryptoOps, kw: dict[str, Any],
         entry = kms._fast_calls.get(request)
     except Exception:  # noqa: BLE001 - something unhashable or odd: the general path decides
         return None
-    if entry is None:
-        entry = _data_key_entry(kms, kw, request, operation)
-        if entry is None:
-            return None
-    if not _holds(kms, entry, entry[0].materials[-1]):
+    if entry is None or not _holds(kms, entry, entry[0].materials[-1]):
         entry = _data_key_entry(kms, kw, request, operation)
         if entry is None:
             return None
